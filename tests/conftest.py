@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+sys.path.insert(0, str(Path(__file__).parent))
+
+from tiny_models import save_tiny_model
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """family -> directory of a saved tiny model (built once per session)."""
+    root = tmp_path_factory.mktemp("tiny-models")
+    cache: dict[tuple[str, int], Path] = {}
+
+    def get(family: str, seed: int = 0) -> Path:
+        if (family, seed) not in cache:
+            cache[family, seed] = save_tiny_model(family, root, seed)
+        return cache[family, seed]
+
+    return get
