@@ -5,13 +5,22 @@ Defaults live only here. Every model forbids unknown keys, so a typo fails with 
 
 from __future__ import annotations
 
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rosetta_filter.errors import ConfigError
+from rosetta_filter.neuron import Neuron
+from rosetta_filter.pooling import PoolingMethod
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=Strict)
 
 
 class ModelConfig(Strict):
@@ -48,3 +57,218 @@ class BatchingConfig(Strict):
     lookahead_docs: int = Field(
         256, ge=1, description="documents read ahead and sorted by length before packing"
     )
+
+
+class SourceConfig(Strict):
+    """Where documents come from: local files or a dataset (hub id or local dataset dir)."""
+
+    data_files: str | list[str] | None = Field(
+        None, description="local files, directories or globs (jsonl, json, parquet, txt)"
+    )
+    dataset: str | None = Field(None, description="hub id or local dataset directory")
+    subset: str | None = Field(None, description="dataset config name")
+    split: str = "train"
+    revision: str | None = None
+    format: Literal["auto", "jsonl", "json", "parquet", "text"] = Field(
+        "auto", description="file format; auto: from the file extension"
+    )
+    text_field: str = "text"
+    id_field: str | None = Field(None, description="default: a stable id is derived")
+    limit: int | None = Field(None, ge=1, description="read at most this many records")
+    max_chars: int = Field(
+        1_000_000, ge=1, description="hard size cap: longer texts are counted as too_long"
+    )
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> SourceConfig:
+        if (self.data_files is None) == (self.dataset is None):
+            raise ValueError(
+                "set exactly one of source.data_files (local files or globs) and "
+                "source.dataset (hub id or local dataset directory)"
+            )
+        return self
+
+
+class WeightedNeuron(Strict):
+    neuron: str = Field(description="'L{layer}.N{index}'")
+    weight: float = 1.0
+
+    @field_validator("neuron")
+    @classmethod
+    def _parses(cls, v: str) -> str:
+        try:
+            Neuron.parse(v)
+        except ConfigError as exc:  # pydantic reports ValueErrors with the field's location
+            raise ValueError(exc.message) from exc
+        return v
+
+
+class NeuronsConfig(Strict):
+    """Which neurons score documents: a bank + domain, or an explicit list."""
+
+    bank: str | None = Field(None, description="neuron bank directory")
+    bank_model: str | None = Field(None, description="model id in the bank (default model.name)")
+    domain: str | None = Field(None, description="domain to filter toward")
+    top_k: int = Field(4, ge=1, description="most specialised neurons used")
+    rosetta_only: bool = Field(True, description="only Rosetta Neurons (cross-model matches)")
+    max_layer: int | None = Field(None, ge=0, description="only neurons at or below this layer")
+    explicit: list[WeightedNeuron] | None = Field(
+        None, description="explicit neurons with weights instead of a bank selection"
+    )
+
+    @field_validator("explicit", mode="before")
+    @classmethod
+    def _strings_are_neurons(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"neuron": x} if isinstance(x, str) else x for x in v]
+        return v
+
+    @model_validator(mode="after")
+    def _bank_or_explicit(self) -> NeuronsConfig:
+        if self.explicit is None and (self.bank is None or self.domain is None):
+            raise ValueError(
+                "set neurons.bank and neurons.domain, or neurons.explicit "
+                "(e.g. ['L3.N512', {neuron: 'L5.N7', weight: -1}])"
+            )
+        if self.explicit is not None and not self.explicit:
+            raise ValueError("neurons.explicit is empty: list at least one 'L{layer}.N{index}'")
+        return self
+
+
+class ScoringConfig(TokensConfig):
+    """How neuron activations become one score per document."""
+
+    pooling: PoolingMethod = "mean"
+    pool_top_k: int = Field(8, ge=1, description="tokens averaged by topk_mean pooling")
+    active_threshold: float = Field(0.0, description="frac_active counts tokens above this")
+    normalize: Literal["auto", "zscore", "none"] = Field(
+        "auto", description="zscore with the bank's statistics; auto: when the bank has them"
+    )
+
+
+class SelectionConfig(Strict):
+    """Which documents to keep; exactly one criterion."""
+
+    threshold: float | None = Field(None, description="keep documents with score >= threshold")
+    keep_fraction: float | None = Field(
+        None, gt=0, le=1, description="keep exactly this top fraction of scored documents"
+    )
+    token_budget: int | None = Field(
+        None, ge=1, description="keep the best documents until this many tokens"
+    )
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SelectionConfig:
+        chosen = [
+            k
+            for k in ("threshold", "keep_fraction", "token_budget")
+            if getattr(self, k) is not None
+        ]
+        if len(chosen) != 1:
+            raise ValueError(
+                "set exactly one of selection.threshold, selection.keep_fraction, "
+                f"selection.token_budget (got {chosen or 'none'})"
+            )
+        return self
+
+    @property
+    def mode(self) -> str:
+        if self.threshold is not None:
+            return "threshold"
+        return "keep_fraction" if self.keep_fraction is not None else "token_budget"
+
+
+class OutputConfig(Strict):
+    dir: str = Field(description="run directory: shards, manifest.json, stats.json")
+    format: Literal["parquet", "jsonl.gz"] = "parquet"
+    compression: Literal["zstd", "snappy", "gzip", "none"] = "zstd"
+    shard_max_rows: int = Field(50_000, ge=1, description="rows per shard at most")
+    shard_max_bytes: int = Field(256 << 20, ge=1024, description="text bytes per shard at most")
+    write_rejected: bool = Field(False, description="also write rejected documents")
+    attributes_only: bool = Field(
+        False, description="write only (id, score, ...) per document in input order"
+    )
+    keep_fields: bool = Field(True, description="carry the source's other fields")
+
+
+class RuntimeConfig(BatchingConfig):
+    executor: Literal["local", "ray"] = "local"
+    checkpoint_docs: int = Field(
+        2048, ge=1, description="documents between checkpoints (each closes the open shards)"
+    )
+    ray_address: str | None = Field(None, description="ray://host:port or auto (RAY_ADDRESS)")
+    ray_actors: int = Field(2, ge=1, description="scorer actors in the Ray pool")
+
+
+class RunConfig(Strict):
+    source: SourceConfig
+    model: ModelConfig
+    neurons: NeuronsConfig
+    scoring: ScoringConfig = ScoringConfig()
+    selection: SelectionConfig
+    output: OutputConfig
+    runtime: RuntimeConfig = RuntimeConfig()
+
+
+def _set_path(data: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    node = data
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"--set {dotted}: {key} is not a section", field=dotted)
+    node[keys[-1]] = value
+
+
+def load_config(
+    path: str | Path, overrides: list[str] | None = None, cls: type[M] = RunConfig
+) -> M:
+    """Read a YAML config, apply ``key.sub=value`` overrides (values parsed as YAML), validate.
+
+    Errors name the field, the value and the fix, e.g.
+    ``selection.keep_fraction=1.5: Input should be less than or equal to 1``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist", field="config", value=str(path))
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}", field="config") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping of sections", field="config")
+    for item in overrides or []:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set {item!r}: expected key.sub=value", field="--set", value=item)
+        _set_path(data, key.strip(), yaml.safe_load(raw))
+    return validate_config(data, cls)
+
+
+def validate_config(data: dict[str, Any], cls: type[M] = RunConfig) -> M:
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc), field=_first_loc(exc)) from exc
+
+
+def _first_loc(exc: ValidationError) -> str:
+    errors = exc.errors()
+    return ".".join(str(p) for p in errors[0]["loc"]) if errors else ""
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see `rosetta-filter validate --help`)"
+        value = (
+            f"={err['input']!r}"
+            if err["type"] not in ("missing", "extra_forbidden")
+            and not isinstance(err.get("input"), dict)
+            else ""
+        )
+        lines.append(f"{loc}{value}: {msg}")
+    return "; ".join(lines)

@@ -9,6 +9,7 @@ tokens excluded, as per-token activations (on request) and pooled values.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,6 +35,7 @@ class DocActivations:
     index: int  # position in the input stream
     skip_reason: str | None = None
     n_tokens: int = 0  # content tokens scored (special tokens and padding excluded)
+    total_tokens: int = 0  # content tokens of the whole text (> n_tokens when truncated)
     truncated: bool = False
     pooled: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> (n_neurons,)
     tokens: torch.Tensor | None = None  # (n_tokens, n_neurons) float32, when keep_tokens
@@ -154,6 +156,7 @@ class ActivationEngine:
         return DocActivations(
             index,
             n_tokens=acts.shape[0],
+            total_tokens=doc.total_tokens,
             truncated=doc.truncated,
             pooled=pooled,
             tokens=acts if self.keep_tokens else None,
@@ -170,13 +173,10 @@ class ActivationEngine:
             ids[row, : len(window.ids)] = torch.tensor(window.ids)
             mask[row, : len(window.ids)] = 1
         device = self.model.device
-        with capture(self.model.arch, self.plan) as captured:
-            try:
-                self.model.model(
-                    input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
-                )
-            except StopForward:
-                pass
+        with capture(self.model.arch, self.plan) as captured, contextlib.suppress(StopForward):
+            self.model.model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
+            )
         acts = self.plan.assemble(captured, *ids.shape).float().cpu()  # (batch, tokens, neurons)
         return [
             acts[row, w.content_start : w.content_start + w.n_content]

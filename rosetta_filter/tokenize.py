@@ -62,6 +62,7 @@ class Window:
 class TokenizedDoc:
     windows: list[Window]
     n_tokens: int  # content tokens kept (all windows)
+    total_tokens: int  # content tokens of the whole text
     truncated: bool
 
 
@@ -74,6 +75,7 @@ class TextTokenizer:
         *,
         max_tokens: int,
         long_docs: LongDocPolicy = "truncate",
+        count_all: bool = True,
     ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ModelError(
@@ -83,6 +85,7 @@ class TextTokenizer:
             )
         self.tokenizer = tokenizer
         self.long_docs = long_docs
+        self.count_all = count_all  # count every token of a truncated text (token budgets)
         self.prefix, self.suffix = _special_affixes(tokenizer)
         self.budget = max_tokens - len(self.prefix) - len(self.suffix)
         if self.budget < 1:
@@ -107,14 +110,21 @@ class TextTokenizer:
         else:
             probe = list(texts)
         encoded = self._encode(probe)
+        totals = [len(ids) for ids, _ in encoded]
         for i, text in enumerate(texts):
+            if len(probe[i]) == len(text):
+                continue
             # A probe cut can only change the tokens near the cut: redo the rare doc where
             # the probe did not yield comfortably more tokens than kept.
-            if len(probe[i]) < len(text) and len(encoded[i][0]) <= self.budget + 8:
+            if len(encoded[i][0]) <= self.budget + 8:
                 encoded[i] = self._encode([text])[0]
+                totals[i] = len(encoded[i][0])
+            elif self.count_all:
+                totals[i] = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
         doc_ids = range(len(texts)) if doc_ids is None else doc_ids
         return [
-            self._windows(doc, ids, offs) for doc, (ids, offs) in zip(doc_ids, encoded, strict=True)
+            self._windows(doc, ids, offs, total)
+            for doc, (ids, offs), total in zip(doc_ids, encoded, totals, strict=True)
         ]
 
     def _encode(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
@@ -123,7 +133,7 @@ class TextTokenizer:
         )
         return list(zip(batch["input_ids"], batch["offset_mapping"], strict=True))
 
-    def _windows(self, doc: int, ids: list[int], offsets: list) -> TokenizedDoc:
+    def _windows(self, doc: int, ids: list[int], offsets: list, total: int) -> TokenizedDoc:
         step = self.budget
         starts = [0] if self.long_docs == "truncate" else range(0, max(len(ids), 1), step)
         windows = [
@@ -137,7 +147,7 @@ class TextTokenizer:
             for part, s in enumerate(starts)
         ]
         kept = sum(w.n_content for w in windows)
-        return TokenizedDoc(windows, kept, truncated=kept < len(ids))
+        return TokenizedDoc(windows, kept, max(total, kept), truncated=kept < total)
 
 
 def _special_affixes(tokenizer: PreTrainedTokenizerBase) -> tuple[list[int], list[int]]:

@@ -10,7 +10,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from planting import plant_trigger_neuron
 from tiny_models import save_tiny_model
+
+TRIGGER_TOKEN = 280  # "Ġx" in the tiny tokenizer
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +28,10 @@ def tiny_model_dir(tmp_path_factory):
         return cache[family, seed]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def planted_model(tiny_model_dir, tmp_path_factory) -> Path:
+    """A tiny llama whose neuron L0.N5 fires on the token " x" and (nearly) nowhere else."""
+    out = tmp_path_factory.mktemp("planted") / "llama-x"
+    return plant_trigger_neuron(tiny_model_dir("llama"), out, TRIGGER_TOKEN, layer=0, index=5)

@@ -1,0 +1,94 @@
+"""``manifest.json`` and ``stats.json`` of a run directory: what was run (config, model and its
+sha256, bank, neurons, selection rule, software versions) and what came out (every shard with
+its row count and sha256)."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from rosetta_filter.atomic import write_json_atomic
+from rosetta_filter.config import RunConfig
+from rosetta_filter.scoring import Scorer
+from rosetta_filter.selection import SelectionRule
+from rosetta_filter.shards import ShardInfo
+from rosetta_filter.stats import RunStats
+
+MANIFEST_VERSION = 1
+_PACKAGES = (
+    "rosetta-filter",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "datasets",
+    "pyarrow",
+    "numpy",
+)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def _file_sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+
+
+def write_manifest(
+    run_dir: Path,
+    cfg: RunConfig,
+    scorer: Scorer | None,
+    rule: SelectionRule,
+    shards: list[ShardInfo],
+    stats: RunStats,
+) -> dict[str, Any]:
+    selection = scorer.selection if scorer else None
+    model = scorer.model if scorer else None
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": cfg.model_dump(mode="json"),
+        "model": None
+        if model is None
+        else {
+            "name": model.name,
+            "family": model.family,
+            "source": model.source,
+            "revision": model.revision,
+            "sha256": model.sha256,
+            "layers": model.arch.n_layers,
+            "d_mlp": model.arch.d_mlp,
+        },
+        "bank": None
+        if not cfg.neurons.bank
+        else {
+            "path": cfg.neurons.bank,
+            "bank_json_sha256": _file_sha256(Path(cfg.neurons.bank) / "bank.json"),
+        },
+        "neurons": None
+        if selection is None
+        else {
+            "neurons": [str(n) for n in selection.neurons],
+            "weights": list(selection.weights),
+            "normalized": selection.norm_mean is not None,
+            "domain": selection.domain,
+            "deepest_layer": max(n.layer for n in selection.neurons),
+        },
+        "selection": rule.to_dict(),
+        "versions": package_versions(),
+        "shards": [s.to_dict() for s in shards],
+        "rows": sum(s.rows for s in shards),
+    }
+    write_json_atomic(run_dir / "manifest.json", manifest)
+    write_json_atomic(run_dir / "stats.json", stats.summary())
+    return manifest

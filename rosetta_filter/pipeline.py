@@ -1,0 +1,91 @@
+"""``rosetta-filter run``: the chain source -> score pass -> selection -> write pass ->
+manifest. Each pass runs per rank and resumes from its checkpoint; the executor decides where
+ranks run (``executors/``)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from rosetta_filter.checkpoint import claim_run_dir
+from rosetta_filter.config import RunConfig
+from rosetta_filter.errors import ConfigError
+from rosetta_filter.manifest import write_manifest
+from rosetta_filter.progress import NullProgress, Progress
+from rosetta_filter.score_pass import score_rank
+from rosetta_filter.scoring import Scorer
+from rosetta_filter.selection import SelectionRule, build_rule
+from rosetta_filter.shards import ShardInfo
+from rosetta_filter.stats import RunStats
+from rosetta_filter.write_pass import write_rank
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    stats: RunStats
+    rule: SelectionRule
+    shards: list[ShardInfo]
+    resumed: bool
+
+
+def rule_from_attributes(
+    cfg: RunConfig, run_dir: Path, attributes: dict[int, list[ShardInfo]]
+) -> SelectionRule:
+    """Rank every scored document of every rank and derive the selection rule."""
+    scores, ranks, indexes, tokens = [], [], [], []
+    for rank, shards in attributes.items():
+        for shard in shards:
+            table = pq.read_table(run_dir / shard.path, columns=["score", "index", "total_tokens"])
+            score = table["score"].to_numpy(zero_copy_only=False)
+            valid = ~np.isnan(score.astype(np.float64))
+            scores.append(score[valid].astype(np.float64))
+            indexes.append(table["index"].to_numpy()[valid])
+            tokens.append(table["total_tokens"].to_numpy()[valid])
+            ranks.append(np.full(int(valid.sum()), rank))
+    return build_rule(
+        cfg.selection,
+        _concat(scores, np.float64),
+        _concat(ranks, np.int64),
+        _concat(indexes, np.int64),
+        _concat(tokens, np.int64),
+    )
+
+
+def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
+
+
+def run(
+    cfg: RunConfig,
+    *,
+    progress: Progress | None = None,
+    overwrite: bool = False,
+    scorer: Scorer | None = None,
+) -> RunResult:
+    """Run (or resume) a filtering job in this process."""
+    if cfg.runtime.executor != "local" or cfg.model.backend != "hf":
+        raise ConfigError(
+            "runtime.executor=ray and model.backend=vllm are not implemented yet: use "
+            "runtime.executor=local and model.backend=hf",
+            field="runtime.executor" if cfg.runtime.executor != "local" else "model.backend",
+        )
+    progress = progress or NullProgress()
+    run_dir = Path(cfg.output.dir)
+    if overwrite and run_dir.exists():
+        shutil.rmtree(run_dir)
+    resumed = claim_run_dir(run_dir, cfg)
+    scorer = scorer or Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime)
+    score_state = score_rank(cfg, scorer, run_dir, progress=progress)
+    rule = rule_from_attributes(cfg, run_dir, {0: score_state.shards})
+    write_state = write_rank(cfg, rule, score_state.shards, run_dir, progress=progress)
+    stats = score_state.stats + write_state.stats
+    write_manifest(run_dir, cfg, scorer, rule, write_state.shards, stats)
+    return RunResult(run_dir, stats, rule, write_state.shards, resumed)
