@@ -33,6 +33,7 @@ demo: setup
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/corpus.yaml
 	$(BIN)/rosetta-filter run configs/demo.yaml --overwrite
+	$(PY) bench/filter_quality.py out/demo --domain code
 
 bench: setup
 	$(PY) bench/activations.py

@@ -58,6 +58,7 @@ def _setup_logging(quiet: bool, json_log: bool) -> None:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # "Loading weights" bars would tear our progress display
+    hf_logging.set_verbosity_error()  # e.g. the unused lm_head of a backbone-only load
 
 
 class _JsonFormatter(logging.Formatter):
@@ -284,6 +285,48 @@ def models_info(
         "taps": [arch.tap_name(layer) for layer in range(arch.n_layers)],
     }
     out.print_json(json.dumps(info))
+
+
+@app.command()
+def discover(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Mine Rosetta Neurons across models over a probe corpus and write a neuron bank."""
+    from discovery.config import DiscoverConfig
+    from discovery.pipeline import discover as run_discovery
+    from discovery.pipeline import load_docs
+    from rosetta_filter.config import load_config
+
+    _setup_logging(quiet, False)
+    progress = RichRunProgress(not quiet)
+    try:
+        cfg = load_config(config, set_, cls=DiscoverConfig)
+        progress.start("data pass", len(load_docs(cfg)))
+        result = run_discovery(cfg, advance=lambda n: progress.advance(n))
+    except RosettaError as exc:
+        progress.finish()
+        _fail(exc)
+    progress.finish()
+    _print_discovery_summary(result.summary, result.bank_dir)
+
+
+def _print_discovery_summary(summary: dict, bank_dir: Path) -> None:
+    table = Table(title=f"Rosetta Neurons: bank {bank_dir}", show_header=False)
+    for key in ("anchor", "anchor_neurons", "rosetta", "rosetta_fraction", "rosetta_null",
+                "null", "consistent", "mean_r", "pairs", "pairs_null", "docs", "spans",
+                "tokens", "seconds"):
+        table.add_row(key, json.dumps(summary.get(key)))
+    out.print(table)
+    for domain, best in summary["top_rosetta_per_domain"].items():
+        out.print(f"[bold]{domain}[/]")
+        for neuron in best:
+            out.print(f"  {neuron['neuron']}  AUROC {neuron['auroc']:.3f}  "
+                      f"r {neuron['mean_r']:.3f}  partners {', '.join(neuron['partners'])}")
+            for snippet in summary["snippets"].get(neuron["neuron"], []):
+                out.print(f"      {snippet['activation']:8.3f}  {snippet['text']}",
+                          markup=False, highlight=False)
 
 
 def _mount_discovery() -> None:

@@ -44,23 +44,12 @@ def _file_sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
 
-def write_manifest(
-    run_dir: Path,
-    cfg: RunConfig,
-    scorer: Scorer | None,
-    rule: SelectionRule,
-    shards: list[ShardInfo],
-    stats: RunStats,
-) -> dict[str, Any]:
-    selection = scorer.selection if scorer else None
-    model = scorer.model if scorer else None
-    manifest = {
-        "manifest_version": MANIFEST_VERSION,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "config": cfg.model_dump(mode="json"),
-        "model": None
-        if model is None
-        else {
+def describe_scorer(scorer: Scorer) -> dict[str, Any]:
+    """The manifest's ``model`` and ``neurons`` blocks. A plain dict, so an executor whose
+    model lives elsewhere (a Ray actor) can send it to the process that writes the manifest."""
+    selection, model = scorer.selection, scorer.model
+    return {
+        "model": {
             "name": model.name,
             "family": model.family,
             "source": model.source,
@@ -69,21 +58,38 @@ def write_manifest(
             "layers": model.arch.n_layers,
             "d_mlp": model.arch.d_mlp,
         },
-        "bank": None
-        if not cfg.neurons.bank
-        else {
-            "path": cfg.neurons.bank,
-            "bank_json_sha256": _file_sha256(Path(cfg.neurons.bank) / "bank.json"),
-        },
-        "neurons": None
-        if selection is None
-        else {
+        "neurons": {
             "neurons": [str(n) for n in selection.neurons],
             "weights": list(selection.weights),
             "normalized": selection.norm_mean is not None,
             "domain": selection.domain,
             "deepest_layer": max(n.layer for n in selection.neurons),
         },
+    }
+
+
+def write_manifest(
+    run_dir: Path,
+    cfg: RunConfig,
+    described: dict[str, Any] | None,
+    rule: SelectionRule,
+    shards: list[ShardInfo],
+    stats: RunStats,
+) -> dict[str, Any]:
+    """``described`` is :func:`describe_scorer`'s output (None: model and neurons unknown)."""
+    described = described or {}
+    manifest = {
+        "manifest_version": MANIFEST_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "config": cfg.model_dump(mode="json"),
+        "model": described.get("model"),
+        "bank": None
+        if not cfg.neurons.bank
+        else {
+            "path": cfg.neurons.bank,
+            "bank_json_sha256": _file_sha256(Path(cfg.neurons.bank) / "bank.json"),
+        },
+        "neurons": described.get("neurons"),
         "selection": rule.to_dict(),
         "versions": package_versions(),
         "shards": [s.to_dict() for s in shards],

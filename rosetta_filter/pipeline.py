@@ -15,9 +15,9 @@ import pyarrow.parquet as pq
 from rosetta_filter.checkpoint import claim_run_dir
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ConfigError
+from rosetta_filter.executors import run_score_pass
 from rosetta_filter.manifest import write_manifest
 from rosetta_filter.progress import NullProgress, Progress
-from rosetta_filter.score_pass import score_rank
 from rosetta_filter.scoring import Scorer
 from rosetta_filter.selection import SelectionRule, build_rule
 from rosetta_filter.shards import ShardInfo
@@ -70,22 +70,21 @@ def run(
     overwrite: bool = False,
     scorer: Scorer | None = None,
 ) -> RunResult:
-    """Run (or resume) a filtering job in this process."""
-    if cfg.runtime.executor != "local" or cfg.model.backend != "hf":
+    """Run (or resume) a filtering job: the score pass on ``runtime.executor``, then selection,
+    the write pass and the manifest in this process."""
+    if cfg.model.backend != "hf":
         raise ConfigError(
-            "runtime.executor=ray and model.backend=vllm are not implemented yet: use "
-            "runtime.executor=local and model.backend=hf",
-            field="runtime.executor" if cfg.runtime.executor != "local" else "model.backend",
+            "model.backend=vllm is not implemented yet: use model.backend=hf",
+            field="model.backend",
         )
     progress = progress or NullProgress()
     run_dir = Path(cfg.output.dir)
     if overwrite and run_dir.exists():
         shutil.rmtree(run_dir)
     resumed = claim_run_dir(run_dir, cfg)
-    scorer = scorer or Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime)
-    score_state = score_rank(cfg, scorer, run_dir, progress=progress)
-    rule = rule_from_attributes(cfg, run_dir, {0: score_state.shards})
-    write_state = write_rank(cfg, rule, score_state.shards, run_dir, progress=progress)
-    stats = score_state.stats + write_state.stats
-    write_manifest(run_dir, cfg, scorer, rule, write_state.shards, stats)
+    scored = run_score_pass(cfg, run_dir, progress, scorer)
+    rule = rule_from_attributes(cfg, run_dir, {0: scored.state.shards})
+    write_state = write_rank(cfg, rule, scored.state.shards, run_dir, progress=progress)
+    stats = scored.state.stats + write_state.stats
+    write_manifest(run_dir, cfg, scored.described, rule, write_state.shards, stats)
     return RunResult(run_dir, stats, rule, write_state.shards, resumed)

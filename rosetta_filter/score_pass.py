@@ -10,8 +10,9 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -54,10 +55,56 @@ def score_rank(
     progress: Progress | None = None,
 ) -> StageState:
     """Score every record of this rank (resuming from its checkpoint) and return the state."""
-    progress = progress or NullProgress()
     state = load_state(run_dir, STAGE, rank)
     if state.complete:
         return state
+    snapshots: dict[int, dict] = {}
+    records = Source(cfg.source, rank, world_size).records(
+        state.source_state, state.records_done, checkpoint_every(cfg), snapshots
+    )
+    rows = score_records(scorer, records)
+    return write_attributes(cfg, run_dir, state, rows, snapshots, rank=rank, progress=progress)
+
+
+def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[dict[str, Any]]:
+    """One attribute row (``ATTRIBUTE_SCHEMA``) per record, in order: the per-batch function
+    both executors run. Records that start at a multiple of ``runtime.lookahead_docs`` form
+    the same engine chunks, hence bit-identical scores, wherever they are scored."""
+    pending: collections.deque[SourceRecord] = collections.deque()
+
+    def texts() -> Iterator[object]:
+        for record in records:
+            pending.append(record)
+            yield record.text if record.problem is None else None
+
+    for doc in scorer.score(texts()):
+        record = pending.popleft()
+        reason = record.problem or doc.skip_reason
+        yield {
+            "index": record.index,
+            "id": record.id,
+            "score": doc.score if reason is None else None,
+            "n_tokens": doc.n_tokens,
+            "total_tokens": doc.total_tokens,
+            "truncated": doc.truncated,
+            "skip_reason": reason,
+        }
+
+
+def write_attributes(
+    cfg: RunConfig,
+    run_dir: Path,
+    state: StageState,
+    rows: Iterable[dict[str, Any]],
+    snapshots: dict[int, dict],
+    *,
+    rank: int = 0,
+    progress: Progress | None = None,
+) -> StageState:
+    """Account for and write attribute rows (input order, from ``state.records_done`` on) as
+    checkpointed shards. ``snapshots`` maps a record count to the source position after that
+    many records; whoever produces ``rows`` fills it before yielding the row that ends there."""
+    progress = progress or NullProgress()
     removed = remove_orphans(run_dir, ATTRIBUTES_DIR, rank, {s.path for s in state.shards})
     if removed or state.records_done:
         log.info(
@@ -76,42 +123,22 @@ def score_rank(
         max_bytes=1 << 60,  # attribute shards close at checkpoints only
     )
     writer.published.extend(state.shards)
-    source = Source(cfg.source, rank, world_size)
-    snapshots: dict[int, dict] = {}
-    pending: collections.deque[SourceRecord] = collections.deque()
-
-    def texts() -> Iterator[object]:
-        for record in source.records(state.source_state, state.records_done, every, snapshots):
-            pending.append(record)
-            yield record.text if record.problem is None else None
-
     stats = state.stats
     progress.start("score", cfg.source.limit, state.records_done)
     started = time.perf_counter()
-    for doc in scorer.score(texts()):
-        record = pending.popleft()
-        reason = record.problem or doc.skip_reason
+    for row in rows:
+        reason = row["skip_reason"]
         stats.seen += 1
         if reason is None:
             stats.scored += 1
-            stats.tokens_scored += doc.n_tokens
-            stats.tokens_in += doc.total_tokens
-            stats.truncated += doc.truncated
+            stats.tokens_scored += row["n_tokens"]
+            stats.tokens_in += row["total_tokens"]
+            stats.truncated += row["truncated"]
         else:
             stats.invalid[reason] += 1
-        writer.write(
-            {
-                "index": record.index,
-                "id": record.id,
-                "score": doc.score if reason is None else None,
-                "n_tokens": doc.n_tokens,
-                "total_tokens": doc.total_tokens,
-                "truncated": doc.truncated,
-                "skip_reason": reason,
-            }
-        )
-        progress.advance(1, doc.n_tokens)
-        done = record.index + 1
+        writer.write(row)
+        progress.advance(1, row["n_tokens"])
+        done = row["index"] + 1
         if done % every == 0:
             stats.score_seconds += time.perf_counter() - started
             started = time.perf_counter()

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 import torch
 
+from rosetta_filter.backends import Backend, build_engine, load_backend_model
 from rosetta_filter.bank import NeuronBank, load_bank, neuron_of, norm_columns, select_neurons
 from rosetta_filter.config import BatchingConfig, ModelConfig, NeuronsConfig, ScoringConfig
-from rosetta_filter.engine import ActivationEngine, PoolingParams
+from rosetta_filter.engine import PoolingParams
 from rosetta_filter.errors import BankError
-from rosetta_filter.models import LoadedModel, load_model
+from rosetta_filter.models import LoadedModel
 from rosetta_filter.neuron import Neuron
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,13 @@ class Scorer:
         selection: NeuronSelection,
         scoring: ScoringConfig,
         batching: BatchingConfig | None = None,
+        backend: Backend = "hf",
     ) -> None:
         self.model = model
         self.selection = selection
         self.scoring = scoring
-        self.engine = ActivationEngine(
+        self.engine = build_engine(
+            backend,
             model,
             list(selection.neurons),
             tokens=scoring,
@@ -134,7 +137,8 @@ class Scorer:
     ) -> Scorer:
         selection = NeuronSelection.from_config(neurons_cfg, scoring, model_cfg.name)
         log.info("scoring with %s", ", ".join(map(str, selection.neurons)))
-        return cls(loaded or load_model(model_cfg), selection, scoring, batching)
+        model = loaded or load_backend_model(model_cfg)
+        return cls(model, selection, scoring, batching, model_cfg.backend)
 
     @property
     def tokenizer(self):

@@ -41,3 +41,26 @@ def plant_trigger_neuron(
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
     return out_dir
+
+
+def permute_mlp_neurons(model_dir: Path, out_dir: Path, seed: int) -> tuple[Path, list]:
+    """Copy a llama-family model with the MLP neurons of every layer permuted (gate/up rows
+    and down_proj columns together): the same function, neurons in another order.
+
+    Returns the directory and, per layer, ``perm`` with new neuron ``j`` = old ``perm[j]``.
+    """
+    model = tf.AutoModel.from_pretrained(model_dir)
+    tokenizer = tf.AutoTokenizer.from_pretrained(model_dir)
+    generator = torch.Generator().manual_seed(seed)
+    perms = []
+    with torch.no_grad():
+        for block in model.layers:
+            mlp = block.mlp
+            perm = torch.randperm(mlp.gate_proj.out_features, generator=generator)
+            mlp.gate_proj.weight.copy_(mlp.gate_proj.weight[perm])
+            mlp.up_proj.weight.copy_(mlp.up_proj.weight[perm])
+            mlp.down_proj.weight.copy_(mlp.down_proj.weight[:, perm])
+            perms.append(perm.numpy())
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir, perms

@@ -1,0 +1,193 @@
+"""``rosetta-filter discover``: probe corpus -> data pass (spans, caches, doc statistics) ->
+correlation and matching (best buddies, Rosetta groups, null) -> neuron bank + summary."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from discovery.bank_tables import neuron_table, pairs_table
+from discovery.collect import collect
+from discovery.config import DiscoverConfig
+from discovery.corpus import ProbeDoc, load_probe_corpus
+from discovery.matching import match
+from discovery.snippets import top_snippets
+from rosetta_filter.bank import auroc_column, write_bank
+from rosetta_filter.errors import DiscoveryError, RosettaError
+from rosetta_filter.manifest import package_versions
+from rosetta_filter.models import LoadedModel, load_model
+from rosetta_filter.neuron import Neuron
+
+log = logging.getLogger(__name__)
+_SUMMARY_TOP = 3  # Rosetta Neurons reported per domain
+
+
+@dataclass
+class DiscoveryResult:
+    bank_dir: Path
+    summary: dict[str, Any]
+
+
+def load_docs(cfg: DiscoverConfig) -> list[ProbeDoc]:
+    c = cfg.corpus
+    docs = load_probe_corpus(
+        c.path,
+        domain_field=c.domain_field,
+        text_field=c.text_field,
+        split=c.split,
+        domains=c.domains,
+        id_field=c.id_field,
+    )
+    if c.max_docs_per_domain is not None:
+        taken: Counter = Counter()
+        kept = []
+        for doc in docs:
+            if taken[doc.domain] < c.max_docs_per_domain:
+                kept.append(doc)
+                taken[doc.domain] += 1
+        docs = kept
+    if not docs:
+        raise DiscoveryError(f"probe corpus {c.path} has no documents", field="corpus.path")
+    return docs
+
+
+def load_models(cfg: DiscoverConfig) -> dict[str, LoadedModel]:
+    models = {}
+    for entry in cfg.models:
+        try:
+            models[entry.id] = load_model(entry.model)
+        except RosettaError as exc:
+            raise DiscoveryError(
+                f"model {entry.id!r} ({entry.model.name}) failed to load: {exc.message}",
+                field=f"models.{entry.id}",
+                value=entry.model.name,
+            ) from exc
+    return models
+
+
+def discover(
+    cfg: DiscoverConfig, advance: Callable[[int], None] = lambda n: None
+) -> DiscoveryResult:
+    started = time.perf_counter()
+    docs = load_docs(cfg)
+    domains = sorted({d.domain for d in docs})
+    labels = [d.domain for d in docs]
+    models = load_models(cfg)
+    work_dir = Path(cfg.work_dir or f"{cfg.bank.dir}.work")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    collection = collect(cfg, docs, models, work_dir, advance)
+    t_collect = time.perf_counter() - t0
+    matching = match(collection, cfg.anchor_id, cfg.correlation)
+    layouts = {mid: c.layout for mid, c in collection.models.items()}
+    tables = [
+        neuron_table(
+            c,
+            labels,
+            domains,
+            matching.groups,
+            layouts,
+            top_per_domain=cfg.bank.top_per_domain,
+            keep_all=cfg.bank.keep_all,
+        )
+        for c in collection.models.values()
+    ]
+    neurons = pa.concat_tables(tables, promote_options="default")
+    all_pairs = [*matching.pairs.values(), *matching.partner_pairs]
+    summary = _summary(cfg, collection, matching, neurons, domains)
+    summary["snippets"] = _snippets(cfg, models, docs, summary)
+    summary["seconds"] = {
+        "collect": round(t_collect, 1),
+        "total": round(time.perf_counter() - started, 1),
+        **{k: round(v, 1) for k, v in matching.timings.items()},
+    }
+    meta = {
+        "models": [
+            {
+                "id": mid,
+                "name": m.name,
+                "family": m.family,
+                "revision": m.revision,
+                "sha256": m.sha256,
+                "layers": m.arch.n_layers,
+                "d_mlp": m.arch.d_mlp,
+                "tokens": collection.models[mid].tokens,
+            }
+            for mid, m in models.items()
+        ],
+        "anchor": cfg.anchor_id,
+        "probe_corpus": {
+            "path": cfg.corpus.path,
+            "docs": len(docs),
+            "domains": domains,
+            "docs_per_domain": dict(Counter(labels)),
+            "spans": collection.n_spans,
+            "spans_total": collection.n_spans_total,
+        },
+        "settings": cfg.model_dump(mode="json"),
+        "summary": summary,
+        "software": package_versions(),
+    }
+    bank_dir = write_bank(cfg.bank.dir, meta, neurons, pairs_table(all_pairs, layouts))
+    shutil.rmtree(work_dir, ignore_errors=True)  # caches are large and fully summarised
+    return DiscoveryResult(bank_dir, summary)
+
+
+def _summary(cfg, collection, matching, neurons: pa.Table, domains: list[str]) -> dict:
+    anchor = cfg.anchor_id
+    d_anchor = collection.models[anchor].layout.n_columns
+    n_rosetta = len(matching.groups)
+    rows = [r for r in neurons.to_pylist() if r["model"] == anchor and r["is_rosetta"]]
+    per_domain = {}
+    for domain in domains:
+        col = auroc_column(domain)
+        best = sorted(rows, key=lambda r: -r[col])[:_SUMMARY_TOP]
+        per_domain[domain] = [
+            {
+                "neuron": r["neuron"],
+                "auroc": round(float(r[col]), 4),
+                "mean_r": round(float(r["mean_r"]), 4),
+                "partners": r["partners"],
+            }
+            for r in best
+        ]
+    return {
+        "anchor": anchor,
+        "anchor_neurons": d_anchor,
+        "rosetta": n_rosetta,
+        "rosetta_fraction": round(n_rosetta / d_anchor, 6),
+        "rosetta_null": len(matching.null_groups),
+        "consistent": sum(1 for g in matching.groups if g.consistent),
+        "mean_r": round(float(np.mean([g.mean_r for g in matching.groups])), 4)
+        if matching.groups
+        else None,
+        "pairs": {p: len(v) for p, v in matching.pairs.items()},
+        "pairs_null": {p: len(v) for p, v in matching.null_pairs.items()},
+        "null": cfg.correlation.null_baseline,
+        "spans": collection.n_spans,
+        "docs": collection.n_docs,
+        "tokens": {mid: c.tokens for mid, c in collection.models.items()},
+        "top_rosetta_per_domain": per_domain,
+        "matmul_gflops": {k: round(v, 1) for k, v in matching.gflops.items()},
+    }
+
+
+def _snippets(cfg, models, docs, summary) -> dict[str, list]:
+    anchor = cfg.anchor_id
+    names = sorted(
+        {n["neuron"] for best in summary["top_rosetta_per_domain"].values() for n in best}
+    )
+    neurons = [Neuron.parse(n) for n in names]
+    found = top_snippets(
+        models[anchor], neurons, docs, cfg.snippets, tokens=cfg.tokens, batching=cfg.batching
+    )
+    return {str(n): snippets for n, snippets in found.items()}

@@ -1,0 +1,54 @@
+"""Running the service under uvicorn, with graceful shutdown.
+
+On SIGTERM or SIGINT uvicorn stops listening, lets in-flight requests finish (up to
+``server.shutdown_timeout_s``), then runs the lifespan's exit, which drains the batcher. With
+``workers > 1`` uvicorn starts that many processes, each building the app from the config it
+finds in the environment (a process cannot inherit a Python object), each with its own model.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+
+import uvicorn
+from fastapi import FastAPI
+
+from rosetta_filter.config import validate_config
+from service.app import build_app
+from service.config import ServeConfig
+
+log = logging.getLogger(__name__)
+
+CONFIG_ENV = "ROSETTA_FILTER_SERVE_CONFIG"  # JSON of the ServeConfig, for worker processes
+
+
+def serve(
+    cfg: ServeConfig,
+    host: str | None = None,
+    port: int | None = None,
+    workers: int | None = None,
+) -> None:
+    """Serve ``cfg`` until a signal; ``host``/``port``/``workers`` override ``cfg.server``."""
+    host = host or cfg.server.host
+    port = cfg.server.port if port is None else port
+    workers = workers or cfg.server.workers
+    options = {
+        "host": host,
+        "port": port,
+        "timeout_graceful_shutdown": math.ceil(cfg.server.shutdown_timeout_s),
+        "log_config": None,  # keep the caller's logging setup
+    }
+    log.info("rosetta-filter serve on http://%s:%d with %d worker(s)", host, port, workers)
+    if workers == 1:
+        uvicorn.run(build_app(cfg), **options)
+        return
+    os.environ[CONFIG_ENV] = cfg.model_dump_json()
+    uvicorn.run("service.server:app_from_env", factory=True, workers=workers, **options)
+
+
+def app_from_env() -> FastAPI:
+    """App factory for uvicorn worker processes (see :func:`serve`)."""
+    return build_app(validate_config(json.loads(os.environ[CONFIG_ENV]), ServeConfig))
