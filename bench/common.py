@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import resource
 import statistics
 import sysconfig
 import time
@@ -25,20 +24,32 @@ import torch
 LICENSES = Path("/usr/share/common-licenses")
 
 
-def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
-    """Best-of-``repeats`` fp32 ``n x n @ n x n`` rate in GFLOP/s (2 n^3 FLOPs per product),
-    on the current ``torch.get_num_threads()``: the peak that efficiency figures divide by."""
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """A matmul rate two ways: per wall-clock second (what the run achieved) and per second of
+    this process's CPU time (what it achieves while scheduled: steadier on a shared machine,
+    exact with one thread, inflated by spin-waiting with several)."""
+
+    wall_gflops: float
+    cpu_gflops: float
+
+
+def matmul_peak(n: int = 2048, repeats: int = 5) -> Peak:
+    """Best-of-``repeats`` fp32 ``n x n @ n x n`` rates (2 n^3 FLOPs per product) on the
+    current ``torch.get_num_threads()``: the peak that efficiency figures divide by."""
     gen = torch.Generator().manual_seed(0)
     a = torch.randn(n, n, generator=gen)
     b = torch.randn(n, n, generator=gen)
     out = torch.empty(n, n)
     torch.mm(a, b, out=out)  # warm-up: first call allocates and picks the kernel
-    best = math.inf
+    best_wall = best_cpu = math.inf
     for _ in range(repeats):
-        start = time.perf_counter()
+        cpu, start = time.process_time(), time.perf_counter()
         torch.mm(a, b, out=out)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
+        best_wall = min(best_wall, time.perf_counter() - start)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    flops = 2 * n**3
+    return Peak(flops / best_wall / 1e9, flops / max(best_cpu, 1e-9) / 1e9)
 
 
 def _busy_jiffies() -> int | None:
@@ -51,34 +62,33 @@ def _busy_jiffies() -> int | None:
     return user + nice + system + irq + softirq + steal
 
 
-def _own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 @dataclass(frozen=True, slots=True)
 class Timing:
-    """One timed call. ``others_cores``: average cores busy with *other* processes meanwhile
-    (None where /proc/stat is unreadable); ``own_cores``: this process's average cores."""
+    """One timed call. ``cpu_s``: this process's CPU time (all threads); ``others_cores``:
+    average cores busy with *other* processes meanwhile (None where /proc/stat is unreadable)."""
 
     wall_s: float
-    own_cores: float
+    cpu_s: float
     others_cores: float | None
 
+    @property
+    def own_cores(self) -> float:
+        return self.cpu_s / self.wall_s
+
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "own_cores": self.own_cores}
 
 
 def timed(fn: Callable[[], Any]) -> tuple[Any, Timing]:
     """Run ``fn()`` and return its result with its :class:`Timing`."""
     tick = os.sysconf("SC_CLK_TCK")
-    busy0, cpu0, start = _busy_jiffies(), _own_cpu_s(), time.perf_counter()
+    busy0, cpu0, start = _busy_jiffies(), time.process_time(), time.perf_counter()
     result = fn()
-    wall, cpu, busy1 = time.perf_counter() - start, _own_cpu_s() - cpu0, _busy_jiffies()
+    wall, cpu, busy1 = time.perf_counter() - start, time.process_time() - cpu0, _busy_jiffies()
     others = None
     if busy0 is not None and busy1 is not None:
         others = max(0.0, (busy1 - busy0) / tick - cpu) / wall
-    return result, Timing(wall, cpu / wall, others)
+    return result, Timing(wall, cpu, others)
 
 
 def median(values: Sequence[float]) -> float:

@@ -15,6 +15,10 @@ Run it as a module from the repository root (as a script, this file's name would
     python -m bench.discovery                                  # d_a=12288, d_b=9216, 8192 spans
     python -m bench.discovery --d-a 46080 --d-b 36864 --spans 14800   # the real shape
     python -m bench.discovery --anchor-cache runs/x/smollm --partner-cache runs/x/gemma
+
+On a shared, oversubscribed machine set ``OMP_WAIT_POLICY=PASSIVE``: with spinning OpenMP
+threads, torch's elementwise passes (moments, standardisation) ran ~7x slower at 2 threads
+when other processes held the cores (measured here), which distorts every ratio.
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ class CorrelationConfig(Strict):
     min_r: float = Field(0.2, ge=-1, le=1, description="best buddies need r >= min_r")
     candidates: int = Field(16, ge=1, description="pruned: exact r for this many candidates")
     search: Literal["sketch", "subsample"] = Field(
-        "sketch", description="pruned: how candidates are found (CountSketch or span subsample)"
+        "sketch",
+        description="pruned: candidates from random balanced span-group sums, or a subsample",
     )
     sketch_size: int = Field(4096, ge=64, description="pruned: rows used to find candidates")
     depth_window: float | None = Field(
@@ -69,6 +70,9 @@ class DiscoverConfig(Strict):
     active_threshold: float = Field(0.0, description="a span is active above this (sparsity)")
     bank: BankOutput
     work_dir: str | None = Field(None, description="activation caches (default: bank.dir.work)")
+    keep_caches: bool = Field(
+        False, description="keep the span activation caches (e.g. for bench/discovery.py)"
+    )
     snippets: int = Field(2, ge=0, description="top-activating snippets per reported neuron")
 
     @model_validator(mode="after")

@@ -7,6 +7,8 @@ import itertools
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from discovery.activation_cache import ActivationCache, paired_source
 from discovery.baselines import rotated_source, shuffled_source
 from discovery.buddies import BuddyPairs, RosettaGroup, best_buddies, mark_consistency
@@ -20,6 +22,7 @@ from discovery.correlation import (
     correlate_exhaustive,
     correlate_pruned,
 )
+from discovery.layout import ColumnLayout
 from discovery.streaming_stats import Moments
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,10 @@ def rosetta_groups(anchor: str, buddies: list[BuddyPairs]) -> list[RosettaGroup]
     ]
 
 
+def _rotation_cost(layout: ColumnLayout) -> int:
+    return sum(d * d for d in layout.layer_sizes)
+
+
 def match(collection: Collection, anchor: str, cfg: CorrelationConfig) -> Matching:
     models = collection.models
     partners = [m for m in models if m != anchor]
@@ -76,23 +83,33 @@ def match(collection: Collection, anchor: str, cfg: CorrelationConfig) -> Matchi
     out = Matching(anchor, partners, {}, {}, [], [], [])
 
     def run(a: str, b: str, null: bool = False) -> BuddyPairs:
+        label = f"{a}~{b}" + (" (null)" if null else "")
+        # The rotation null rotates the model whose per-layer rotations cost less (sum of
+        # d_l^2 per span): destroying either basis destroys the alignment, and best buddies
+        # are symmetric, so the pairs are read back in (a, b) order.
+        rotate = null and cfg.null_baseline == "rotation"
+        swap = rotate and _rotation_cost(models[a].layout) < _rotation_cost(models[b].layout)
+        x, y = (b, a) if swap else (a, b)
         window = (
-            DepthWindow(models[a].layout, models[b].layout, cfg.depth_window)
+            DepthWindow(models[x].layout, models[y].layout, cfg.depth_window)
             if cfg.depth_window is not None
             else None
         )
-        source = paired_source(caches[a], caches[b], batch_size=cfg.batch_spans)
-        moments = (models[a].span_moments, models[b].span_moments)
-        if null and cfg.null_baseline == "rotation":
-            source, moments = rotated_source(source, models[b].layout, seed=cfg.null_seed), None
+        source = paired_source(caches[x], caches[y], batch_size=cfg.batch_spans)
+        moments = (models[x].span_moments, models[y].span_moments)
+        if rotate:
+            source, moments = rotated_source(source, models[y].layout, seed=cfg.null_seed), None
         elif null:
-            source = shuffled_source(caches[a], caches[b], cfg.batch_spans, seed=cfg.null_seed)
-        label = f"{a}~{b}" + (" (null)" if null else "")
+            source = shuffled_source(caches[x], caches[y], cfg.batch_spans, seed=cfg.null_seed)
         log.info("correlating %s", label)
         result = correlate(source, cfg, moments, window)
         out.timings[label] = result.timings.get("total", 0.0)
         out.gflops[label] = result.matmul_gflops
-        return best_buddies(result, a, b, k=cfg.k, min_r=cfg.min_r)
+        pairs = best_buddies(result, x, y, k=cfg.k, min_r=cfg.min_r)
+        if swap:  # back to (a, b), sorted by a's column like every BuddyPairs
+            order = np.argsort(pairs.neuron_b, kind="stable")
+            pairs = BuddyPairs(a, b, pairs.neuron_b[order], pairs.neuron_a[order], pairs.r[order])
+        return pairs
 
     for partner in partners:
         out.pairs[partner] = run(anchor, partner)

@@ -138,7 +138,8 @@ def discover(
         "software": package_versions(),
     }
     bank_dir = write_bank(cfg.bank.dir, meta, neurons, pairs_table(all_pairs, layouts))
-    shutil.rmtree(work_dir, ignore_errors=True)  # caches are large and fully summarised
+    if not cfg.keep_caches:  # caches are large and fully summarised in the bank
+        shutil.rmtree(work_dir, ignore_errors=True)
     return DiscoveryResult(bank_dir, summary)
 
 

@@ -14,7 +14,8 @@ neuron's few best partners. :func:`correlate_pruned` finds them in three steps:
    the CPU multiplies it faster, e.g. AMX), keeping each neuron's top ``candidates`` both ways.
 3. **Exact r for the candidates**: one pass over all spans computing exact Pearson r of only the
    union of candidate pairs (a sampled dense-dense product, ``torch.sparse.sampled_addmm``).
-   The final top-K both ways come from these exact values.
+   Each neuron's final top-K comes from the exact r of every pair it is in: its own
+   candidates plus those the other side nominated it for.
 
 A true top-K partner is missed only when the estimate's noise pushes it out of the candidates,
 i.e. for near-ties (partners whose r differ by less than ~2/sqrt(m)); ``bench/discovery.py``

@@ -232,15 +232,15 @@ def models_list() -> None:
 
     table = Table("name", "family", "layers x d_mlp", "params", "pulled")
     for entry in registry.list_entries():
-        path = registry.cached_path(entry.name)
         table.add_row(
             entry.name,
             entry.family,
             f"{entry.layers} x {entry.d_mlp}",
             f"{entry.params / 1e6:.0f}M",
-            str(path) if path else "no",
+            "yes" if registry.cached_path(entry.name) else "no",
         )
     out.print(table)
+    out.print(f"cache: {registry.rosetta_home()}")
 
 
 @models_app.command("pull")
@@ -285,6 +285,28 @@ def models_info(
         "taps": [arch.tap_name(layer) for layer in range(arch.n_layers)],
     }
     out.print_json(json.dumps(info))
+
+
+@app.command()
+def serve(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    host: Annotated[str | None, typer.Option(help="default: server.host")] = None,
+    port: Annotated[int | None, typer.Option(help="default: server.port")] = None,
+    workers: Annotated[int | None, typer.Option(help="default: server.workers")] = None,
+    json_log: Annotated[bool, typer.Option("--json-log", help="log JSON lines")] = False,
+) -> None:
+    """Serve scoring and filtering over HTTP (FastAPI; see /docs for the OpenAPI schema)."""
+    from rosetta_filter.config import load_config
+    from service.config import ServeConfig
+    from service.server import serve as run_server
+
+    _setup_logging(False, json_log)
+    try:
+        cfg = load_config(config, set_, cls=ServeConfig)
+        run_server(cfg, host=host, port=port, workers=workers)
+    except RosettaError as exc:
+        _fail(exc)
 
 
 @app.command()

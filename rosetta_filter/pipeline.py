@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 
 from rosetta_filter.checkpoint import claim_run_dir
 from rosetta_filter.config import RunConfig
-from rosetta_filter.errors import ConfigError
 from rosetta_filter.executors import run_score_pass
 from rosetta_filter.manifest import write_manifest
 from rosetta_filter.progress import NullProgress, Progress
@@ -72,11 +71,6 @@ def run(
 ) -> RunResult:
     """Run (or resume) a filtering job: the score pass on ``runtime.executor``, then selection,
     the write pass and the manifest in this process."""
-    if cfg.model.backend != "hf":
-        raise ConfigError(
-            "model.backend=vllm is not implemented yet: use model.backend=hf",
-            field="model.backend",
-        )
     progress = progress or NullProgress()
     run_dir = Path(cfg.output.dir)
     if overwrite and run_dir.exists():

@@ -22,6 +22,7 @@ from rosetta_filter.config import (
 
 API_KEY_ENV = "ROSETTA_FILTER_API_KEY"
 DEFAULT_SET = "default"
+_MICROBATCH_PASSES = 4
 _SET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -58,7 +59,7 @@ class ServerConfig(Strict):
     microbatch_tokens: int | None = Field(
         None,
         ge=16,
-        description="tokens gathered across requests per model step (default: "
+        description="tokens gathered across requests per model step (default: 4 x "
         "batching.batch_tokens); the engine still packs each forward pass under batch_tokens",
     )
     request_timeout_s: float = Field(
@@ -113,4 +114,7 @@ class ServeConfig(Strict):
 
     @property
     def microbatch_tokens(self) -> int:
-        return self.server.microbatch_tokens or self.batching.batch_tokens
+        """Default: 4 forward passes' worth. The engine sorts a micro-batch by length before
+        packing it, so more documents to sort means less padding: on bench/service.py's
+        mixed-length documents, 16 vs 32 per micro-batch pad to 1.50 vs 1.32 tokens per token."""
+        return self.server.microbatch_tokens or _MICROBATCH_PASSES * self.batching.batch_tokens

@@ -232,7 +232,7 @@ def test_info_names_model_bank_versions_and_limits(client, planted_model, bank_d
     assert info["bank"] == {"path": str(bank_dir), "format_version": 1, "model": BANK_MODEL}
     assert {"rosetta-filter", "torch", "transformers", "python"} <= info["versions"].keys()
     assert info["limits"]["max_docs_per_request"] == 256
-    assert info["limits"]["microbatch_tokens"] == 256  # default: batching.batch_tokens
+    assert info["limits"]["microbatch_tokens"] == 4 * 256  # default: 4 x batching.batch_tokens
 
 
 @pytest.mark.parametrize(

@@ -114,9 +114,10 @@ def wait_until(condition, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
-def post(url: str, texts: list[str], route: str = "/v1/score", **extra) -> httpx.Response:
-    payload = {"documents": [{"text": t} for t in texts]} | extra
-    return httpx.post(f"{url}{route}", json=payload, timeout=60)
+def post(url: str, texts: list[str]) -> httpx.Response:
+    return httpx.post(
+        f"{url}/v1/score", json={"documents": [{"text": t} for t in texts]}, timeout=60
+    )
 
 
 def test_32_concurrent_clients_each_get_exactly_their_own_scores(planted_model):

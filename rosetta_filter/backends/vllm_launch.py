@@ -9,6 +9,8 @@ import logging
 import os
 from importlib.metadata import entry_points
 
+import torch
+from transformers import PretrainedConfig
 from vllm import LLM, ModelRegistry
 from vllm import envs as vllm_envs
 from vllm.config import PoolerConfig
@@ -76,7 +78,12 @@ def start_llm(
             max_num_batched_tokens=step_tokens,
             max_num_seqs=batching.max_batch_docs,
             enable_prefix_caching=False,  # a cached prefix is not computed, so not pooled
-            kv_cache_memory_bytes=kv_cache_bytes(config, plan.deepest + 1, 2 * step_tokens, dtype),
+            kv_cache_memory_bytes=kv_cache_bytes(
+                config,
+                plan.deepest + 1,
+                kv_cache_tokens(step_tokens, tokens.max_tokens, batching.max_batch_docs),
+                dtype,
+            ),
             seed=0,
         )
     except (ValueError, RuntimeError, OSError) as exc:
@@ -87,12 +94,20 @@ def start_llm(
         ) from exc
 
 
-def kv_cache_bytes(config, layers: int, tokens: int, dtype) -> int:
-    """KV cache for ``tokens`` tokens of ``layers`` layers. Scoring only prefills, so two
-    scheduler steps' worth is plenty; vLLM's default would claim most of the device memory."""
+def kv_cache_tokens(step_tokens: int, max_tokens: int, max_seqs: int) -> int:
+    """Tokens the KV cache must hold. Scoring only prefills and a request frees its blocks
+    when its last chunk is computed, so what is held at once is about one step of tokens plus
+    a prompt left half-done by chunked prefill, plus per request one partly filled block (vLLM
+    CPU blocks hold 128 tokens, CUDA ones 16). Twice that, for headroom; vLLM's default would
+    instead claim most of the device's memory."""
+    return 2 * (step_tokens + max_tokens) + max_seqs * 128
+
+
+def kv_cache_bytes(config: PretrainedConfig, layers: int, tokens: int, dtype: torch.dtype) -> int:
+    """Bytes of K and V for ``tokens`` tokens in ``layers`` layers."""
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     kv_heads = getattr(config, "num_key_value_heads", None) or config.num_attention_heads
-    return 2 * layers * kv_heads * head_dim * dtype.itemsize * tokens  # K and V
+    return 2 * layers * kv_heads * head_dim * dtype.itemsize * tokens
 
 
 def bind_cpu_threads(threads: int | None) -> None:
