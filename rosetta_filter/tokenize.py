@@ -104,6 +104,8 @@ class TextTokenizer:
     ) -> list[TokenizedDoc]:
         """Tokenise valid texts; ``Window.doc`` is the text's entry in ``doc_ids`` (default:
         its position)."""
+        if not texts:  # a read-ahead chunk of only unscorable records
+            return []
         if self.long_docs == "truncate":
             cap = self.budget * _CHARS_PER_TOKEN_PROBE
             probe = [t[:cap] for t in texts]

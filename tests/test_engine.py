@@ -154,3 +154,5 @@ def test_bad_records_get_a_documented_skip_reason(tiny_model_dir):
     assert reasons == ["empty", "empty", "null", "not_string", "invalid_unicode", None, None]
     assert results[5].truncated and results[5].n_tokens == 63
     assert results[6].n_tokens > 0
+    # A read-ahead chunk holding nothing scorable still yields one result per record.
+    assert [r.skip_reason for r in engine.run(["", None, "  "])] == ["empty", "null", "empty"]
