@@ -433,5 +433,6 @@ def test_serve_config_rejects_typos_and_unusable_limits(planted_model):
 
 def test_the_example_serve_config_validates():
     cfg = load_config(REPO / "configs" / "serve.yaml", ["server.port=9000"], cls=ServeConfig)
-    assert cfg.model.name == "smollm2-135m" and cfg.neurons.explicit
+    assert cfg.model.name == "smollm2-135m" and cfg.neurons.domain == "code"
+    assert (REPO / cfg.neurons.bank / "bank.json").is_file()  # the committed default bank
     assert cfg.server.port == 9000
