@@ -124,7 +124,7 @@ def write_attributes(
     )
     writer.published.extend(state.shards)
     stats = state.stats
-    progress.start("score", cfg.source.limit, state.records_done)
+    progress.start("score", Source(cfg.source).estimated_total(), state.records_done)
     started = time.perf_counter()
     for row in rows:
         reason = row["skip_reason"]

@@ -40,6 +40,7 @@ _FORMATS = {
     ".text": "text",
 }
 _COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+_COUNT_LINES_MAX_BYTES = 1 << 30
 
 
 @dataclass(slots=True)
@@ -68,6 +69,16 @@ def expand_files(patterns: str | list[str]) -> list[str]:
             )
         files.extend(found)
     return list(dict.fromkeys(files))
+
+
+def _count_lines(path: Path) -> int:
+    """Records of a JSON Lines file: its lines, counting a last line without a newline."""
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
 
 
 def _fmt_of(path: Path) -> str | None:
@@ -109,6 +120,27 @@ class Source:
             "split": self.cfg.split,
             "revision": self.cfg.revision,
         }
+
+    def estimated_total(self) -> int | None:
+        """Records this source will yield when that is cheap to know (progress ETA): parquet
+        footers, or newline counts of uncompressed JSON Lines up to 1 GiB; else ``limit``."""
+        total = None
+        if self.files is not None and self.world_size == 1:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                total = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+            elif (
+                self.format == "jsonl"
+                and all(
+                    Path(f).suffix == ".jsonl" or Path(f).suffix == ".ndjson" for f in self.files
+                )
+                and sum(Path(f).stat().st_size for f in self.files) <= _COUNT_LINES_MAX_BYTES
+            ):
+                total = sum(_count_lines(Path(f)) for f in self.files)
+        if self.cfg.limit is not None:
+            total = self.cfg.limit if total is None else min(total, self.cfg.limit)
+        return total
 
     def _open(self):
         from datasets import load_dataset

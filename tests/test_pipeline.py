@@ -239,3 +239,23 @@ def test_a_run_dir_of_another_config_is_never_mixed(planted_model, tmp_path):
     run(validate_config(base_config(planted_model, data, tmp_path / "run", threshold=1.0)))
     with pytest.raises(ShardError, match="different config"):
         run(validate_config(base_config(planted_model, data, tmp_path / "run", threshold=2.0)))
+
+
+def test_source_size_is_known_for_progress_where_cheap(tmp_path):
+    import pyarrow as pa
+
+    from rosetta_filter.config import SourceConfig
+    from rosetta_filter.sources import Source
+
+    docs = make_docs(7)
+    write_jsonl(tmp_path / "a.jsonl", docs)
+    (tmp_path / "b.jsonl").write_text('{"text": "no newline at the end"}')
+    assert Source(SourceConfig(data_files=str(tmp_path / "*.jsonl"))).estimated_total() == 8
+    assert (
+        Source(SourceConfig(data_files=str(tmp_path / "*.jsonl"), limit=3)).estimated_total() == 3
+    )
+    pq.write_table(pa.Table.from_pylist(docs), tmp_path / "p.parquet")
+    assert Source(SourceConfig(data_files=str(tmp_path / "p.parquet"))).estimated_total() == 7
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "x.txt").write_text("a document")
+    assert Source(SourceConfig(data_files=str(tmp_path / "t"))).estimated_total() is None
