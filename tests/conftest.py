@@ -35,3 +35,14 @@ def planted_model(tiny_model_dir, tmp_path_factory) -> Path:
     """A tiny llama whose neuron L0.N5 fires on the token " x" and (nearly) nowhere else."""
     out = tmp_path_factory.mktemp("planted") / "llama-x"
     return plant_trigger_neuron(tiny_model_dir("llama"), out, TRIGGER_TOKEN, layer=0, index=5)
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread: keeps heavy numeric tests modest on the shared 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

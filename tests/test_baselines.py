@@ -13,14 +13,7 @@ from discovery.correlation import array_source, correlate_exhaustive
 from discovery.layout import ColumnLayout
 from discovery.pruning import correlate_pruned
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Keep CPU use modest on the shared test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # modest CPU on a shared machine
 
 
 def _permuted_twin(n=3000, layers=3, d=48, seed=0):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from discovery.buddies import (
     BuddyPairs,
@@ -19,14 +18,7 @@ from discovery.layout import ColumnLayout
 from discovery.pruning import correlate_pruned
 from rosetta_filter.errors import DiscoveryError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Keep CPU use modest on the shared test machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # modest CPU on a shared machine
 
 
 def _result(anchor_idx, anchor_val, partner_idx, partner_val):

@@ -41,8 +41,9 @@ def test_run_then_score_agree(planted_model, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
     assert summary["seen"] == 20 and summary["kept"] == 10
-    scored = runner.invoke(app, ["score", str(cfg), "--lines"],
-                           input="the cat sat x on a mat\nthe cat sat on a mat\n")
+    scored = runner.invoke(
+        app, ["score", str(cfg), "--lines"], input="the cat sat x on a mat\nthe cat sat on a mat\n"
+    )
     lines = [json.loads(line) for line in scored.output.strip().splitlines()]
     assert [line["score"] > 1.0 for line in lines] == [True, False]
 

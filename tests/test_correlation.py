@@ -17,13 +17,7 @@ from discovery.layout import ColumnLayout
 from discovery.pruning import correlate_pruned
 from rosetta_filter.errors import DiscoveryError
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # modest CPU on a shared machine
 
 
 def planted(n=1500, d_a=96, d_b=80, n_planted=30, rank=6, seed=0):
