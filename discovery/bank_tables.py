@@ -31,9 +31,30 @@ def _partner_names(group: RosettaGroup, model: str, layouts: dict) -> list[str]:
     return [f"{m}:{layouts[m].neuron(col)}" for m, col in sorted(members.items()) if m != model]
 
 
+def neuron_columns(
+    collected: ModelCollection, labels: Sequence[str], domains: Sequence[str]
+) -> dict[str, np.ndarray | list]:
+    """Every per-neuron statistic of one model (selectivity, specialisation, normalisation),
+    one entry per column of its layout."""
+    columns: dict[str, np.ndarray | list] = {
+        **selectivity_columns(collected.span_moments, collected.span_active),
+        **specialisation_columns(collected.doc_mean, labels, domains),
+    }
+    for method, moments in collected.doc_moments.items():
+        mean_col, std_col = norm_columns(method)
+        columns[mean_col] = moments.mean.astype(np.float32)
+        columns[std_col] = moments.std.astype(np.float32)
+    return columns
+
+
+def rosetta_members(groups: Sequence[RosettaGroup], model: str) -> np.ndarray:
+    """Columns of ``model`` that belong to a Rosetta group (as anchor or partner)."""
+    return np.asarray(sorted(_membership(groups, model)), dtype=np.int64)
+
+
 def neuron_table(
     collected: ModelCollection,
-    labels: Sequence[str],
+    columns: dict[str, np.ndarray | list],
     domains: Sequence[str],
     groups: Sequence[RosettaGroup],
     layouts: dict,
@@ -43,14 +64,6 @@ def neuron_table(
 ) -> pa.Table:
     """One row per kept neuron of one model: Rosetta members and the most specialised."""
     d = collected.layout.n_columns
-    columns: dict[str, object] = {
-        **selectivity_columns(collected.span_moments, collected.span_active),
-        **specialisation_columns(collected.doc_mean, labels, domains),
-    }
-    for method, moments in collected.doc_moments.items():
-        mean_col, std_col = norm_columns(method)
-        columns[mean_col] = moments.mean.astype(np.float32)
-        columns[std_col] = moments.std.astype(np.float32)
     members = _membership(groups, collected.id)
     keep = np.zeros(d, dtype=bool)
     keep[list(members)] = True

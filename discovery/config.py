@@ -61,6 +61,11 @@ class DiscoverConfig(Strict):
     corpus: ProbeCorpusConfig
     models: list[DiscoveryModel] = Field(min_length=2)
     anchor: str | None = Field(None, description="model id of the anchor (default: first)")
+    partners: list[str] | None = Field(
+        None,
+        description="model ids matched against the anchor (default: every other model); the "
+        "others still shape the spans, so one data pass serves several anchors",
+    )
     tokens: TokensConfig = TokensConfig(max_tokens=512, long_docs="windows")
     batching: BatchingConfig = BatchingConfig(
         batch_tokens=2048, max_batch_docs=16, lookahead_docs=4
@@ -71,7 +76,9 @@ class DiscoverConfig(Strict):
     bank: BankOutput
     work_dir: str | None = Field(None, description="activation caches (default: bank.dir.work)")
     keep_caches: bool = Field(
-        False, description="keep the span activation caches (e.g. for bench/discovery.py)"
+        False,
+        description="keep the data pass (span caches + statistics in work_dir): later runs "
+        "with another anchor or partners reuse it; bench/discovery.py reads the caches",
     )
     snippets: int = Field(2, ge=0, description="top-activating snippets per reported neuron")
 
@@ -82,8 +89,21 @@ class DiscoverConfig(Strict):
             raise ValueError(f"models: ids must be unique, got {ids}")
         if self.anchor is not None and self.anchor not in ids:
             raise ValueError(f"anchor={self.anchor!r} is not one of the model ids {ids}")
+        if self.partners is not None:
+            unknown = [p for p in self.partners if p not in ids]
+            if unknown or not self.partners or self.anchor_id in self.partners:
+                raise ValueError(
+                    f"partners={self.partners!r} must be a non-empty list of model ids other "
+                    f"than the anchor {self.anchor_id!r}, from {ids}"
+                )
         return self
 
     @property
     def anchor_id(self) -> str:
         return self.anchor or self.models[0].id
+
+    @property
+    def partner_ids(self) -> list[str]:
+        if self.partners is not None:
+            return list(self.partners)
+        return [m.id for m in self.models if m.id != self.anchor_id]

@@ -76,10 +76,16 @@ def _rotation_cost(layout: ColumnLayout) -> int:
     return sum(d * d for d in layout.layer_sizes)
 
 
-def match(collection: Collection, anchor: str, cfg: CorrelationConfig) -> Matching:
+def match(
+    collection: Collection,
+    anchor: str,
+    cfg: CorrelationConfig,
+    partners: list[str] | None = None,
+) -> Matching:
+    """Match ``anchor`` against ``partners`` (default: every other model of the collection)."""
     models = collection.models
-    partners = [m for m in models if m != anchor]
-    caches: dict[str, ActivationCache] = {m: models[m].cache() for m in models}
+    partners = partners if partners is not None else [m for m in models if m != anchor]
+    caches: dict[str, ActivationCache] = {m: models[m].cache() for m in [anchor, *partners]}
     out = Matching(anchor, partners, {}, {}, [], [], [])
 
     def run(a: str, b: str, null: bool = False) -> BuddyPairs:

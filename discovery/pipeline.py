@@ -15,11 +15,18 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from discovery.bank_tables import neuron_table, pairs_table
-from discovery.collect import collect
+from discovery.bank_tables import neuron_columns, neuron_table, pairs_table, rosetta_members
+from discovery.collect import Collection, collect
+from discovery.collection_store import (
+    fingerprint,
+    forget_collection,
+    load_collection,
+    save_collection,
+)
 from discovery.config import DiscoverConfig
 from discovery.corpus import ProbeDoc, load_probe_corpus
 from discovery.matching import match
+from discovery.polarization import polarization
 from discovery.snippets import top_snippets
 from rosetta_filter.bank import auroc_column, write_bank
 from rosetta_filter.errors import DiscoveryError, RosettaError
@@ -74,6 +81,26 @@ def load_models(cfg: DiscoverConfig) -> dict[str, LoadedModel]:
     return models
 
 
+def data_pass(
+    cfg: DiscoverConfig,
+    docs: list[ProbeDoc],
+    models: dict[str, LoadedModel],
+    work_dir: Path,
+    advance: Callable[[int], None],
+) -> tuple[Collection, bool]:
+    """The data pass, or the one saved in ``work_dir`` for the same inputs (then True)."""
+    key = fingerprint(cfg, docs, {mid: m.sha256 or m.name for mid, m in models.items()})
+    saved = load_collection(work_dir, key)
+    if saved is not None:
+        log.info("reusing the data pass saved in %s", work_dir)
+        advance(len(docs))
+        return saved, True
+    forget_collection(work_dir)
+    collection = collect(cfg, docs, models, work_dir, advance)
+    save_collection(collection, work_dir, key)
+    return collection, False
+
+
 def discover(
     cfg: DiscoverConfig, advance: Callable[[int], None] = lambda n: None
 ) -> DiscoveryResult:
@@ -85,28 +112,34 @@ def discover(
     work_dir = Path(cfg.work_dir or f"{cfg.bank.dir}.work")
     work_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    collection = collect(cfg, docs, models, work_dir, advance)
+    collection, reused = data_pass(cfg, docs, models, work_dir, advance)
     t_collect = time.perf_counter() - t0
-    matching = match(collection, cfg.anchor_id, cfg.correlation)
+    matched = [cfg.anchor_id, *cfg.partner_ids]
+    matching = match(collection, cfg.anchor_id, cfg.correlation, cfg.partner_ids)
     layouts = {mid: c.layout for mid, c in collection.models.items()}
+    columns = {mid: neuron_columns(collection.models[mid], labels, domains) for mid in matched}
     tables = [
         neuron_table(
-            c,
-            labels,
+            collection.models[mid],
+            columns[mid],
             domains,
             matching.groups,
             layouts,
             top_per_domain=cfg.bank.top_per_domain,
             keep_all=cfg.bank.keep_all,
         )
-        for c in collection.models.values()
+        for mid in matched
     ]
     neurons = pa.concat_tables(tables, promote_options="default")
     all_pairs = [*matching.pairs.values(), *matching.partner_pairs]
     summary = _summary(cfg, collection, matching, neurons, domains)
+    summary["polarization"] = {
+        mid: polarization(columns[mid], rosetta_members(matching.groups, mid)) for mid in matched
+    }
     summary["snippets"] = _snippets(cfg, models, docs, summary)
     summary["seconds"] = {
         "collect": round(t_collect, 1),
+        "collect_reused": reused,
         "total": round(time.perf_counter() - started, 1),
         **{k: round(v, 1) for k, v in matching.timings.items()},
     }
@@ -114,17 +147,20 @@ def discover(
         "models": [
             {
                 "id": mid,
-                "name": m.name,
-                "family": m.family,
-                "revision": m.revision,
-                "sha256": m.sha256,
-                "layers": m.arch.n_layers,
-                "d_mlp": m.arch.d_mlp,
+                "name": models[mid].name,
+                "family": models[mid].family,
+                "revision": models[mid].revision,
+                "sha256": models[mid].sha256,
+                "layers": models[mid].arch.n_layers,
+                "d_mlp": models[mid].arch.d_mlp,
+                "mlp_neurons": collection.models[mid].layout.n_columns,
+                "parameters": models[mid].parameters,
                 "tokens": collection.models[mid].tokens,
             }
-            for mid, m in models.items()
+            for mid in matched
         ],
         "anchor": cfg.anchor_id,
+        "partners": cfg.partner_ids,
         "probe_corpus": {
             "path": cfg.corpus.path,
             "docs": len(docs),
@@ -132,6 +168,7 @@ def discover(
             "docs_per_domain": dict(Counter(labels)),
             "spans": collection.n_spans,
             "spans_total": collection.n_spans_total,
+            "span_models": list(collection.models),  # whose token boundaries made the spans
         },
         "settings": cfg.model_dump(mode="json"),
         "summary": summary,
@@ -176,7 +213,7 @@ def _summary(cfg, collection, matching, neurons: pa.Table, domains: list[str]) -
         "null": cfg.correlation.null_baseline,
         "spans": collection.n_spans,
         "docs": collection.n_docs,
-        "tokens": {mid: c.tokens for mid, c in collection.models.items()},
+        "tokens": {mid: collection.models[mid].tokens for mid in [anchor, *matching.partners]},
         "top_rosetta_per_domain": per_domain,
         "matmul_gflops": {k: round(v, 1) for k, v in matching.gflops.items()},
     }

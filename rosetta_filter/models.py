@@ -49,6 +49,12 @@ class LoadedModel:
         return self.arch.family
 
     @cached_property
+    def parameters(self) -> int:
+        """Parameters of the loaded backbone (embeddings included, no LM head): the model size
+        the scaling study fits against."""
+        return sum(p.numel() for p in self.model.parameters())
+
+    @cached_property
     def sha256(self) -> str | None:
         """sha256 of the weights: the registry's verified hash, else of the local weight files."""
         if self.registry_sha256:

@@ -121,3 +121,56 @@ def test_bad_discovery_inputs_name_the_cause(planted_model, tmp_path):
     )
     with pytest.raises(DiscoveryError, match="single domain"):
         discover(DiscoverConfig.model_validate(good | {"corpus": {"path": str(one_domain)}}))
+
+
+def test_saved_data_pass_serves_another_anchor_and_is_redone_when_inputs_change(
+    planted_model, twins, tmp_path
+):
+    partners = {name: d for name, (d, _) in twins.items()}
+    first = config(tmp_path, planted_model, partners, null_baseline="none")
+    first = first.model_copy(update={"keep_caches": True})
+    result = discover(first)
+    assert result.summary["seconds"]["collect_reused"] is False
+    # Same models and corpus, twin1 as the anchor against the original only: the data pass is
+    # read back, not recomputed, and the permutation is still recovered.
+    second = first.model_copy(
+        update={
+            "anchor": "twin1",
+            "partners": ["anchor"],
+            "bank": first.bank.model_copy(update={"dir": str(tmp_path / "bank2")}),
+            "work_dir": f"{first.bank.dir}.work",
+        }
+    )
+    again = discover(second)
+    assert again.summary["seconds"]["collect_reused"] is True
+    assert again.summary["rosetta"] >= 0.9 * 3 * 64
+    bank = load_bank(again.bank_dir)
+    assert bank.model_ids == ["twin1", "anchor"]
+    assert set(bank.neurons.column("model").to_pylist()) == {"twin1", "anchor"}
+    assert bank.meta["probe_corpus"]["span_models"] == ["anchor", "twin1", "twin2"]
+    # A setting that changes activations invalidates the saved pass.
+    changed = second.model_copy(
+        update={"tokens": second.tokens.model_copy(update={"max_tokens": 32})}
+    )
+    assert discover(changed).summary["seconds"]["collect_reused"] is False
+
+
+def test_summary_reports_polarization_of_every_matched_model(planted_model, twins, tmp_path):
+    partners = {name: d for name, (d, _) in twins.items()}
+    result = discover(
+        config(tmp_path, planted_model, partners, null_baseline="none", consistency=False)
+    )
+    polar = result.summary["polarization"]
+    assert set(polar) == {"anchor", "twin1", "twin2"}
+    for metric in ("kurtosis", "sparsity", "specialisation"):
+        entry = polar["anchor"][metric]
+        assert entry["rosetta"]["n"] == result.summary["rosetta"]
+        assert entry["rosetta"]["n"] + entry["rest"]["n"] == 3 * 64
+        assert len(entry["rosetta"]["quantiles"]) == 21
+
+
+def test_partners_must_be_other_known_models(planted_model, tmp_path):
+    good = config(tmp_path, planted_model, {"b": planted_model}).model_dump()
+    for partners in (["anchor"], ["nope"], []):
+        with pytest.raises(ValueError, match="partners="):
+            DiscoverConfig.model_validate(good | {"partners": partners})
