@@ -334,21 +334,58 @@ def discover(
     _print_discovery_summary(result.summary, result.bank_dir)
 
 
+@app.command()
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="discovery runs (bank directories)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where report.html goes")] = Path(
+        "out/report"
+    ),
+) -> None:
+    """Scaling report over discovery runs: Rosetta count and fraction vs size with a power-law
+    fit, polarization, domain specialisation, and the top neurons per domain (one HTML file)."""
+    from discovery.report_html import write_report
+
+    _setup_logging(False, False)
+    try:
+        page, table = write_report(runs, out_dir)
+    except RosettaError as exc:
+        _fail(exc)
+    out.print(f"wrote {page} and {table}")
+
+
 def _print_discovery_summary(summary: dict, bank_dir: Path) -> None:
     table = Table(title=f"Rosetta Neurons: bank {bank_dir}", show_header=False)
-    for key in ("anchor", "anchor_neurons", "rosetta", "rosetta_fraction", "rosetta_null",
-                "null", "consistent", "mean_r", "pairs", "pairs_null", "docs", "spans",
-                "tokens", "seconds"):
+    for key in (
+        "anchor",
+        "anchor_neurons",
+        "rosetta",
+        "rosetta_fraction",
+        "rosetta_null",
+        "null",
+        "consistent",
+        "mean_r",
+        "pairs",
+        "pairs_null",
+        "docs",
+        "spans",
+        "tokens",
+        "seconds",
+    ):
         table.add_row(key, json.dumps(summary.get(key)))
     out.print(table)
     for domain, best in summary["top_rosetta_per_domain"].items():
         out.print(f"[bold]{domain}[/]")
         for neuron in best:
-            out.print(f"  {neuron['neuron']}  AUROC {neuron['auroc']:.3f}  "
-                      f"r {neuron['mean_r']:.3f}  partners {', '.join(neuron['partners'])}")
+            out.print(
+                f"  {neuron['neuron']}  AUROC {neuron['auroc']:.3f}  "
+                f"r {neuron['mean_r']:.3f}  partners {', '.join(neuron['partners'])}"
+            )
             for snippet in summary["snippets"].get(neuron["neuron"], []):
-                out.print(f"      {snippet['activation']:8.3f}  {snippet['text']}",
-                          markup=False, highlight=False)
+                out.print(
+                    f"      {snippet['activation']:8.3f}  {snippet['text']}",
+                    markup=False,
+                    highlight=False,
+                )
 
 
 def _mount_discovery() -> None:
