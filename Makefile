@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: setup test test-slow lint demo bench clean-demo
+.PHONY: setup test test-slow lint demo bench clean-demo discover scaling
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,27 @@ demo: setup
 
 bench: setup
 	$(PY) bench/activations.py
+
+# Rosetta discovery on the three offline models (docs/DISCOVERY.md): writes out/banks/offline-3.
+discover: setup
+	for m in smollm2-135m gemma3-270m qwen2.5-coder-0.5b; do $(BIN)/rosetta-filter models pull $$m; done
+	$(BIN)/rosetta-filter corpus build --config configs/corpus.yaml
+	$(BIN)/rosetta-filter discover configs/discover.yaml
+
+# Scaling study (docs/SCALING.md): one data pass over four models, four anchors, one report.
+SCALING_BANKS := out/banks/scaling
+scaling: setup
+	for m in smollm2-135m gemma3-270m qwen2.5-coder-0.5b qwen2.5-coder-1.5b; do $(BIN)/rosetta-filter models pull $$m; done
+	$(BIN)/rosetta-filter corpus build --config configs/corpus.yaml
+	$(BIN)/rosetta-filter discover configs/scaling.yaml -q
+	$(BIN)/rosetta-filter discover configs/scaling.yaml -q --set anchor=qwen2.5-coder-0.5b \
+	    --set bank.dir=$(SCALING_BANKS)/qwen2.5-coder-0.5b
+	$(BIN)/rosetta-filter discover configs/scaling.yaml -q --set anchor=smollm2-135m \
+	    --set 'partners=[gemma3-270m,qwen2.5-coder-0.5b]' --set bank.dir=$(SCALING_BANKS)/smollm2-135m
+	$(BIN)/rosetta-filter discover configs/scaling.yaml -q --set anchor=gemma3-270m \
+	    --set 'partners=[smollm2-135m,qwen2.5-coder-0.5b]' --set bank.dir=$(SCALING_BANKS)/gemma3-270m
+	$(BIN)/rosetta-filter report $(SCALING_BANKS)/qwen2.5-coder-1.5b $(SCALING_BANKS)/qwen2.5-coder-0.5b \
+	    $(SCALING_BANKS)/smollm2-135m $(SCALING_BANKS)/gemma3-270m --out out/report
 
 # --- vLLM backend (optional, its own environment: vLLM pins torch and transformers) ---------
 VLLM_VENV ?= .venv-vllm
