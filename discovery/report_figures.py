@@ -62,6 +62,13 @@ def _anchor_stats(run: RunSummary) -> dict:
     return run.polarization.get(run.anchor, {})
 
 
+def _size_plot(fig: plt.Figure, ax: plt.Axes, ylabel: str, title: str, **axes: object) -> bytes:
+    """Finish a plot against anchor parameters (log x axis) and return it as PNG bytes."""
+    ax.set(xscale="log", xlabel="anchor parameters", ylabel=ylabel, title=title, **axes)
+    _legend(ax)
+    return _png(fig)
+
+
 def count_vs_size(runs: Sequence[RunSummary]) -> bytes:
     """Rosetta count against anchor parameters (log-log), the null count, the power-law fit."""
     fig, ax = plt.subplots(figsize=(6.2, 4.2))
@@ -89,15 +96,7 @@ def count_vs_size(runs: Sequence[RunSummary]) -> bytes:
             lw=1,
             label=f"fit: count ∝ size^{fit.exponent:.2f} [{fit.ci_low:.2f}, {fit.ci_high:.2f}]",
         )
-    ax.set(
-        xscale="log",
-        yscale="log",
-        xlabel="anchor parameters",
-        ylabel="neurons",
-        title="Rosetta Neurons vs model size",
-    )
-    _legend(ax)
-    return _png(fig)
+    return _size_plot(fig, ax, "neurons", "Rosetta Neurons vs model size", yscale="log")
 
 
 def fraction_vs_size(runs: Sequence[RunSummary]) -> bytes:
@@ -108,14 +107,7 @@ def fraction_vs_size(runs: Sequence[RunSummary]) -> bytes:
     nulls = [(r.parameters, 100 * r.rosetta_null / r.neurons) for r in runs if r.rosetta_null]
     if nulls:
         ax.plot(*zip(*nulls, strict=True), "s--", color=_NULL, mfc="none", label="null")
-    ax.set(
-        xscale="log",
-        xlabel="anchor parameters",
-        ylabel="% of anchor MLP neurons",
-        title="Rosetta fraction vs model size",
-    )
-    _legend(ax)
-    return _png(fig)
+    return _size_plot(fig, ax, "% of anchor MLP neurons", "Rosetta fraction vs model size")
 
 
 def polarization_boxes(runs: Sequence[RunSummary]) -> bytes:
@@ -153,15 +145,9 @@ def polarization_vs_size(runs: Sequence[RunSummary]) -> bytes:
         if points:
             ax.plot(*zip(*points, strict=True), marker=marker, label=metric)
     ax.axhline(0.5, color=_REST, lw=0.8, ls=":")
-    ax.set(
-        xscale="log",
-        ylim=(0, 1),
-        xlabel="anchor parameters",
-        ylabel="P(Rosetta neuron > other neuron)",
-        title="Polarization effect size vs size",
+    return _size_plot(
+        fig, ax, "P(Rosetta neuron > other neuron)", "Polarization effect size vs size", ylim=(0, 1)
     )
-    _legend(ax)
-    return _png(fig)
 
 
 def specialisation_vs_size(runs: Sequence[RunSummary]) -> bytes:
@@ -185,14 +171,9 @@ def specialisation_vs_size(runs: Sequence[RunSummary]) -> bytes:
             ax.errorbar(
                 x, med, yerr=[med - low, high - med], fmt="o-", color=color, capsize=3, label=group
             )
-    ax.set(
-        xscale="log",
-        xlabel="anchor parameters",
-        ylabel="specialisation (median, IQR)",
-        title="Domain specialisation vs model size",
+    return _size_plot(
+        fig, ax, "specialisation (median, IQR)", "Domain specialisation vs model size"
     )
-    _legend(ax)
-    return _png(fig)
 
 
 def domain_bars(neurons: Sequence[TopNeuron], domains: Sequence[str], domain: str) -> bytes:
