@@ -158,6 +158,32 @@ def power_law(runs: Sequence[RunSummary]) -> PowerLawFit | None:
     )
 
 
+def comparable_groups(runs: Sequence[RunSummary]) -> dict[str, list[RunSummary]]:
+    """Runs of one anchor family against the same partners, keyed by a readable label: the
+    comparison the paper's law is about (a pooled fit over mixed families is only a summary)."""
+    groups: dict[str, list[RunSummary]] = {}
+    for run in runs:
+        label = f"{run.family} vs {', '.join(sorted(run.partners))}"
+        groups.setdefault(label, []).append(run)
+    return groups
+
+
+def group_fits(runs: Sequence[RunSummary]) -> dict[str, PowerLawFit]:
+    """A power-law fit for every comparable group that spans at least two sizes."""
+    fits = {label: power_law(group) for label, group in comparable_groups(runs).items()}
+    return {label: fit for label, fit in fits.items() if fit is not None}
+
+
+def _fit_json(fit: PowerLawFit) -> dict:
+    return {
+        "exponent": fit.exponent,
+        "prefactor": fit.prefactor,
+        "ci": [fit.ci_low, fit.ci_high],
+        "confidence": fit.confidence,
+        "n_boot": fit.n_boot,
+    }
+
+
 def scaling_table(runs: Sequence[RunSummary]) -> dict:
     """The report's numbers as JSON-ready data (also written beside the HTML)."""
     fit = power_law(runs)
@@ -190,13 +216,6 @@ def scaling_table(runs: Sequence[RunSummary]) -> dict:
             }
             for r in runs
         ],
-        "power_law": None
-        if fit is None
-        else {
-            "exponent": fit.exponent,
-            "prefactor": fit.prefactor,
-            "ci": [fit.ci_low, fit.ci_high],
-            "confidence": fit.confidence,
-            "n_boot": fit.n_boot,
-        },
+        "power_law": None if fit is None else _fit_json(fit),
+        "power_law_by_group": {label: _fit_json(f) for label, f in group_fits(runs).items()},
     }

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from discovery import report_figures as figures
-from discovery.report_data import RunSummary, load_runs, power_law, scaling_table
+from discovery.report_data import RunSummary, group_fits, load_runs, power_law, scaling_table
+from discovery.scaling import PowerLawFit
 from rosetta_filter.atomic import write_bytes_atomic, write_json_atomic
 
 _STYLE = """
@@ -86,6 +87,28 @@ def _runs_table(runs: Sequence[RunSummary]) -> str:
     return f"<table><tr>{header}</tr>{''.join(rows)}</table>"
 
 
+def _comparability_note(runs: Sequence[RunSummary]) -> str:
+    """The paper's law is for one family against fixed partners; say when the runs mix."""
+    families = {r.family for r in runs}
+    partner_sets = {tuple(sorted(r.partners)) for r in runs}
+    if len(families) <= 1 and len(partner_sets) <= 1:
+        return ""
+    return (
+        '<p class="note">These runs mix anchor families '
+        f"({html.escape(', '.join(sorted(families)))}) or partner sets "
+        f"({len(partner_sets)} different): the fit pools unlike comparisons. The clean "
+        "scaling comparison is one family at several sizes against the same partners.</p>"
+    )
+
+
+def _fit_sentence(label: str, fit: PowerLawFit) -> str:
+    return (
+        f"<li>{html.escape(label)}: Rosetta count ≈ {fit.prefactor:.3g} × parameters<sup>"
+        f"{fit.exponent:.3f}</sup>, exponent {100 * fit.confidence:.0f}% interval "
+        f"[{fit.ci_low:.3f}, {fit.ci_high:.3f}]</li>"
+    )
+
+
 def _fit_text(runs: Sequence[RunSummary]) -> str:
     fit = power_law(runs)
     if fit is None:
@@ -93,12 +116,12 @@ def _fit_text(runs: Sequence[RunSummary]) -> str:
             '<p class="note">A power-law fit needs runs of at least two anchor sizes with '
             "a non-zero Rosetta count; these runs do not have that.</p>"
         )
+    items = [_fit_sentence("all runs", fit)]
+    items += [_fit_sentence(label, f) for label, f in group_fits(runs).items()]
     return (
-        f"<p>Power law: Rosetta count ≈ {fit.prefactor:.3g} × parameters<sup>"
-        f"{fit.exponent:.3f}</sup>; exponent {100 * fit.confidence:.0f}% interval "
-        f"[{fit.ci_low:.3f}, {fit.ci_high:.3f}] (binomial bootstrap of the counts, "
-        f"{fit.n_boot} draws). An exponent below 1 is sublinear: the count grows slower than "
-        "the model.</p>"
+        f"<p>Power-law fits (intervals: binomial bootstrap of the counts, {fit.n_boot} draws; "
+        "an exponent below 1 is sublinear, the count grows slower than the model):</p>"
+        f"<ul>{''.join(items)}</ul>"
     )
 
 
@@ -163,6 +186,7 @@ def render_report(runs: Sequence[RunSummary]) -> str:
         _runs_table(runs),
         '<h2 id="scaling">Scaling</h2>',
         _fit_text(runs),
+        _comparability_note(runs),
         _img(figures.count_vs_size(runs), "Rosetta count vs size"),
         _img(figures.fraction_vs_size(runs), "Rosetta fraction vs size"),
         '<h2 id="polarization">Polarization</h2>',

@@ -63,6 +63,8 @@ def test_report_holds_every_section_and_its_figures(two_runs, tmp_path):
     assert "twin1 L0." in page and "(r 1.00)" in page
     # Same size twice: no power law to fit, and the page says so.
     assert "needs runs of at least two anchor sizes" in page
+    # The two anchors have different partner sets, and the page warns about pooling them.
+    assert "partner sets (2 different)" in page
     table = json.loads(table_path.read_text())
     assert table["power_law"] is None
     assert [r["anchor"] for r in table["runs"]] == sorted(["anchor", "twin1"])
@@ -71,17 +73,22 @@ def test_report_holds_every_section_and_its_figures(two_runs, tmp_path):
 
 def test_report_fits_a_power_law_over_two_sizes(two_runs, tmp_path):
     bigger = tmp_path / "bigger"
-    shutil.copytree(two_runs[1], bigger)
+    shutil.copytree(two_runs[0], bigger)
     meta_path = bigger / "bank.json"
     meta = json.loads(meta_path.read_text())
     for model in meta["models"]:
-        if model["id"] == "twin1":
+        if model["id"] == "anchor":
             model["parameters"] *= 8
     meta_path.write_text(json.dumps(meta))
     page_path, table_path = write_report([two_runs[0], bigger], tmp_path / "report")
     fit = json.loads(table_path.read_text())["power_law"]
     assert fit is not None and fit["ci"][0] <= fit["exponent"] <= fit["ci"][1]
-    assert "Power law: Rosetta count" in page_path.read_text()
+    page = page_path.read_text()
+    assert "all runs: Rosetta count" in page
+    # Same family, same partners, two sizes: a like-for-like group with its own fit.
+    groups = json.loads(table_path.read_text())["power_law_by_group"]
+    assert list(groups) == ["llama vs twin1, twin2"]
+    assert "llama vs twin1, twin2: Rosetta count" in page
 
 
 def test_report_cli_writes_files_and_names_bad_runs(two_runs, tmp_path):
