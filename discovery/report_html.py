@@ -176,8 +176,28 @@ def _domain_section(run: RunSummary, domain: str) -> str:
     return f"<h4>{html.escape(domain)}</h4>{bars}{table}"
 
 
-def render_report(runs: Sequence[RunSummary]) -> str:
-    """The whole report as one HTML string."""
+def study_figures(runs: Sequence[RunSummary]) -> dict[str, tuple[str, bytes]]:
+    """The study-level figures, ``file stem -> (caption, PNG)``: drawn once, then inlined in
+    the page and also written as files so that docs can show them."""
+    return {
+        "rosetta_count_vs_size": ("Rosetta count vs size", figures.count_vs_size(runs)),
+        "rosetta_fraction_vs_size": ("Rosetta fraction vs size", figures.fraction_vs_size(runs)),
+        "polarization_boxes": ("polarization distributions", figures.polarization_boxes(runs)),
+        "polarization_vs_size": ("polarization vs size", figures.polarization_vs_size(runs)),
+        "specialisation_vs_size": ("specialisation vs size", figures.specialisation_vs_size(runs)),
+    }
+
+
+def render_report(
+    runs: Sequence[RunSummary], figs: dict[str, tuple[str, bytes]] | None = None
+) -> str:
+    """The whole report as one HTML string (``figs`` from :func:`study_figures`, or drawn)."""
+    figs = figs if figs is not None else study_figures(runs)
+
+    def img(name: str) -> str:
+        caption, png = figs[name]
+        return _img(png, caption)
+
     parts = [
         '<!doctype html><html><head><meta charset="utf-8">',
         f"<title>Rosetta Neurons report</title><style>{_STYLE}</style></head><body>",
@@ -187,14 +207,14 @@ def render_report(runs: Sequence[RunSummary]) -> str:
         '<h2 id="scaling">Scaling</h2>',
         _fit_text(runs),
         _comparability_note(runs),
-        _img(figures.count_vs_size(runs), "Rosetta count vs size"),
-        _img(figures.fraction_vs_size(runs), "Rosetta fraction vs size"),
+        img("rosetta_count_vs_size"),
+        img("rosetta_fraction_vs_size"),
         '<h2 id="polarization">Polarization</h2>',
         _polarization_table(runs),
-        _img(figures.polarization_boxes(runs), "polarization distributions"),
-        _img(figures.polarization_vs_size(runs), "polarization vs size"),
+        img("polarization_boxes"),
+        img("polarization_vs_size"),
         '<h2 id="specialisation">Domain specialisation</h2>',
-        _img(figures.specialisation_vs_size(runs), "specialisation vs size"),
+        img("specialisation_vs_size"),
         '<h2 id="neurons">Top Rosetta Neurons per domain</h2>',
     ]
     for run in runs:
@@ -207,9 +227,14 @@ def render_report(runs: Sequence[RunSummary]) -> str:
 
 
 def write_report(run_dirs: Sequence[Path | str], out_dir: Path | str) -> tuple[Path, Path]:
-    """Write ``report.html`` and ``scaling.json`` under ``out_dir`` (atomically)."""
+    """Write ``report.html``, ``scaling.json`` and ``figures/*.png`` under ``out_dir``, each
+    atomically; the page stays self-contained, the PNGs are copies for documents."""
     runs = load_runs(run_dirs)
-    page, table = Path(out_dir) / "report.html", Path(out_dir) / "scaling.json"
-    write_bytes_atomic(page, render_report(runs).encode("utf-8"))
+    out = Path(out_dir)
+    figs = study_figures(runs)
+    for name, (_, png) in figs.items():
+        write_bytes_atomic(out / "figures" / f"{name}.png", png)
+    page, table = out / "report.html", out / "scaling.json"
+    write_bytes_atomic(page, render_report(runs, figs).encode("utf-8"))
     write_json_atomic(table, scaling_table(runs))
     return page, table

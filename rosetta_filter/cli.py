@@ -350,7 +350,7 @@ def report(
         page, table = write_report(runs, out_dir)
     except RosettaError as exc:
         _fail(exc)
-    out.print(f"wrote {page} and {table}")
+    out.print(f"wrote {page}, {table} and the figures in {page.parent / 'figures'}")
 
 
 def _print_discovery_summary(summary: dict, bank_dir: Path) -> None:

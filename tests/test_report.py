@@ -58,6 +58,9 @@ def test_report_holds_every_section_and_its_figures(two_runs, tmp_path):
     images = _pngs(page)
     assert len(images) == 5 + len(runs) * len(domains)
     assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in images)
+    # The five study figures are also files, byte-identical to the inlined ones.
+    files = sorted((page_path.parent / "figures").glob("*.png"))
+    assert len(files) == 5 and {f.read_bytes() for f in files} <= set(images)
     # The planted trigger neuron leads its domain, with partners, r and a highlighted " x".
     assert "L0.N5" in page and "<mark> x</mark>" in page
     assert "twin1 L0." in page and "(r 1.00)" in page
