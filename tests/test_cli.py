@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import pytest
 import yaml
 from test_pipeline import base_config, make_docs, write_jsonl
 from typer.testing import CliRunner
@@ -11,6 +13,7 @@ from typer.testing import CliRunner
 from rosetta_filter.cli import app
 
 runner = CliRunner()
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def _config(tmp_path, model, **selection):
@@ -33,6 +36,34 @@ def test_validate_names_the_bad_field(planted_model, tmp_path):
     bad = runner.invoke(app, ["validate", str(cfg), "--set", "selection.keep_fraction=2"])
     assert bad.exit_code == 2
     assert "selection.keep_fraction=2" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("config", "kind"),
+    [
+        ("demo.yaml", "run"),
+        ("discover.yaml", "discover"),
+        ("scaling.yaml", "discover"),
+        ("serve.yaml", "serve"),
+        ("corpus.yaml", "corpus"),
+    ],
+)
+def test_validate_tells_every_committed_config_by_its_sections(config, kind):
+    result = runner.invoke(app, ["validate", str(CONFIGS / config)])
+    assert result.exit_code == 0, result.output
+    assert f"valid {kind} config" in result.output
+
+
+def test_validate_names_the_bad_field_of_a_discover_config():
+    bad = runner.invoke(app, ["validate", str(CONFIGS / "scaling.yaml"), "--set", "anchor=nope"])
+    said = " ".join(bad.output.split())  # rich wraps long lines
+    assert bad.exit_code == 2
+    assert "anchor='nope' is not one of the model ids" in said
+    assert "checked as a discover config" in said
+    forced = runner.invoke(app, ["validate", str(CONFIGS / "scaling.yaml"), "--kind", "run"])
+    assert forced.exit_code == 2 and "source" in forced.output
+    unknown = runner.invoke(app, ["validate", str(CONFIGS / "demo.yaml"), "--kind", "nope"])
+    assert unknown.exit_code == 2 and "--kind='nope'" in unknown.output
 
 
 def test_run_then_score_agree(planted_model, tmp_path):

