@@ -89,7 +89,9 @@ def data_pass(
     advance: Callable[[int], None],
 ) -> tuple[Collection, bool]:
     """The data pass, or the one saved in ``work_dir`` for the same inputs (then True)."""
-    key = fingerprint(cfg, docs, {mid: m.sha256 or m.name for mid, m in models.items()})
+    # The weights and the type they were run in (``dtype: auto`` resolves per machine).
+    computed = {mid: f"{m.sha256 or m.name} {_dtype(m)}" for mid, m in models.items()}
+    key = fingerprint(cfg, docs, computed)
     saved = load_collection(work_dir, key)
     if saved is not None:
         log.info("reusing the data pass saved in %s", work_dir)
@@ -99,6 +101,10 @@ def data_pass(
     collection = collect(cfg, docs, models, work_dir, advance)
     save_collection(collection, work_dir, key)
     return collection, False
+
+
+def _dtype(model: LoadedModel) -> str:
+    return str(next(model.model.parameters()).dtype).removeprefix("torch.")
 
 
 def discover(
@@ -151,6 +157,7 @@ def discover(
                 "family": models[mid].family,
                 "revision": models[mid].revision,
                 "sha256": models[mid].sha256,
+                "dtype": _dtype(models[mid]),
                 "layers": models[mid].arch.n_layers,
                 "d_mlp": models[mid].arch.d_mlp,
                 "mlp_neurons": collection.models[mid].layout.n_columns,

@@ -29,7 +29,6 @@ Public API::
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 import warnings
@@ -58,6 +57,7 @@ from discovery.topk import (
     merge_block,
 )
 from rosetta_filter.errors import DiscoveryError
+from rosetta_filter.precision import fastest_cpu_matmul_dtype
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def correlate_pruned(
         picked = np.sort(rng.choice(n, min(sketch_size, n), replace=False))
         rows_x, rows_y = _subsample(source, picked, n)
         counts = torch.ones(len(picked))
-    dtype = _fastest_matmul_dtype() if sketch_dtype == "auto" else getattr(torch, sketch_dtype)
+    dtype = fastest_cpu_matmul_dtype() if sketch_dtype == "auto" else getattr(torch, sketch_dtype)
     # Cast before transposing: the transposed copy is then in the (smaller) matmul dtype.
     xt_est = _unit_columns(rows_x, counts, mx).to(dtype).T.contiguous()  # (d_a, m)
     del rows_x
@@ -292,23 +292,3 @@ def _grouped_top_k(
     values[g[keep], rank[keep]] = r[order[keep]]
     indices[g[keep], rank[keep]] = other[order[keep]]
     return TopK(values.numpy(), indices.numpy())
-
-
-@functools.cache
-def _fastest_matmul_dtype() -> torch.dtype:
-    """bfloat16 if this CPU multiplies it faster than float32 (AMX / AVX512-BF16), else fp32.
-
-    Candidate search only ranks r estimates whose noise (~1/sqrt(m), 0.02 at m=2048) dwarfs
-    bfloat16 rounding (~0.002), so the faster type is safe there."""
-    base = torch.randn(768, 768)
-    elapsed = {}
-    for dtype in (torch.float32, torch.bfloat16):
-        a = base.to(dtype)
-        a @ a  # warm-up: the first call initialises the kernel
-        t = time.perf_counter()
-        for _ in range(4):
-            a @ a
-        elapsed[dtype] = time.perf_counter() - t
-    choice = min(elapsed, key=elapsed.__getitem__)
-    log.info("candidate search matmul dtype: %s (%s)", choice, elapsed)
-    return choice

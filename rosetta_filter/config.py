@@ -34,7 +34,11 @@ class ModelConfig(Strict):
     gguf_file: str | None = Field(None, description="GGUF file inside a directory or hub repo")
     backend: Literal["hf", "vllm"] = "hf"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    dtype: Literal["float32", "bfloat16", "float16"] = "float32"
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(
+        "float32",
+        description="auto: bfloat16 where the hardware runs it natively (recent GPU, AMX CPU), "
+        "else float32; emulated bfloat16 on a CPU is ~50x slower than float32",
+    )
     threads: int | None = Field(None, ge=1, description="torch CPU threads (default: all cores)")
 
 

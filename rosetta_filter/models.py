@@ -20,10 +20,10 @@ from rosetta_filter import registry
 from rosetta_filter.architectures import ResolvedArchitecture, resolve_architecture
 from rosetta_filter.config import ModelConfig
 from rosetta_filter.errors import ModelError
+from rosetta_filter.precision import resolve_dtype
 
 log = logging.getLogger(__name__)
 
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf")
 
 
@@ -95,7 +95,8 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     """Load ``cfg.name`` as a backbone on the configured device, dtype and thread count."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    device, dtype = resolve_device(cfg.device), _DTYPES[cfg.dtype]
+    device = resolve_device(cfg.device)
+    dtype = resolve_dtype(cfg.dtype, device)
     location, gguf_file, source, sha = locate_model(cfg)
     kwargs = {"gguf_file": gguf_file} if gguf_file else {}
     revision = {"revision": cfg.revision} if source == "hub" and cfg.revision else {}
@@ -110,12 +111,13 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     if gguf_file and path is not None:
         path = path / gguf_file
     log.info(
-        "loaded %s (%s, %d layers x %d neurons) on %s",
+        "loaded %s (%s, %d layers x %d neurons) on %s in %s",
         cfg.name,
         arch.family,
         arch.n_layers,
         arch.d_mlp,
         device,
+        str(dtype).removeprefix("torch."),
     )
     return LoadedModel(cfg.name, model, tokenizer, arch, source, path, cfg.revision, sha)
 

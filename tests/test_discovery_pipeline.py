@@ -7,10 +7,12 @@ import random
 
 import numpy as np
 import pytest
+import torch
 from planting import permute_mlp_neurons
 
 from discovery.config import DiscoverConfig
 from discovery.pipeline import discover
+from rosetta_filter import precision
 from rosetta_filter.bank import load_bank, select_neurons
 from rosetta_filter.errors import DiscoveryError
 
@@ -153,6 +155,28 @@ def test_saved_data_pass_serves_another_anchor_and_is_redone_when_inputs_change(
         update={"tokens": second.tokens.model_copy(update={"max_tokens": 32})}
     )
     assert discover(changed).summary["seconds"]["collect_reused"] is False
+
+
+def test_a_data_pass_run_in_another_dtype_is_not_reused(
+    planted_model, twins, monkeypatch, tmp_path
+):
+    """``dtype: auto`` resolves per machine: a pass saved where it meant bfloat16 must not be
+    read back where it means float32 (the activations differ)."""
+    partners = {name: d for name, (d, _) in twins.items()}
+    cfg = config(tmp_path, planted_model, {"twin1": partners["twin1"]}, null_baseline="none")
+    auto = [
+        m.model_copy(update={"model": m.model.model_copy(update={"dtype": "auto"})})
+        for m in cfg.models
+    ]
+    cfg = cfg.model_copy(update={"models": auto, "keep_caches": True})
+    monkeypatch.setattr(precision, "fastest_cpu_matmul_dtype", lambda: torch.bfloat16)
+    first = discover(cfg)
+    assert [m["dtype"] for m in load_bank(first.bank_dir).meta["models"]] == ["bfloat16"] * 2
+    assert discover(cfg).summary["seconds"]["collect_reused"] is True
+    monkeypatch.setattr(precision, "fastest_cpu_matmul_dtype", lambda: torch.float32)
+    again = discover(cfg)
+    assert again.summary["seconds"]["collect_reused"] is False
+    assert [m["dtype"] for m in load_bank(again.bank_dir).meta["models"]] == ["float32"] * 2
 
 
 def test_summary_reports_polarization_of_every_matched_model(planted_model, twins, tmp_path):

@@ -34,9 +34,10 @@ from rosetta_filter.backends.vllm_pooler import POOLED_TASK, TOKENS_TASK
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 from rosetta_filter.engine import ActivationEngine, DocActivations, PoolingParams, _Chunk
 from rosetta_filter.errors import ModelError, UnsupportedArchitecture
-from rosetta_filter.models import LoadedModel, locate_model
+from rosetta_filter.models import LoadedModel, locate_model, resolve_device
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.pooling import POOLING_METHODS
+from rosetta_filter.precision import resolve_dtype
 from rosetta_filter.taps import TapPlan
 from rosetta_filter.tokenize import Window
 
@@ -74,7 +75,9 @@ def describe_model(cfg: ModelConfig) -> LoadedModel:
         )
     bind_cpu_threads(cfg.threads)
     with torch.device("meta"):
-        skeleton = AutoModel.from_config(config, dtype=getattr(torch, cfg.dtype))
+        skeleton = AutoModel.from_config(
+            config, dtype=resolve_dtype(cfg.dtype, resolve_device(cfg.device))
+        )
     path = None if source == "hub" else Path(location)
     arch = resolve_architecture(skeleton)
     return LoadedModel(cfg.name, skeleton, tokenizer, arch, source, path, cfg.revision, sha)
