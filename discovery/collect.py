@@ -6,9 +6,9 @@ MLP neurons, align the models' tokens on canonical byte spans, and write per mod
 * document-pooled activations: the mean-pooled matrix (docs x neurons, for AUROC) and
   streaming moments of every pooling method (the scorer's normalisation statistics).
 
-Documents are processed a few at a time: each is tokenised by every model first (the same
-:class:`TextTokenizer` the engine uses, so token order matches), aligned, then each model's
-activations are pooled into the shared spans before the next document.
+Documents are processed a few at a time in the seeded walk of :mod:`discovery.span_sampling`
+(tokenised by every model, aligned, spans sampled), then each model's activations are pooled
+into the shared spans before the next step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +24,8 @@ from discovery.activation_cache import ActivationCache, ActivationCacheWriter
 from discovery.config import DiscoverConfig
 from discovery.corpus import ProbeDoc
 from discovery.layout import ColumnLayout
-from discovery.spans import align_spans, pool_tokens_to_spans
+from discovery.span_sampling import sampled_steps
+from discovery.spans import pool_tokens_to_spans
 from discovery.streaming_stats import Moments
 from rosetta_filter.engine import ActivationEngine
 from rosetta_filter.errors import DiscoveryError
@@ -34,8 +34,6 @@ from rosetta_filter.pooling import POOLING_METHODS
 from rosetta_filter.taps import TapPlan
 
 log = logging.getLogger(__name__)
-
-_DOCS_PER_STEP = 4
 
 
 @dataclass
@@ -99,52 +97,39 @@ def collect(
         )
         for mid in models
     }
-    rng = np.random.default_rng(cfg.spans.seed)
     n_spans = n_total = 0
-    doc_iter = iter(enumerate(docs))
-    while step := list(islice(doc_iter, _DOCS_PER_STEP)):
-        texts = [d.text for _, d in step]
-        tokenized = {mid: e.tokenizer.encode(texts) for mid, e in engines.items()}
-        keep_rows: list[np.ndarray] = []
-        alignments = []
-        for j, (_, doc) in enumerate(step):
-            offsets = {
-                mid: [o for w in tokenized[mid][j].windows for o in w.offsets] for mid in engines
-            }
-            alignment = align_spans(doc.text, offsets, doc_id=doc.id)
-            alignments.append(alignment)
-            n_total += alignment.n_spans
-            keep = np.flatnonzero(rng.random(alignment.n_spans) < cfg.spans.fraction)
-            if cfg.spans.max_spans is not None:
-                keep = keep[: max(cfg.spans.max_spans - n_spans, 0)]
-            keep_rows.append(keep)
-            n_spans += len(keep)
+    walk = sampled_steps(cfg, docs, {mid: e.tokenizer for mid, e in engines.items()})
+    for step in walk:
+        texts = [s.doc.text for s in step]
+        n_total += sum(s.alignment.n_spans for s in step)
+        n_spans += sum(len(s.keep) for s in step)
         for mid, engine in engines.items():
             collected = out[mid]
-            for j, result in enumerate(engine.run(texts)):
-                doc_index = step[j][0]
+            for sampled, result in zip(step, engine.run(texts), strict=True):
                 if result.skip_reason is not None:
                     raise DiscoveryError(
-                        f"probe document {step[j][1].id!r} cannot be scored "
+                        f"probe document {sampled.doc.id!r} cannot be scored "
                         f"({result.skip_reason}): clean the probe corpus",
                         field="corpus",
                     )
                 collected.tokens += result.n_tokens
-                ids = alignments[j].token_spans[mid]
-                spans = pool_tokens_to_spans(result.tokens, ids, alignments[j].n_spans)
-                rows = spans[keep_rows[j]].numpy()  # (kept spans, d)
+                ids = sampled.alignment.token_spans[mid]
+                spans = pool_tokens_to_spans(result.tokens, ids, sampled.alignment.n_spans)
+                rows = spans[sampled.keep].numpy()  # (kept spans, d)
                 if len(rows):
                     writers[mid].append(rows)
                     collected.span_moments = collected.span_moments.update(rows)
                     collected.span_active += (rows > cfg.active_threshold).sum(axis=0)
-                collected.doc_mean[doc_index] = result.pooled["mean"].numpy()
+                collected.doc_mean[sampled.index] = result.pooled["mean"].numpy()
                 for method, moments in collected.doc_moments.items():
                     collected.doc_moments[method] = moments.update(
                         result.pooled[method].numpy()[None]
                     )
         advance(len(step))
         if cfg.spans.max_spans is not None and n_spans >= cfg.spans.max_spans:
-            log.info("span cap %d reached after %d documents", cfg.spans.max_spans, step[-1][0] + 1)
+            log.info(
+                "span cap %d reached after %d documents", cfg.spans.max_spans, step[-1].index + 1
+            )
     for writer in writers.values():
         writer.close()
     if n_spans == 0:

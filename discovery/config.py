@@ -81,6 +81,12 @@ class DiscoverConfig(Strict):
         "with another anchor or partners reuse it; bench/discovery.py reads the caches",
     )
     snippets: int = Field(2, ge=0, description="top-activating snippets per reported neuron")
+    snippets_from: Literal["cache", "forward"] = Field(
+        "cache",
+        description="cache: the top sampled spans in the data pass's cache (no forward pass); "
+        "forward: run the anchor again for the top tokens over every token (a second data "
+        "pass of the anchor, up to its reported neurons' deepest layer)",
+    )
 
     @model_validator(mode="after")
     def _ids(self) -> DiscoverConfig:

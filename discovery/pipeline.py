@@ -27,7 +27,8 @@ from discovery.config import DiscoverConfig
 from discovery.corpus import ProbeDoc, load_probe_corpus
 from discovery.matching import match
 from discovery.polarization import polarization
-from discovery.snippets import top_snippets
+from discovery.snippets import cache_snippets, top_snippets
+from discovery.span_sampling import cache_rows, tokenizers
 from rosetta_filter.bank import auroc_column, write_bank
 from rosetta_filter.errors import DiscoveryError, RosettaError
 from rosetta_filter.manifest import package_versions
@@ -89,8 +90,12 @@ def data_pass(
     advance: Callable[[int], None],
 ) -> tuple[Collection, bool]:
     """The data pass, or the one saved in ``work_dir`` for the same inputs (then True)."""
-    # The weights and the type they were run in (``dtype: auto`` resolves per machine).
-    computed = {mid: f"{m.sha256 or m.name} {_dtype(m)}" for mid, m in models.items()}
+    # The weights, and the type they ran in where the config leaves it to the machine (auto).
+    auto = {m.id for m in cfg.models if m.model.dtype == "auto"}
+    computed = {
+        mid: f"{m.sha256 or m.name} {_dtype(m)}" if mid in auto else m.sha256 or m.name
+        for mid, m in models.items()
+    }
     key = fingerprint(cfg, docs, computed)
     saved = load_collection(work_dir, key)
     if saved is not None:
@@ -142,7 +147,7 @@ def discover(
     summary["polarization"] = {
         mid: polarization(columns[mid], rosetta_members(matching.groups, mid)) for mid in matched
     }
-    summary["snippets"] = _snippets(cfg, models, docs, summary)
+    summary["snippets"] = _snippets(cfg, models, docs, summary, collection)
     summary["seconds"] = {
         "collect": round(t_collect, 1),
         "collect_reused": reused,
@@ -226,13 +231,33 @@ def _summary(cfg, collection, matching, neurons: pa.Table, domains: list[str]) -
     }
 
 
-def _snippets(cfg, models, docs, summary) -> dict[str, list]:
+def _snippets(cfg, models, docs, summary, collection: Collection) -> dict[str, list]:
     anchor = cfg.anchor_id
     names = sorted(
         {n["neuron"] for best in summary["top_rosetta_per_domain"].values() for n in best}
     )
     neurons = [Neuron.parse(n) for n in names]
-    found = top_snippets(
-        models[anchor], neurons, docs, cfg.snippets, tokens=cfg.tokens, batching=cfg.batching
-    )
+    if cfg.snippets_from == "forward":
+        found = top_snippets(
+            models[anchor], neurons, docs, cfg.snippets, tokens=cfg.tokens, batching=cfg.batching
+        )
+    else:
+        found = _cached_snippets(cfg, models, docs, collection, neurons)
     return {str(n): snippets for n, snippets in found.items()}
+
+
+def _cached_snippets(cfg, models, docs, collection: Collection, neurons) -> dict:
+    if not neurons or cfg.snippets == 0:
+        return {}
+    shaped_spans = {mid: models[mid] for mid in collection.models}  # every model cut the spans
+    rows = cache_rows(cfg, docs, tokenizers(cfg, shaped_spans))
+    anchor = collection.models[cfg.anchor_id]
+    cache = anchor.cache()
+    if len(rows.doc) != cache.n_rows:
+        raise DiscoveryError(
+            f"the span sample replays to {len(rows.doc)} rows but {anchor.cache_path} holds "
+            f"{cache.n_rows}: the caches are not from this corpus and settings; delete "
+            f"{Path(anchor.cache_path).parent} and run again",
+            field="work_dir",
+        )
+    return cache_snippets(cache, anchor.layout, rows, neurons, docs, cfg.snippets)

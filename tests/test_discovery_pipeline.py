@@ -85,11 +85,11 @@ def test_permuted_twins_are_matched_exactly_and_the_null_finds_far_fewer(
     assert len(bank.pairs) >= 2 * summary["rosetta"]
 
 
-def test_trigger_neuron_is_specialised_to_its_domain(planted_model, twins, tmp_path):
+@pytest.mark.parametrize("snippets_from", ["cache", "forward"])
+def test_trigger_neuron_is_specialised_to_its_domain(planted_model, twins, tmp_path, snippets_from):
     partners = {name: d for name, (d, _) in twins.items()}
-    result = discover(
-        config(tmp_path, planted_model, partners, null_baseline="none", consistency=False)
-    )
+    cfg = config(tmp_path, planted_model, partners, null_baseline="none", consistency=False)
+    result = discover(cfg.model_copy(update={"snippets_from": snippets_from}))
     bank = load_bank(result.bank_dir)
     row = next(r for r in bank.rows("anchor") if (r["layer"], r["index"]) == (0, 5))
     assert row["preferred_domain"] == "ex"
@@ -98,8 +98,12 @@ def test_trigger_neuron_is_specialised_to_its_domain(planted_model, twins, tmp_p
     chosen = select_neurons(bank, "anchor", "ex", top_k=1)
     assert (chosen[0]["layer"], chosen[0]["index"]) == (0, 5)
     assert row["norm_std__mean"] > 0
+    # Both snippet sources find the trigger token, in two different documents: the token " x"
+    # itself, or its canonical span "x" (spans leave out the leading space).
     snippets = result.summary["snippets"]["L0.N5"]
-    assert snippets and "⟦ x⟧" in snippets[0]["text"]
+    assert len(snippets) == 2 and len({s["doc"] for s in snippets}) == 2
+    marked = "⟦ x⟧" if snippets_from == "forward" else "⟦x⟧"
+    assert all(marked in s["text"] for s in snippets), snippets
 
 
 def test_bad_discovery_inputs_name_the_cause(planted_model, tmp_path):
