@@ -62,7 +62,7 @@ def test_report_holds_every_section_and_its_figures(two_runs, tmp_path):
     files = sorted((page_path.parent / "figures").glob("*.png"))
     assert len(files) == 5 and {f.read_bytes() for f in files} <= set(images)
     # The planted trigger neuron leads its domain, with partners, r and a highlighted " x".
-    assert "L0.N5" in page and "<mark> x</mark>" in page
+    assert "L0.N5" in page and "<mark>x</mark>" in page  # its span (snippets from the cache)
     assert "twin1 L0." in page and "(r 1.00)" in page
     # Same size twice: no power law to fit, and the page says so.
     assert "needs runs of at least two anchor sizes" in page
