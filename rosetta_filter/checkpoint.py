@@ -9,21 +9,15 @@ bit-identical scores.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from rosetta_filter.atomic import write_json_atomic
-from rosetta_filter.config import RunConfig
-from rosetta_filter.errors import ShardError
+from rosetta_filter.run_dir import STATE_DIR
 from rosetta_filter.shards import ShardInfo
 from rosetta_filter.stats import RunStats
-
-STATE_DIR = ".state"
-# Settings that change where a run executes but not what it computes.
-_PLACEMENT_ONLY = {"runtime": {"executor", "ray_address", "ray_actors"}}
 
 
 @dataclass
@@ -68,36 +62,3 @@ def load_state(run_dir: Path, stage: str, rank: int) -> StageState:
 
 def save_state(run_dir: Path, stage: str, rank: int, state: StageState) -> None:
     write_json_atomic(state_path(run_dir, stage, rank), state.to_dict())
-
-
-def config_fingerprint(cfg: RunConfig) -> str:
-    payload = cfg.model_dump(mode="json", exclude=_PLACEMENT_ONLY)
-    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def claim_run_dir(run_dir: Path, cfg: RunConfig) -> bool:
-    """Bind ``run_dir`` to this config; True when resuming an earlier attempt of it.
-
-    A directory holding a *different* run is never mixed with this one.
-    """
-    marker = run_dir / STATE_DIR / "run.json"
-    fingerprint = config_fingerprint(cfg)
-    if marker.exists():
-        previous = json.loads(marker.read_text())["fingerprint"]
-        if previous != fingerprint:
-            raise ShardError(
-                f"output.dir={run_dir} holds a run with a different config: use another "
-                "output.dir, or pass --overwrite to delete it",
-                field="output.dir",
-                value=str(run_dir),
-            )
-        return True
-    if run_dir.exists() and any(run_dir.iterdir()):
-        raise ShardError(
-            f"output.dir={run_dir} exists and is not a rosetta-filter run directory: use an "
-            "empty or new directory",
-            field="output.dir",
-            value=str(run_dir),
-        )
-    write_json_atomic(marker, {"fingerprint": fingerprint})
-    return False

@@ -139,7 +139,9 @@ def run(
     _setup_logging(quiet, json_log)
     try:
         cfg = load_config(config, set_)
-        result = run_pipeline(cfg, progress=RichRunProgress(not quiet), overwrite=overwrite)
+        result = run_pipeline(
+            cfg, progress=RichRunProgress(not quiet), overwrite=overwrite, inputs=[Path(config)]
+        )
     except RosettaError as exc:
         _fail(exc)
     summary = result.stats.summary()

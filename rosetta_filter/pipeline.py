@@ -5,18 +5,19 @@ ranks run (``executors/``)."""
 from __future__ import annotations
 
 import logging
-import shutil
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from rosetta_filter.checkpoint import claim_run_dir
 from rosetta_filter.config import RunConfig
 from rosetta_filter.executors import run_score_pass
 from rosetta_filter.manifest import write_manifest
 from rosetta_filter.progress import NullProgress, Progress
+from rosetta_filter.run_dir import claim_run_dir, remove_run_dir
 from rosetta_filter.scoring import Scorer
 from rosetta_filter.selection import SelectionRule, build_rule
 from rosetta_filter.shards import ShardInfo
@@ -58,6 +59,16 @@ def rule_from_attributes(
     )
 
 
+def _input_paths(cfg: RunConfig) -> list[Path]:
+    """Local paths the run reads: source files (globs cut at their first wildcard), the bank."""
+    source = cfg.source.data_files or cfg.source.dataset
+    patterns = [source] if isinstance(source, str) else list(source or [])
+    paths = [Path(re.split(r"[*?\[]", p)[0] or ".").expanduser() for p in patterns]
+    if cfg.neurons.bank:
+        paths.append(Path(cfg.neurons.bank).expanduser())
+    return paths
+
+
 def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
@@ -68,13 +79,19 @@ def run(
     progress: Progress | None = None,
     overwrite: bool = False,
     scorer: Scorer | None = None,
+    inputs: Sequence[Path] = (),
 ) -> RunResult:
     """Run (or resume) a filtering job: the score pass on ``runtime.executor``, then selection,
-    the write pass and the manifest in this process."""
+    the write pass and the manifest in this process.
+
+    ``overwrite`` deletes an earlier run in ``output.dir`` first, never anything else: not a
+    directory without the run marker, nor one holding ``inputs`` (the config file) or the
+    source files and bank the config names (``run_dir.remove_run_dir``).
+    """
     progress = progress or NullProgress()
     run_dir = Path(cfg.output.dir)
-    if overwrite and run_dir.exists():
-        shutil.rmtree(run_dir)
+    if overwrite:
+        remove_run_dir(run_dir, [*inputs, *_input_paths(cfg)])
     resumed = claim_run_dir(run_dir, cfg)
     scored = run_score_pass(cfg, run_dir, progress, scorer)
     rule = rule_from_attributes(cfg, run_dir, {0: scored.state.shards})

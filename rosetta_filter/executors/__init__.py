@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rosetta_filter.checkpoint import STATE_DIR, StageState
+from rosetta_filter.checkpoint import StageState
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.progress import Progress
+from rosetta_filter.run_dir import STATE_DIR
 from rosetta_filter.scoring import Scorer
 
 
