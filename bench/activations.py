@@ -38,9 +38,9 @@ from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
 from bench.common import matmul_peak, median, mixed_length_documents, rotated, timed
+from rosetta_filter.activations.engine import ActivationEngine
+from rosetta_filter.activations.models import LoadedModel, load_model
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
-from rosetta_filter.engine import ActivationEngine
-from rosetta_filter.models import LoadedModel, load_model
 from rosetta_filter.neuron import Neuron
 
 TARGETS = {"shallow/naive": 4.0, "deep/naive": 1.5, "engine_gflops/peak": 0.6}

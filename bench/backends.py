@@ -42,9 +42,9 @@ from collections.abc import Callable, Sequence
 import torch
 
 from bench.common import median, mixed_length_documents, rotated, timed
-from rosetta_filter.backends import build_engine, load_backend_model
+from rosetta_filter.activations.backends import build_engine, load_backend_model
+from rosetta_filter.activations.engine import ActivationEngine
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
-from rosetta_filter.engine import ActivationEngine
 from rosetta_filter.neuron import Neuron
 
 CONTENDERS = ("hf", "vllm")

@@ -34,11 +34,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from discovery.activation_cache import ActivationCache, ActivationCacheWriter, paired_source
-from discovery.buddies import best_buddies, compare_pairs
-from discovery.correlation import correlate_exhaustive, span_moments
-from discovery.layout import ColumnLayout
-from discovery.pruning import correlate_pruned
+from discovery.correlate.buddies import best_buddies, compare_pairs
+from discovery.correlate.correlation import correlate_exhaustive, span_moments
+from discovery.correlate.pruning import correlate_pruned
+from discovery.datapass.activation_cache import (
+    ActivationCache,
+    ActivationCacheWriter,
+    paired_source,
+)
+from discovery.datapass.layout import ColumnLayout
 
 
 class PeakAnonMemory:

@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from rosetta_filter.config import validate_config
-from rosetta_filter.pipeline import run
-from rosetta_filter.scoring import Scorer
+from rosetta_filter.filtering.pipeline import run
+from rosetta_filter.scoring.scorer import Scorer
 
 
 def make_config(corpus: Path, out: Path, args: argparse.Namespace) -> dict:
@@ -53,7 +53,7 @@ def peak_rss_of_run(config: dict) -> float:
     code = (
         "import json, resource, sys\n"
         "from rosetta_filter.config import validate_config\n"
-        "from rosetta_filter.pipeline import run\n"
+        "from rosetta_filter.filtering.pipeline import run\n"
         "run(validate_config(json.loads(sys.argv[1])))\n"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
     )

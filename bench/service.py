@@ -39,7 +39,7 @@ import httpx
 
 from bench.common import median, mixed_length_documents, rotated, timed
 from rosetta_filter.config import validate_config
-from rosetta_filter.scoring import Scorer
+from rosetta_filter.scoring.scorer import Scorer
 from service.config import ServeConfig
 
 TARGET = 0.8  # service/engine throughput ratio

@@ -1,5 +1,5 @@
 """Assembling the neuron bank's tables from discovery's results (the format itself lives in
-:mod:`rosetta_filter.bank`, shared with the scorer)."""
+:mod:`rosetta_filter.scoring.bank`, shared with the scorer)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from discovery.buddies import BuddyPairs, RosettaGroup
-from discovery.collect import ModelCollection
-from discovery.selectivity import selectivity_columns
-from discovery.specialisation import specialisation_columns
-from rosetta_filter.bank import PAIR_COLUMNS, auroc_column, norm_columns
+from discovery.correlate.buddies import BuddyPairs, RosettaGroup
+from discovery.datapass.collect import ModelCollection
+from discovery.neuron_stats.selectivity import selectivity_columns
+from discovery.neuron_stats.specialisation import specialisation_columns
 from rosetta_filter.neuron import Neuron
+from rosetta_filter.scoring.bank import PAIR_COLUMNS, auroc_column, norm_columns
 
 
 def _membership(groups: Sequence[RosettaGroup], model: str) -> dict[int, RosettaGroup]:

@@ -16,24 +16,25 @@ import numpy as np
 import pyarrow as pa
 
 from discovery.bank_tables import neuron_columns, neuron_table, pairs_table, rosetta_members
-from discovery.collect import Collection, collect
-from discovery.collection_store import (
+from discovery.config import DiscoverConfig
+from discovery.corpus.build import ProbeDoc, load_probe_corpus
+from discovery.correlate.matching import match
+from discovery.datapass.collect import Collection, collect
+from discovery.datapass.collection_store import (
     fingerprint,
     forget_collection,
     load_collection,
     save_collection,
 )
-from discovery.config import DiscoverConfig
-from discovery.corpus import ProbeDoc, load_probe_corpus
-from discovery.matching import match
-from discovery.polarization import polarization
-from discovery.snippets import cache_snippets, top_snippets
-from discovery.span_sampling import cache_rows, tokenizers
-from rosetta_filter.bank import auroc_column, write_bank
-from rosetta_filter.errors import DiscoveryError, RosettaError
-from rosetta_filter.manifest import package_versions
-from rosetta_filter.models import LoadedModel, load_model
+from discovery.datapass.snippets import cache_snippets, top_snippets
+from discovery.datapass.span_sampling import cache_rows, tokenizers
+from discovery.errors import DiscoveryError
+from discovery.neuron_stats.polarization import polarization
+from rosetta_filter.activations.models import LoadedModel, load_model
+from rosetta_filter.errors import RosettaError
+from rosetta_filter.filtering.manifest import package_versions
 from rosetta_filter.neuron import Neuron
+from rosetta_filter.scoring.bank import auroc_column, write_bank
 
 log = logging.getLogger(__name__)
 _SUMMARY_TOP = 3  # Rosetta Neurons reported per domain

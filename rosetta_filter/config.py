@@ -11,9 +11,9 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rosetta_filter.activations.pooling import PoolingMethod
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.neuron import Neuron
-from rosetta_filter.pooling import PoolingMethod
 
 
 class Strict(BaseModel):
@@ -116,12 +116,32 @@ class NeuronsConfig(Strict):
     bank: str | None = Field(None, description="neuron bank directory")
     bank_model: str | None = Field(None, description="model id in the bank (default model.name)")
     domain: str | None = Field(None, description="domain to filter toward")
-    top_k: int = Field(4, ge=1, description="most specialised neurons used")
+    mode: Literal["auto", "head", "top_k"] = Field(
+        "auto",
+        description="head: the bank's sparse linear head for the domain (validated on held-out "
+        "source families); top_k: the top_k neurons by worst held-out-family AUROC, equal "
+        "weights; auto: head when the bank has heads, else top_k",
+    )
+    top_k: int = Field(4, ge=1, description="most specialised neurons used (mode top_k)")
     rosetta_only: bool = Field(True, description="only Rosetta Neurons (cross-model matches)")
-    max_layer: int | None = Field(None, ge=0, description="only neurons at or below this layer")
+    max_layer: int | Literal["auto"] | None = Field(
+        "auto",
+        description="only neurons at or below this layer (the forward pass stops there); auto: "
+        "the shallowest depth within max_quality_loss of the best (banks with heads; else all)",
+    )
+    max_quality_loss: float = Field(
+        0.005, ge=0, le=1, description="AUROC an automatic max_layer may give up for speed"
+    )
     explicit: list[WeightedNeuron] | None = Field(
         None, description="explicit neurons with weights instead of a bank selection"
     )
+
+    @field_validator("max_layer")
+    @classmethod
+    def _layer_not_negative(cls, v: int | str | None) -> int | str | None:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("a layer is >= 0 (or auto, or null for every layer)")
+        return v
 
     @field_validator("explicit", mode="before")
     @classmethod

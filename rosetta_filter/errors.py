@@ -43,7 +43,3 @@ class SourceError(RosettaError):
 
 class ShardError(RosettaError):
     """Output shards cannot be written, or a run directory is inconsistent."""
-
-
-class DiscoveryError(RosettaError):
-    """Discovery cannot proceed (no shared spans, an empty domain, ...)."""

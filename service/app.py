@@ -19,9 +19,9 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.errors import RosettaError
-from rosetta_filter.models import LoadedModel
-from rosetta_filter.scoring import ScoredDoc, Scorer
+from rosetta_filter.scoring.scorer import ScoredDoc, Scorer
 from service.auth import BearerAuth, resolve_api_key
 from service.batcher import Batcher, TokenCounter
 from service.config import ServeConfig

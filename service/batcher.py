@@ -23,10 +23,10 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from rosetta_filter.activations.models import LoadedModel
+from rosetta_filter.activations.tokenize import TextTokenizer, text_problem
 from rosetta_filter.config import TokensConfig
-from rosetta_filter.models import LoadedModel
-from rosetta_filter.scoring import ScoredDoc, Scorer
-from rosetta_filter.tokenize import TextTokenizer, text_problem
+from rosetta_filter.scoring.scorer import ScoredDoc, Scorer
 from service.errors import Overloaded, RequestTimeout, Unavailable
 from service.metrics import ServiceMetrics
 
@@ -59,8 +59,6 @@ class TokenCounter:
 
     def __call__(self, texts: Sequence[str]) -> int:
         valid = [t for t in texts if text_problem(t) is None]
-        if not valid:  # the tokenizer cannot encode an empty batch
-            return 0
         with self._lock:
             docs = self._tokenizer.encode(valid)
         return sum(len(w.ids) for doc in docs for w in doc.windows)
@@ -233,8 +231,7 @@ class Batcher:
 
 def _score_valid(scorer: Scorer, texts: list[str], *, with_neurons: bool) -> list[ScoredDoc]:
     """``scorer.score(texts)``, except that unscorable texts (empty, lone surrogates) get their
-    skip reason here and never reach the engine: they need no model time, and a read-ahead
-    chunk holding only such texts would reach the tokenizer as an empty batch, which fails."""
+    skip reason here and never reach the engine: they need no model time."""
     problems = [text_problem(t) for t in texts]
     valid = [t for t, p in zip(texts, problems, strict=True) if p is None]
     scored = iter(scorer.score(valid, with_neurons=with_neurons) if valid else ())

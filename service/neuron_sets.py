@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from rosetta_filter.bank import load_bank, neuron_of
 from rosetta_filter.config import NeuronsConfig
 from rosetta_filter.errors import BankError
-from rosetta_filter.scoring import Scorer
+from rosetta_filter.scoring.bank import load_bank, neuron_of
+from rosetta_filter.scoring.scorer import Scorer
 from service.config import DEFAULT_SET, ServeConfig
 from service.errors import InvalidRequest
 from service.schemas import (

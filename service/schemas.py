@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from rosetta_filter.scoring import ScoredDoc
+from rosetta_filter.scoring.scorer import ScoredDoc
 
 
 class _Request(BaseModel):

@@ -8,10 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from discovery.activation_cache import ActivationCache, ActivationCacheWriter, paired_source
-from discovery.correlation import correlate_exhaustive
-from discovery.layout import ColumnLayout
-from rosetta_filter.errors import DiscoveryError
+from discovery.correlate.correlation import correlate_exhaustive
+from discovery.datapass.activation_cache import (
+    ActivationCache,
+    ActivationCacheWriter,
+    paired_source,
+)
+from discovery.datapass.layout import ColumnLayout
+from discovery.errors import DiscoveryError
 
 
 def _write(path, rows, layout, chunk=37, dtype="float16"):

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from discovery.activation_cache import ActivationCache, ActivationCacheWriter
-from discovery.baselines import random_rotation, rotated_source, shuffled_source
-from discovery.buddies import best_buddies
-from discovery.correlation import array_source, correlate_exhaustive
-from discovery.layout import ColumnLayout
-from discovery.pruning import correlate_pruned
+from discovery.correlate.baselines import random_rotation, rotated_source, shuffled_source
+from discovery.correlate.buddies import best_buddies
+from discovery.correlate.correlation import array_source, correlate_exhaustive
+from discovery.correlate.pruning import correlate_pruned
+from discovery.datapass.activation_cache import ActivationCache, ActivationCacheWriter
+from discovery.datapass.layout import ColumnLayout
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # modest CPU on a shared machine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discovery.buddies import (
+from discovery.correlate.buddies import (
     BuddyPairs,
     best_buddies,
     compare_pairs,
@@ -13,10 +13,10 @@ from discovery.buddies import (
     mark_consistency,
     rosetta_groups,
 )
-from discovery.correlation import CorrelationResult, TopK, array_source
-from discovery.layout import ColumnLayout
-from discovery.pruning import correlate_pruned
-from rosetta_filter.errors import DiscoveryError
+from discovery.correlate.correlation import CorrelationResult, TopK, array_source
+from discovery.correlate.pruning import correlate_pruned
+from discovery.datapass.layout import ColumnLayout
+from discovery.errors import DiscoveryError
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # modest CPU on a shared machine
 

@@ -14,9 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-import discovery.corpus as corpus_mod
-from discovery.cli_corpus import app
-from discovery.corpus import (
+import discovery.corpus.build as corpus_mod
+from discovery.corpus.build import (
     CorpusConfig,
     ProbeDoc,
     assemble_corpus,
@@ -25,9 +24,10 @@ from discovery.corpus import (
     load_probe_corpus,
     make_demo,
 )
-from discovery.corpus_chunks import chunk_text
-from discovery.corpus_fetch import Package, fetch
-from discovery.corpus_sources import (
+from discovery.corpus.chunks import chunk_text
+from discovery.corpus.cli import app
+from discovery.corpus.fetch import Package, fetch
+from discovery.corpus.sources import (
     SourceText,
     brown_to_text,
     dedupe_texts,
@@ -40,7 +40,8 @@ from discovery.corpus_sources import (
     read_python_sources,
     read_spdx_licences,
 )
-from rosetta_filter.errors import DiscoveryError, SourceError
+from discovery.errors import DiscoveryError
+from rosetta_filter.errors import SourceError
 
 # ---------------------------------------------------------------------------------------------
 # extractors

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 import torch
 
-from discovery.buddies import best_buddies, compare_pairs
-from discovery.correlation import (
+from discovery.correlate.buddies import best_buddies, compare_pairs
+from discovery.correlate.correlation import (
     DepthWindow,
     array_source,
     correlate_exhaustive,
     span_moments,
 )
-from discovery.layout import ColumnLayout
-from discovery.pruning import correlate_pruned
-from rosetta_filter.errors import DiscoveryError
+from discovery.correlate.pruning import correlate_pruned
+from discovery.datapass.layout import ColumnLayout
+from discovery.errors import DiscoveryError
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # modest CPU on a shared machine
 

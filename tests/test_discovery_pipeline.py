@@ -11,10 +11,10 @@ import torch
 from planting import permute_mlp_neurons
 
 from discovery.config import DiscoverConfig
+from discovery.errors import DiscoveryError
 from discovery.pipeline import discover
-from rosetta_filter import precision
-from rosetta_filter.bank import load_bank, select_neurons
-from rosetta_filter.errors import DiscoveryError
+from rosetta_filter.activations import precision
+from rosetta_filter.scoring.bank import load_bank, select_neurons
 
 WORDS = (
     "the cat sat on a mat and looked at the moon while she walked along the river "

@@ -8,9 +8,9 @@ import pytest
 import torch
 from tiny_models import CORPUS, D_MLP, FAMILIES, LAYERS
 
+from rosetta_filter.activations.engine import ActivationEngine
+from rosetta_filter.activations.models import load_model
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
-from rosetta_filter.engine import ActivationEngine
-from rosetta_filter.models import load_model
 from rosetta_filter.neuron import Neuron
 
 DOCS = [*CORPUS, " ".join(CORPUS), "x", "\n\n  indented text\twith tabs  "]
@@ -94,7 +94,7 @@ def test_early_exit_matches_full_forward(family, tiny_model_dir):
     finally:
         last.remove()
     assert calls == []  # the last layer never ran
-    from rosetta_filter.taps import capture
+    from rosetta_filter.activations.taps import capture
 
     with_tail = list(ActivationEngine(loaded, neurons, keep_tokens=True).run(DOCS))
     # Same values when the pass is allowed to run to the end.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discovery.layout import ColumnLayout
-from rosetta_filter.errors import DiscoveryError
+from discovery.datapass.layout import ColumnLayout
+from discovery.errors import DiscoveryError
 from rosetta_filter.neuron import Neuron
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from rosetta_filter.config import validate_config
 from rosetta_filter.errors import ConfigError, ShardError
-from rosetta_filter.pipeline import run
+from rosetta_filter.filtering.pipeline import run
 
 WORDS = (
     "the cat sat on a mat and looked at the moon while she walked along the river thinking "
@@ -245,7 +245,7 @@ def test_source_size_is_known_for_progress_where_cheap(tmp_path):
     import pyarrow as pa
 
     from rosetta_filter.config import SourceConfig
-    from rosetta_filter.sources import Source
+    from rosetta_filter.filtering.sources import Source
 
     docs = make_docs(7)
     write_jsonl(tmp_path / "a.jsonl", docs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from discovery.polarization import polarization, prob_greater
+from discovery.neuron_stats.polarization import polarization, prob_greater
 
 
 def test_prob_greater_is_the_mann_whitney_auc():

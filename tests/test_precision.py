@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from rosetta_filter import precision
+from rosetta_filter.activations import precision
+from rosetta_filter.activations.models import load_model
 from rosetta_filter.config import ModelConfig
-from rosetta_filter.models import load_model
 
 
 def test_named_dtypes_are_taken_as_given():

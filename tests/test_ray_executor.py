@@ -13,11 +13,11 @@ from test_pipeline import base_config, kept_ids, make_docs
 
 from rosetta_filter.config import ModelConfig, validate_config
 from rosetta_filter.errors import ConfigError, ShardError
-from rosetta_filter.pipeline import run
-from rosetta_filter.progress import NullProgress
+from rosetta_filter.filtering.pipeline import run
+from rosetta_filter.filtering.progress import NullProgress
 
 ray = pytest.importorskip("ray")
-from rosetta_filter.executors.ray import actor_resources, in_order  # noqa: E402
+from rosetta_filter.filtering.executors.ray import actor_resources, in_order  # noqa: E402
 
 pytestmark = pytest.mark.ray
 

@@ -18,10 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from rosetta_filter import registry, wheel_parts
 from rosetta_filter.errors import ModelError
-from rosetta_filter.registry import RegistryEntry
-from rosetta_filter.wheel_parts import PackageFile
+from rosetta_filter.registry import catalog as registry
+from rosetta_filter.registry import wheel_parts
+from rosetta_filter.registry.catalog import RegistryEntry
+from rosetta_filter.registry.wheel_parts import PackageFile
 
 NAMES = ["smollm2-135m", "gemma3-270m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "minilm-l6"]
 

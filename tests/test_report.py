@@ -12,11 +12,11 @@ from planting import permute_mlp_neurons
 from test_discovery_pipeline import config
 from typer.testing import CliRunner
 
+from discovery.errors import DiscoveryError
 from discovery.pipeline import discover
-from discovery.report_data import load_runs
-from discovery.report_html import write_report
+from discovery.report.data import load_runs
+from discovery.report.html import write_report
 from rosetta_filter.cli import app
-from rosetta_filter.errors import DiscoveryError
 
 _IMG = re.compile(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">')
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from rosetta_filter.cli import app
 from rosetta_filter.config import validate_config
 from rosetta_filter.errors import ShardError
-from rosetta_filter.run_dir import MARKER, claim_run_dir, remove_run_dir
+from rosetta_filter.filtering.run_dir import MARKER, claim_run_dir, remove_run_dir
 
 runner = CliRunner()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from discovery.scaling import fit_power_law
-from rosetta_filter.errors import DiscoveryError
+from discovery.errors import DiscoveryError
+from discovery.report.scaling import fit_power_law
 
 
 @pytest.mark.parametrize("exponent", [0.6, 0.85])

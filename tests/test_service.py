@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from test_pipeline import make_docs, write_jsonl
 
-from rosetta_filter.bank import write_bank
 from rosetta_filter.config import RunConfig, load_config, validate_config
 from rosetta_filter.errors import ConfigError
-from rosetta_filter.pipeline import run
-from rosetta_filter.scoring import Scorer
+from rosetta_filter.filtering.pipeline import run
+from rosetta_filter.scoring.bank import FORMAT_VERSION, write_bank
+from rosetta_filter.scoring.scorer import Scorer
 from service.app import build_app
 from service.config import API_KEY_ENV, ServeConfig
 
@@ -229,7 +229,11 @@ def test_info_names_model_bank_versions_and_limits(client, planted_model, bank_d
     info = client.get("/v1/info").json()
     assert info["model"]["name"] == str(planted_model) and info["model"]["family"] == "llama"
     assert info["model"]["layers"] == 3 and len(info["model"]["sha256"]) == 64
-    assert info["bank"] == {"path": str(bank_dir), "format_version": 1, "model": BANK_MODEL}
+    assert info["bank"] == {
+        "path": str(bank_dir),
+        "format_version": FORMAT_VERSION,
+        "model": BANK_MODEL,
+    }
     assert {"rosetta-filter", "torch", "transformers", "python"} <= info["versions"].keys()
     assert info["limits"]["max_docs_per_request"] == 256
     assert info["limits"]["microbatch_tokens"] == 4 * 256  # default: 4 x batching.batch_tokens

@@ -28,8 +28,8 @@ from test_pipeline import make_docs
 from test_service import bank_dir, serve_config  # noqa: F401  (bank_dir is a fixture)
 from transformers import AutoTokenizer
 
-from rosetta_filter.models import load_model
-from rosetta_filter.scoring import NeuronSelection, Scorer
+from rosetta_filter.activations.models import load_model
+from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 from service.app import build_app
 from service.config import ServeConfig
 

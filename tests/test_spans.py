@@ -8,8 +8,13 @@ import torch
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from discovery.spans import align_spans, pool_tokens_to_spans, trimmed_byte_ranges, utf8_offsets
-from rosetta_filter.errors import DiscoveryError
+from discovery.datapass.spans import (
+    align_spans,
+    pool_tokens_to_spans,
+    trimmed_byte_ranges,
+    utf8_offsets,
+)
+from discovery.errors import DiscoveryError
 
 # 'hello world, café 日本 🎉!': é is 2 bytes, 日/本 3 each, 🎉 4.
 TEXT = "hello world, café 日本 🎉!"

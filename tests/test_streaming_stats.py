@@ -7,8 +7,8 @@ import pytest
 import torch
 from scipy import stats
 
-from discovery.streaming_stats import Moments
-from rosetta_filter.errors import DiscoveryError
+from discovery.correlate.streaming_stats import Moments
+from discovery.errors import DiscoveryError
 
 
 def _data() -> np.ndarray:

@@ -21,7 +21,10 @@ import torch
 import transformers as tf
 from tiny_models import CORPUS, build_config, build_tokenizer, save_tiny_model
 
-from rosetta_filter.backends import build_engine, load_backend_model
+from rosetta_filter.activations.backends import build_engine, load_backend_model
+from rosetta_filter.activations.engine import ActivationEngine
+from rosetta_filter.activations.models import load_model
+from rosetta_filter.activations.pooling import POOLING_METHODS
 from rosetta_filter.config import (
     BatchingConfig,
     ModelConfig,
@@ -29,12 +32,9 @@ from rosetta_filter.config import (
     ScoringConfig,
     TokensConfig,
 )
-from rosetta_filter.engine import ActivationEngine
 from rosetta_filter.errors import ModelError, UnsupportedArchitecture
-from rosetta_filter.models import load_model
 from rosetta_filter.neuron import Neuron
-from rosetta_filter.pooling import POOLING_METHODS
-from rosetta_filter.scoring import Scorer
+from rosetta_filter.scoring.scorer import Scorer
 
 TOL = {"atol": 1e-5, "rtol": 1e-4}
 DOCS = [*CORPUS, " ".join(CORPUS), "x", None, "", 42, "  \n"]
@@ -163,7 +163,7 @@ def test_plugin_entry_point_is_installed(vllm_in_process):
     """vLLM's engine process (spawned on CPU) finds the tap model only through it."""
     from importlib.metadata import entry_points
 
-    from rosetta_filter.backends.vllm_launch import PLUGIN_ENTRY_POINT
+    from rosetta_filter.activations.backends.vllm_launch import PLUGIN_ENTRY_POINT
 
     assert PLUGIN_ENTRY_POINT in {ep.value for ep in entry_points(group="vllm.general_plugins")}
 

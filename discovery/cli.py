@@ -1,0 +1,118 @@
+"""``discovery``'s commands, mounted on ``rosetta-filter`` by the ``rosetta_filter.commands``
+entry point: ``discover`` (mine Rosetta Neurons, write a bank), ``report`` (scaling report) and
+``corpus`` (build probe corpora)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from discovery.config import DiscoverConfig
+from discovery.corpus import cli as cli_corpus
+from discovery.corpus.build import CorpusConfig
+from rosetta_filter.cli.common import (
+    CONFIG_KINDS,
+    ConfigArg,
+    ConfigKind,
+    RichRunProgress,
+    SetOpt,
+    fail,
+    out,
+    setup_logging,
+)
+from rosetta_filter.errors import RosettaError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(discover)
+    app.command()(report)
+    app.add_typer(cli_corpus.app, name="corpus")
+    CONFIG_KINDS["discover"] = ConfigKind(
+        DiscoverConfig,
+        lambda cfg: (
+            f"anchor {cfg.anchor_id}, partners {', '.join(cfg.partner_ids)}, bank {cfg.bank.dir}"
+        ),
+    )
+    CONFIG_KINDS["corpus"] = ConfigKind(
+        CorpusConfig, lambda cfg: f"domains {', '.join(cfg.domains)}"
+    )
+
+
+def discover(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Mine Rosetta Neurons across models over a probe corpus and write a neuron bank."""
+    from discovery.pipeline import discover as run_discovery
+    from discovery.pipeline import load_docs
+    from rosetta_filter.config import load_config
+
+    setup_logging(quiet, False)
+    progress = RichRunProgress(not quiet)
+    try:
+        cfg = load_config(config, set_, cls=DiscoverConfig)
+        progress.start("data pass", len(load_docs(cfg)))
+        result = run_discovery(cfg, advance=lambda n: progress.advance(n))
+    except RosettaError as exc:
+        progress.finish()
+        fail(exc)
+    progress.finish()
+    _print_discovery_summary(result.summary, result.bank_dir)
+
+
+def report(
+    runs: Annotated[list[Path], typer.Argument(help="discovery runs (bank directories)")],
+    out_dir: Annotated[Path, typer.Option("--out", help="where report.html goes")] = Path(
+        "out/report"
+    ),
+) -> None:
+    """Scaling report over discovery runs: Rosetta count and fraction vs size with a power-law
+    fit, polarization, domain specialisation, and the top neurons per domain (one HTML file)."""
+    from discovery.report.html import write_report
+
+    setup_logging(False, False)
+    try:
+        page, table = write_report(runs, out_dir)
+    except RosettaError as exc:
+        fail(exc)
+    out.print(f"wrote {page}, {table} and the figures in {page.parent / 'figures'}")
+
+
+def _print_discovery_summary(summary: dict, bank_dir: Path) -> None:
+    table = Table(title=f"Rosetta Neurons: bank {bank_dir}", show_header=False)
+    for key in (
+        "anchor",
+        "anchor_neurons",
+        "rosetta",
+        "rosetta_fraction",
+        "rosetta_null",
+        "null",
+        "consistent",
+        "mean_r",
+        "pairs",
+        "pairs_null",
+        "docs",
+        "spans",
+        "tokens",
+        "seconds",
+    ):
+        table.add_row(key, json.dumps(summary.get(key)))
+    out.print(table)
+    for domain, best in summary["top_rosetta_per_domain"].items():
+        out.print(f"[bold]{domain}[/]")
+        for neuron in best:
+            out.print(
+                f"  {neuron['neuron']}  AUROC {neuron['auroc']:.3f}  "
+                f"r {neuron['mean_r']:.3f}  partners {', '.join(neuron['partners'])}"
+            )
+            for snippet in summary["snippets"].get(neuron["neuron"], []):
+                out.print(
+                    f"      {snippet['activation']:8.3f}  {snippet['text']}",
+                    markup=False,
+                    highlight=False,
+                )

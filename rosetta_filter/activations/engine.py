@@ -1,0 +1,184 @@
+"""The activation engine: text in, activations of the requested neurons out, fast.
+
+Documents are read ahead in chunks, validated and tokenised on a background thread while the
+previous chunk runs, sorted by length and packed under a token budget; each batch runs layers
+0..L only (L = deepest requested layer: the taps stop the pass, so no later layer, final norm
+or LM head runs). Results come back per document, in input order, with padding and special
+tokens excluded, as per-token activations (on request) and pooled values.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+import torch
+
+from rosetta_filter.activations.batching import pack
+from rosetta_filter.activations.models import LoadedModel
+from rosetta_filter.activations.pooling import POOLING_METHODS, pool
+from rosetta_filter.activations.taps import StopForward, TapPlan, capture
+from rosetta_filter.activations.tokenize import TextTokenizer, TokenizedDoc, Window, text_problem
+from rosetta_filter.config import BatchingConfig, TokensConfig
+from rosetta_filter.neuron import Neuron
+
+
+@dataclass(slots=True)
+class DocActivations:
+    """One input record's result. ``skip_reason`` set means it was not scored."""
+
+    index: int  # position in the input stream
+    skip_reason: str | None = None
+    n_tokens: int = 0  # content tokens scored (special tokens and padding excluded)
+    total_tokens: int = 0  # content tokens of the whole text (> n_tokens when truncated)
+    truncated: bool = False
+    pooled: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> (n_neurons,)
+    tokens: torch.Tensor | None = None  # (n_tokens, n_neurons) float32, when keep_tokens
+    offsets: list[tuple[int, int]] | None = None  # char span of each token, when keep_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class PoolingParams:
+    top_k: int = 8
+    threshold: float = 0.0
+
+
+@dataclass(slots=True)
+class _Chunk:
+    start: int
+    problems: list[str | None]  # per record: skip reason or None
+    tokenized: dict[int, TokenizedDoc]  # record offset within chunk -> tokens
+
+
+class ActivationEngine:
+    """Runs one model with taps on the requested neurons; reusable across calls."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        neurons: Sequence[Neuron] | TapPlan,
+        *,
+        tokens: TokensConfig | None = None,
+        batching: BatchingConfig | None = None,
+        keep_tokens: bool = False,
+        pooling: PoolingParams | None = PoolingParams(),
+    ) -> None:
+        self.model = model
+        self.plan = neurons if isinstance(neurons, TapPlan) else TapPlan.build(neurons, model.arch)
+        self.tokens_cfg = tokens or TokensConfig()
+        self.batching = batching or BatchingConfig()
+        self.keep_tokens = keep_tokens
+        self.pooling = pooling
+        self.tokenizer = TextTokenizer(
+            model.tokenizer,
+            max_tokens=self.tokens_cfg.max_tokens,
+            long_docs=self.tokens_cfg.long_docs,
+        )
+
+    @property
+    def neurons(self) -> tuple[Neuron, ...]:
+        return self.plan.neurons
+
+    def run(self, records: Iterable[Any]) -> Iterator[DocActivations]:
+        """One result per record, in order. Non-text records come back with a skip reason."""
+        chunks: queue.Queue = queue.Queue(maxsize=2)
+        stop = threading.Event()
+        producer = threading.Thread(
+            target=self._produce, args=(iter(records), chunks, stop), daemon=True
+        )
+        producer.start()
+        try:
+            while (item := chunks.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield from self._run_chunk(item)
+        finally:
+            stop.set()
+            while producer.is_alive():  # unblock a producer waiting on a full queue
+                try:
+                    chunks.get_nowait()
+                except queue.Empty:
+                    producer.join(timeout=0.05)
+
+    def _produce(self, records: Iterator[Any], out: queue.Queue, stop: threading.Event) -> None:
+        """Read and tokenise chunks ahead of the forward pass (the tokenizer releases the GIL)."""
+        start = 0
+        try:
+            while not stop.is_set():
+                batch = list(islice(records, self.batching.lookahead_docs))
+                if not batch:
+                    break
+                problems = [text_problem(r) for r in batch]
+                valid = [i for i, p in enumerate(problems) if p is None]
+                encoded = self.tokenizer.encode([batch[i] for i in valid], valid)
+                out.put(_Chunk(start, problems, dict(zip(valid, encoded, strict=True))))
+                start += len(batch)
+            out.put(None)
+        except BaseException as exc:  # surfaced in the consumer
+            out.put(exc)
+
+    def _run_chunk(self, chunk: _Chunk) -> Iterator[DocActivations]:
+        windows = [w for doc in chunk.tokenized.values() for w in doc.windows]
+        per_window: dict[int, list[tuple[Window, torch.Tensor]]] = {}
+        for batch in pack(windows, self.batching):
+            for window, acts in zip(batch, self.forward(batch), strict=True):
+                per_window.setdefault(window.doc, []).append((window, acts))
+        for offset, problem in enumerate(chunk.problems):
+            index = chunk.start + offset
+            if problem is not None:
+                yield DocActivations(index, skip_reason=problem)
+                continue
+            doc = chunk.tokenized[offset]
+            # Windows of one doc were packed independently: restore their order.
+            parts = sorted(per_window[offset], key=lambda wa: wa[0].part)
+            acts = torch.cat([a for _, a in parts])  # (n_tokens, n_neurons)
+            yield self._result(index, doc, acts, [o for w, _ in parts for o in w.offsets])
+
+    def _result(
+        self, index: int, doc: TokenizedDoc, acts: torch.Tensor, offsets: list
+    ) -> DocActivations:
+        pooled = {}
+        if self.pooling is not None:
+            mask = torch.ones(1, acts.shape[0], dtype=torch.bool)
+            for method in POOLING_METHODS:
+                pooled[method] = pool(
+                    acts[None],
+                    mask,
+                    method,
+                    top_k=self.pooling.top_k,
+                    threshold=self.pooling.threshold,
+                )[0]
+        return DocActivations(
+            index,
+            n_tokens=acts.shape[0],
+            total_tokens=doc.total_tokens,
+            truncated=doc.truncated,
+            pooled=pooled,
+            tokens=acts if self.keep_tokens else None,
+            offsets=offsets if self.keep_tokens else None,
+        )
+
+    @torch.inference_mode()
+    def forward(self, batch: Sequence[Window]) -> list[torch.Tensor]:
+        """Run one packed batch; per window its content tokens' activations (n, n_neurons)."""
+        longest = max(len(w.ids) for w in batch)
+        ids = torch.full((len(batch), longest), self.tokenizer.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), longest), dtype=torch.long)
+        for row, window in enumerate(batch):  # right padding: real tokens never see pads
+            ids[row, : len(window.ids)] = torch.tensor(window.ids)
+            mask[row, : len(window.ids)] = 1
+        device = self.model.device
+        with capture(self.model.arch, self.plan) as captured, contextlib.suppress(StopForward):
+            self.model.model(
+                input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
+            )
+        acts = self.plan.assemble(captured, *ids.shape).float().cpu()  # (batch, tokens, neurons)
+        return [
+            acts[row, w.content_start : w.content_start + w.n_content]
+            for row, w in enumerate(batch)
+        ]

@@ -1,0 +1,166 @@
+"""The score pass: stream one rank's records through the scorer and write attribute shards
+(``attributes/``: index, id, score, tokens, skip reason) in input order, checkpointed.
+
+This is the expensive pass and the only one that runs the model; selection and the write pass
+read its attributes.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from rosetta_filter.config import RunConfig
+from rosetta_filter.filtering.checkpoint import StageState, load_state, save_state
+from rosetta_filter.filtering.progress import NullProgress, Progress
+from rosetta_filter.filtering.shards import ParquetShardWriter, remove_orphans
+from rosetta_filter.filtering.sources import Source, SourceRecord
+from rosetta_filter.scoring.scorer import Scorer
+
+log = logging.getLogger(__name__)
+
+STAGE = "score"
+ATTRIBUTES_DIR = "attributes"
+ATTRIBUTE_SCHEMA = pa.schema(
+    [
+        ("index", pa.int64()),
+        ("id", pa.string()),
+        ("score", pa.float64()),
+        ("n_tokens", pa.int64()),
+        ("total_tokens", pa.int64()),
+        ("truncated", pa.bool_()),
+        ("skip_reason", pa.string()),
+    ]
+)
+
+
+def checkpoint_every(cfg: RunConfig) -> int:
+    """Checkpoint spacing rounded up to whole read-ahead chunks (see ``checkpoint.py``)."""
+    chunk = cfg.runtime.lookahead_docs
+    return -(-cfg.runtime.checkpoint_docs // chunk) * chunk
+
+
+def score_rank(
+    cfg: RunConfig,
+    scorer: Scorer,
+    run_dir: Path,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Progress | None = None,
+) -> StageState:
+    """Score every record of this rank (resuming from its checkpoint) and return the state."""
+    state = load_state(run_dir, STAGE, rank)
+    if state.complete:
+        return state
+    snapshots: dict[int, dict] = {}
+    records = Source(cfg.source, rank, world_size).records(
+        state.source_state, state.records_done, checkpoint_every(cfg), snapshots
+    )
+    rows = score_records(scorer, records)
+    return write_attributes(cfg, run_dir, state, rows, snapshots, rank=rank, progress=progress)
+
+
+def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[dict[str, Any]]:
+    """One attribute row (``ATTRIBUTE_SCHEMA``) per record, in order: the per-batch function
+    both executors run. Records that start at a multiple of ``runtime.lookahead_docs`` form
+    the same engine chunks, hence bit-identical scores, wherever they are scored."""
+    pending: collections.deque[SourceRecord] = collections.deque()
+
+    def texts() -> Iterator[object]:
+        for record in records:
+            pending.append(record)
+            yield record.text if record.problem is None else None
+
+    for doc in scorer.score(texts()):
+        record = pending.popleft()
+        reason = record.problem or doc.skip_reason
+        yield {
+            "index": record.index,
+            "id": record.id,
+            "score": doc.score if reason is None else None,
+            "n_tokens": doc.n_tokens,
+            "total_tokens": doc.total_tokens,
+            "truncated": doc.truncated,
+            "skip_reason": reason,
+        }
+
+
+def write_attributes(
+    cfg: RunConfig,
+    run_dir: Path,
+    state: StageState,
+    rows: Iterable[dict[str, Any]],
+    snapshots: dict[int, dict],
+    *,
+    rank: int = 0,
+    progress: Progress | None = None,
+) -> StageState:
+    """Account for and write attribute rows (input order, from ``state.records_done`` on) as
+    checkpointed shards. ``snapshots`` maps a record count to the source position after that
+    many records; whoever produces ``rows`` fills it before yielding the row that ends there."""
+    progress = progress or NullProgress()
+    removed = remove_orphans(run_dir, ATTRIBUTES_DIR, rank, {s.path for s in state.shards})
+    if removed or state.records_done:
+        log.info(
+            "resuming score pass at record %d (removed %d partial shards)",
+            state.records_done,
+            len(removed),
+        )
+    every = checkpoint_every(cfg)
+    writer = ParquetShardWriter(
+        run_dir,
+        ATTRIBUTES_DIR,
+        ATTRIBUTE_SCHEMA,
+        rank=rank,
+        seq=state.seq,
+        max_rows=1 << 40,
+        max_bytes=1 << 60,  # attribute shards close at checkpoints only
+    )
+    writer.published.extend(state.shards)
+    stats = state.stats
+    progress.start("score", Source(cfg.source).estimated_total(), state.records_done)
+    started = time.perf_counter()
+    for row in rows:
+        reason = row["skip_reason"]
+        stats.seen += 1
+        if reason is None:
+            stats.scored += 1
+            stats.tokens_scored += row["n_tokens"]
+            stats.tokens_in += row["total_tokens"]
+            stats.truncated += row["truncated"]
+        else:
+            stats.invalid[reason] += 1
+        writer.write(row)
+        progress.advance(1, row["n_tokens"])
+        done = row["index"] + 1
+        if done % every == 0:
+            stats.score_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            _checkpoint(run_dir, rank, state, writer, done, snapshots.pop(done))
+    stats.score_seconds += time.perf_counter() - started
+    writer.flush()
+    state.shards, state.seq = list(writer.published), writer.seq
+    state.records_done, state.complete = stats.seen, True
+    save_state(run_dir, STAGE, rank, state)
+    progress.finish()
+    return state
+
+
+def _checkpoint(
+    run_dir: Path,
+    rank: int,
+    state: StageState,
+    writer: ParquetShardWriter,
+    done: int,
+    source_state: dict,
+) -> None:
+    writer.flush()
+    state.shards, state.seq = list(writer.published), writer.seq
+    state.records_done, state.source_state = done, source_state
+    save_state(run_dir, STAGE, rank, state)

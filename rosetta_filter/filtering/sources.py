@@ -1,0 +1,236 @@
+"""The one place that reads documents: Hugging Face ``datasets`` with ``streaming=True`` over
+a hub id, a local dataset directory, or local files (jsonl, json, parquet, txt; globs and
+directories).
+
+Records that cannot be scored are not errors: each is yielded with a ``problem`` (a skip reason
+counted in the stats). JSON Lines are read line by line through the ``text`` builder and
+parsed here, so one malformed line is a counted ``decode_error`` instead of a crashed run.
+The stream's position can be saved and restored (``datasets`` state dicts), which is how a
+killed run resumes inside a file rather than from its start.
+"""
+
+from __future__ import annotations
+
+import copy
+import glob
+import hashlib
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rosetta_filter.activations.tokenize import text_problem
+from rosetta_filter.config import SourceConfig
+from rosetta_filter.errors import SourceError
+
+log = logging.getLogger(__name__)
+
+SKIP_MISSING_FIELD = "missing_field"
+SKIP_DECODE_ERROR = "decode_error"
+SKIP_TOO_LONG = "too_long"
+
+_FORMATS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".txt": "text",
+    ".text": "text",
+}
+_COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
+_COUNT_LINES_MAX_BYTES = 1 << 30
+
+
+@dataclass(slots=True)
+class SourceRecord:
+    index: int  # position in this rank's stream
+    id: str
+    text: Any  # raw value; ``problem`` or :func:`text_problem` says if it is usable
+    fields: dict[str, Any] = field(default_factory=dict)  # the record's other fields
+    problem: str | None = None
+
+
+def expand_files(patterns: str | list[str]) -> list[str]:
+    """Files named by paths, directories (recursively) and globs, sorted, each once."""
+    files: list[str] = []
+    for pattern in [patterns] if isinstance(patterns, str) else patterns:
+        path = Path(pattern).expanduser()
+        if path.is_dir():
+            found = [str(p) for p in sorted(path.rglob("*")) if p.is_file() and _fmt_of(p)]
+        else:
+            found = sorted(glob.glob(str(path), recursive=True))
+        if not found:
+            raise SourceError(
+                f"source.data_files: {pattern!r} matches no file",
+                field="source.data_files",
+                value=pattern,
+            )
+        files.extend(found)
+    return list(dict.fromkeys(files))
+
+
+def _count_lines(path: Path) -> int:
+    """Records of a JSON Lines file: its lines, counting a last line without a newline."""
+    count, last = 0, b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _fmt_of(path: Path) -> str | None:
+    suffixes = path.suffixes
+    if suffixes and suffixes[-1] in _COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    return _FORMATS.get(suffixes[-1]) if suffixes else None
+
+
+def _detect_format(files: list[str], fmt: str) -> str:
+    if fmt != "auto":
+        return fmt
+    kinds = {_fmt_of(Path(f)) for f in files}
+    if None in kinds or len(kinds) != 1:
+        raise SourceError(
+            f"cannot tell one format from the extensions of {files[:5]}: set source.format "
+            "(jsonl, json, parquet or text) and give files of one format",
+            field="source.format",
+        )
+    return kinds.pop()
+
+
+class Source:
+    """A re-openable stream of :class:`SourceRecord` for one rank of ``world_size``."""
+
+    def __init__(self, cfg: SourceConfig, rank: int = 0, world_size: int = 1) -> None:
+        self.cfg = cfg
+        self.rank, self.world_size = rank, world_size
+        self.files = expand_files(cfg.data_files) if cfg.data_files is not None else None
+        self.format = _detect_format(self.files, cfg.format) if self.files else None
+        self._dataset = None
+
+    def describe(self) -> dict[str, Any]:
+        if self.files is not None:
+            return {"files": self.files, "format": self.format}
+        return {
+            "dataset": self.cfg.dataset,
+            "subset": self.cfg.subset,
+            "split": self.cfg.split,
+            "revision": self.cfg.revision,
+        }
+
+    def estimated_total(self) -> int | None:
+        """Records this source will yield when that is cheap to know (progress ETA): parquet
+        footers, or newline counts of uncompressed JSON Lines up to 1 GiB; else ``limit``."""
+        total = None
+        if self.files is not None and self.world_size == 1:
+            if self.format == "parquet":
+                import pyarrow.parquet as pq
+
+                total = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+            elif (
+                self.format == "jsonl"
+                and all(
+                    Path(f).suffix == ".jsonl" or Path(f).suffix == ".ndjson" for f in self.files
+                )
+                and sum(Path(f).stat().st_size for f in self.files) <= _COUNT_LINES_MAX_BYTES
+            ):
+                total = sum(_count_lines(Path(f)) for f in self.files)
+        if self.cfg.limit is not None:
+            total = self.cfg.limit if total is None else min(total, self.cfg.limit)
+        return total
+
+    def _open(self):
+        from datasets import load_dataset
+        from datasets.distributed import split_dataset_by_node
+
+        cfg = self.cfg
+        try:
+            if self.files is not None:
+                builder = {"jsonl": "text", "text": "text"}.get(self.format, self.format)
+                kwargs: dict[str, Any] = {}
+                if self.format == "jsonl":
+                    # An undecodable byte becomes a literal "\xNN", an escape JSON forbids,
+                    # so exactly those lines fail to parse and are counted as decode_error.
+                    kwargs = {"sample_by": "line", "encoding_errors": "backslashreplace"}
+                elif self.format == "text":  # one file = one document; bad bytes -> U+FFFD
+                    kwargs = {"sample_by": "document", "encoding_errors": "replace"}
+                ds = load_dataset(
+                    builder, data_files=self.files, split="train", streaming=True, **kwargs
+                )
+            else:
+                ds = load_dataset(
+                    cfg.dataset,
+                    name=cfg.subset,
+                    split=cfg.split,
+                    revision=cfg.revision,
+                    streaming=True,
+                )
+        except Exception as exc:  # datasets raises many types; name the source and the fix
+            raise SourceError(
+                f"cannot open source {self.describe()}: {exc}. For offline use give "
+                "source.data_files (local files) or a local dataset directory",
+                field="source",
+            ) from exc
+        if self.world_size > 1:
+            ds = split_dataset_by_node(ds, rank=self.rank, world_size=self.world_size)
+        return ds
+
+    def records(
+        self,
+        state: dict | None = None,
+        start_index: int = 0,
+        snapshot_every: int = 0,
+        snapshots: dict[int, dict] | None = None,
+    ) -> Iterator[SourceRecord]:
+        """Yield records from ``state`` (a saved position whose next record has index
+        ``start_index``). With ``snapshot_every``, the stream position after every multiple
+        of it is stored in ``snapshots[index]`` (``index`` = records read so far)."""
+        ds = self._open()
+        if state is not None:
+            ds.load_state_dict(state)
+        index = start_index
+        for raw in ds:
+            if self.cfg.limit is not None and index >= self.cfg.limit:
+                return
+            record = self._record(index, raw)
+            index += 1
+            # The dataset's state already points past ``raw``: snapshot before yielding, so a
+            # consumer that has seen this record always finds its snapshot.
+            if snapshot_every and snapshots is not None and index % snapshot_every == 0:
+                snapshots[index] = copy.deepcopy(ds.state_dict())
+            yield record
+
+    def _record(self, index: int, raw: dict[str, Any]) -> SourceRecord:
+        if self.format == "jsonl":
+            line = raw["text"]
+            try:
+                raw = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                return SourceRecord(
+                    index, self._derived_id(index, line), None, problem=SKIP_DECODE_ERROR
+                )
+            if not isinstance(raw, dict):
+                return SourceRecord(
+                    index, self._derived_id(index, line), None, problem=SKIP_DECODE_ERROR
+                )
+        text_field, id_field = self.cfg.text_field, self.cfg.id_field
+        text = raw.get(text_field)
+        fields = {k: v for k, v in raw.items() if k not in (text_field, id_field)}
+        rid = raw.get(id_field) if id_field else None
+        rid = str(rid) if rid is not None else self._derived_id(index, text)
+        if text_field not in raw:
+            return SourceRecord(index, rid, None, fields, problem=SKIP_MISSING_FIELD)
+        problem = text_problem(text)
+        if problem is None and len(text) > self.cfg.max_chars:
+            problem = SKIP_TOO_LONG
+        return SourceRecord(index, rid, text, fields, problem=problem)
+
+    def _derived_id(self, index: int, text: Any) -> str:
+        """A stable id: stream position (rank-qualified) plus a short content hash."""
+        payload = text if isinstance(text, str) else repr(text)
+        digest = hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        prefix = f"r{self.rank}-" if self.world_size > 1 else ""
+        return f"{prefix}{index:010d}-{digest}"

@@ -1,0 +1,169 @@
+"""The write pass: re-read one rank's records beside its attributes, apply the selection rule
+and write the kept (and optionally rejected) documents as shards, checkpointed. In
+attributes-only mode it writes (id, score, tokens, kept) per record in input order instead,
+without reading the source again."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from rosetta_filter.config import RunConfig
+from rosetta_filter.errors import ShardError
+from rosetta_filter.filtering.checkpoint import StageState, load_state, save_state
+from rosetta_filter.filtering.progress import NullProgress, Progress
+from rosetta_filter.filtering.score_pass import checkpoint_every
+from rosetta_filter.filtering.selection import SelectionRule
+from rosetta_filter.filtering.shards import (
+    ShardInfo,
+    ShardWriter,
+    make_writer,
+    read_shard_rows,
+    remove_orphans,
+)
+from rosetta_filter.filtering.sources import Source
+
+STAGE = "write"
+KEPT_DIR, REJECTED_DIR = "data", "rejected"
+
+OUTPUT_ATTRIBUTE_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("score", pa.float64()),
+        ("n_tokens", pa.int64()),
+        ("total_tokens", pa.int64()),
+        ("kept", pa.bool_()),
+        ("skip_reason", pa.string()),
+    ]
+)
+
+
+def document_schema(keep_fields: bool) -> pa.Schema:
+    fields = [("id", pa.string()), ("text", pa.string()), ("score", pa.float64())]
+    if keep_fields:  # the source's other fields, as one JSON object (schemas vary by record)
+        fields.append(("metadata", pa.string()))
+    return pa.schema(fields)
+
+
+def iter_attributes(run_dir: Path, shards: list[ShardInfo], start: int) -> Iterator[dict]:
+    """Attribute rows of one rank in input order, from record ``start`` on."""
+    seen = 0
+    for shard in shards:
+        if seen + shard.rows <= start:
+            seen += shard.rows
+            continue
+        for row in read_shard_rows(run_dir, shard):
+            if seen >= start:
+                yield row
+            seen += 1
+
+
+def write_rank(
+    cfg: RunConfig,
+    rule: SelectionRule,
+    attribute_shards: list[ShardInfo],
+    run_dir: Path,
+    rank: int = 0,
+    world_size: int = 1,
+    progress: Progress | None = None,
+) -> StageState:
+    progress = progress or NullProgress()
+    state = load_state(run_dir, STAGE, rank)
+    if state.complete:
+        return state
+    out = cfg.output
+    keep = {s.path for s in state.shards}
+    for subdir in (KEPT_DIR, REJECTED_DIR):
+        remove_orphans(run_dir, subdir, rank, keep)
+    schema = OUTPUT_ATTRIBUTE_SCHEMA if out.attributes_only else document_schema(out.keep_fields)
+    seqs = state.source_state.get("seqs", {}) if state.source_state else {}
+    writers = {
+        subdir: make_writer(
+            out.format,
+            run_dir,
+            subdir,
+            schema,
+            rank=rank,
+            seq=seqs.get(subdir, 0),
+            max_rows=out.shard_max_rows,
+            max_bytes=out.shard_max_bytes,
+            compression=out.compression,
+        )
+        for subdir in ((KEPT_DIR, REJECTED_DIR) if out.write_rejected else (KEPT_DIR,))
+    }
+    writers[KEPT_DIR].published.extend(s for s in state.shards if s.path.startswith(KEPT_DIR))
+    if REJECTED_DIR in writers:
+        writers[REJECTED_DIR].published.extend(
+            s for s in state.shards if s.path.startswith(REJECTED_DIR)
+        )
+    every = checkpoint_every(cfg)
+    snapshots: dict[int, dict] = {}
+    attributes = iter_attributes(run_dir, attribute_shards, state.records_done)
+    if out.attributes_only:
+        records: Iterator[Any] = (None for _ in iter(int, 1))
+    else:
+        source_state = state.source_state.get("dataset") if state.source_state else None
+        records = Source(cfg.source, rank, world_size).records(
+            source_state, state.records_done, every, snapshots
+        )
+    stats = state.stats
+    progress.start("write", sum(s.rows for s in attribute_shards), state.records_done)
+    started = time.perf_counter()
+    for attr, record in zip(attributes, records, strict=False):
+        if record is not None and (record.index != attr["index"] or record.id != attr["id"]):
+            raise ShardError(
+                f"record {record.index} ({record.id!r}) does not match its score "
+                f"({attr['index']}, {attr['id']!r}): the source changed since the score pass; "
+                "re-run into a new output.dir",
+                field="source",
+            )
+        kept = rule.keeps(attr["score"], rank, attr["index"])
+        if attr["score"] is not None:
+            stats.kept += kept
+            stats.dropped += not kept
+            stats.tokens_kept += attr["total_tokens"] if kept else 0
+        if out.attributes_only:
+            writers[KEPT_DIR].write(
+                {**{k: attr[k] for k in schema.names if k in attr}, "kept": kept}
+            )
+        elif attr["score"] is not None and (kept or out.write_rejected):
+            row = {"id": record.id, "text": record.text, "score": attr["score"]}
+            if out.keep_fields:
+                row["metadata"] = json.dumps(record.fields, ensure_ascii=False, default=str)
+            writers[KEPT_DIR if kept else REJECTED_DIR].write(row)
+        progress.advance(1, attr["n_tokens"], int(kept))
+        done = attr["index"] + 1
+        if done % every == 0:
+            _checkpoint(run_dir, rank, state, writers, done, snapshots.pop(done, None))
+    stats.write_seconds += time.perf_counter() - started
+    for writer in writers.values():
+        writer.flush()
+    state.shards = [s for w in writers.values() for s in w.published]
+    state.complete = True
+    save_state(run_dir, STAGE, rank, state)
+    progress.finish()
+    return state
+
+
+def _checkpoint(
+    run_dir: Path,
+    rank: int,
+    state: StageState,
+    writers: dict[str, ShardWriter],
+    done: int,
+    source_state: dict | None,
+) -> None:
+    for writer in writers.values():
+        writer.flush()
+    state.shards = [s for w in writers.values() for s in w.published]
+    state.records_done = done
+    state.source_state = {
+        "dataset": source_state,
+        "seqs": {name: w.seq for name, w in writers.items()},
+    }
+    save_state(run_dir, STAGE, rank, state)

@@ -1,0 +1,84 @@
+"""Domain heads of a neuron bank (``heads.json``, format 2): which head scores a domain.
+
+Per domain and neuron pool (``rosetta``: Rosetta Neurons only; ``all``: any neuron of the
+anchor) the bank holds a depth table: one sparse linear head per depth limit, each with its
+held-out-family validation (written by ``rosetta-filter domains``, :mod:`discovery.domain`).
+``neurons.max_layer`` picks the row: an integer takes the deepest head at or below that layer;
+``auto`` the shallowest head whose worst held-out-family AUROC is within
+``neurons.max_quality_loss`` of the table's best, so the early exit is chosen by measurement.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from rosetta_filter.errors import BankError
+from rosetta_filter.scoring.bank import NeuronBank
+
+QUALITY_KEY = "worst_fold_auroc"
+
+
+def pool_name(rosetta_only: bool) -> str:
+    return "rosetta" if rosetta_only else "all"
+
+
+def depth_rows(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool) -> list[dict]:
+    """The depth table of one domain and pool, shallowest first."""
+    heads = bank.heads
+    if heads is None:
+        raise BankError(
+            f"bank {bank.path} (format {bank.meta.get('format_version')}) has no domain heads: "
+            "set neurons.mode=top_k, or add heads with `rosetta-filter domains`",
+            field="neurons.mode",
+            value="head",
+        )
+    if heads.get("model") != model_id:
+        raise BankError(
+            f"the heads of bank {bank.path} are for model {heads.get('model')!r}, not "
+            f"{model_id!r}: set neurons.bank_model, or neurons.mode=top_k",
+            field="neurons.bank_model",
+            value=model_id,
+        )
+    by_domain = heads.get("domains", {})
+    if domain not in by_domain:
+        raise BankError(
+            f"bank {bank.path} has no head for domain {domain!r}; it has {sorted(by_domain)}",
+            field="neurons.domain",
+            value=domain,
+        )
+    rows = by_domain[domain].get(pool_name(rosetta_only), {}).get("depths", [])
+    if not rows:
+        raise BankError(
+            f"bank {bank.path} has no {pool_name(rosetta_only)!r} head for {domain!r}: "
+            "flip neurons.rosetta_only",
+            field="neurons.rosetta_only",
+            value=rosetta_only,
+        )
+    return sorted(rows, key=lambda r: r["max_layer"])
+
+
+def choose_depth(
+    rows: list[dict], max_layer: int | Literal["auto"] | None, max_quality_loss: float
+) -> dict[str, Any]:
+    """The depth-table row ``max_layer`` asks for (see the module docstring)."""
+    if max_layer is None:
+        return rows[-1]
+    if max_layer == "auto":
+        best = max(r[QUALITY_KEY] for r in rows)
+        return next(r for r in rows if r[QUALITY_KEY] >= best - max_quality_loss)
+    fitting = [r for r in rows if r["max_layer"] <= max_layer]
+    if not fitting:
+        raise BankError(
+            f"neurons.max_layer={max_layer}: the shallowest head of this domain needs layer "
+            f"{rows[0]['max_layer']}; raise max_layer or use auto",
+            field="neurons.max_layer",
+            value=max_layer,
+        )
+    return fitting[-1]
+
+
+def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool, loss: float):
+    """The depth ``max_layer: auto`` resolves to, or None for a bank without heads."""
+    if bank.heads is None:
+        return None
+    return choose_depth(depth_rows(bank, model_id, domain, rosetta_only), "auto", loss)["max_layer"]

@@ -1,0 +1,225 @@
+"""Document scores: pool each selected neuron over the document, z-normalise with the bank's
+statistics, combine with weights. One :class:`Scorer` serves ``rosetta-filter run``,
+``rosetta-filter score`` and the HTTP service, so all three give identical scores.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+from rosetta_filter.activations.backends import Backend, build_engine, load_backend_model
+from rosetta_filter.activations.engine import PoolingParams
+from rosetta_filter.activations.models import LoadedModel
+from rosetta_filter.config import BatchingConfig, ModelConfig, NeuronsConfig, ScoringConfig
+from rosetta_filter.errors import BankError
+from rosetta_filter.neuron import Neuron
+from rosetta_filter.scoring.bank import (
+    NeuronBank,
+    load_bank,
+    neuron_of,
+    norm_columns,
+    select_neurons,
+)
+from rosetta_filter.scoring.heads import auto_layer, choose_depth, depth_rows
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ScoredDoc:
+    index: int
+    score: float | None  # None when skipped
+    n_tokens: int = 0  # tokens scored
+    total_tokens: int = 0  # tokens of the whole document
+    truncated: bool = False
+    skip_reason: str | None = None
+    neuron_values: list[float] | None = None  # pooled, normalised, per selected neuron
+
+
+@dataclass(frozen=True)
+class NeuronSelection:
+    """The neurons a scorer reads, with weights and normalisation (mean, std) per neuron.
+
+    Without an intercept the score is the weighted mean of the (normalised) values; a domain
+    head has one, and its score is the head's logit ``intercept + sum(weight * value)``.
+    """
+
+    neurons: tuple[Neuron, ...]
+    weights: tuple[float, ...]
+    norm_mean: tuple[float, ...] | None
+    norm_std: tuple[float, ...] | None
+    domain: str | None = None
+    bank_model: str | None = None
+    intercept: float | None = None
+    max_layer: int | None = None  # the depth the selection was chosen for (head or auto)
+
+    @classmethod
+    def from_config(
+        cls,
+        cfg: NeuronsConfig,
+        scoring: ScoringConfig,
+        model_name: str,
+        bank: NeuronBank | None = None,
+    ) -> NeuronSelection:
+        bank = bank or (load_bank(cfg.bank) if cfg.bank else None)
+        bank_model = cfg.bank_model or model_name
+        if cfg.explicit is not None:
+            neurons = tuple(Neuron.parse(w.neuron) for w in cfg.explicit)
+            weights = tuple(w.weight for w in cfg.explicit)
+            rows = _bank_rows(bank, bank_model, neurons) if bank else None
+        elif cfg.mode == "head" or (cfg.mode == "auto" and bank is not None and bank.heads):
+            assert bank is not None and cfg.domain is not None  # guaranteed by NeuronsConfig
+            return cls.from_head(bank, bank_model, cfg, scoring)
+        else:
+            assert bank is not None and cfg.domain is not None
+            max_layer = cfg.max_layer
+            if max_layer == "auto":
+                max_layer = auto_layer(
+                    bank, bank_model, cfg.domain, cfg.rosetta_only, cfg.max_quality_loss
+                )
+            rows = select_neurons(
+                bank,
+                bank_model,
+                cfg.domain,
+                top_k=cfg.top_k,
+                rosetta_only=cfg.rosetta_only,
+                max_layer=max_layer,
+            )
+            neurons = tuple(neuron_of(r) for r in rows)
+            weights = (1.0,) * len(neurons)
+        mean, std = _normalisation(rows, scoring)
+        return cls(neurons, weights, mean, std, cfg.domain, bank_model if bank else None)
+
+    @classmethod
+    def from_head(
+        cls, bank: NeuronBank, bank_model: str, cfg: NeuronsConfig, scoring: ScoringConfig
+    ) -> NeuronSelection:
+        """The bank's head for ``cfg.domain`` at the depth ``cfg.max_layer`` asks for."""
+        assert cfg.domain is not None
+        pooling = bank.heads.get("pooling") if bank.heads else None
+        if pooling is not None and pooling != scoring.pooling:
+            raise BankError(
+                f"the heads of bank {bank.path} were fit on {pooling} pooling: set "
+                f"scoring.pooling={pooling}, or neurons.mode=top_k",
+                field="scoring.pooling",
+                value=scoring.pooling,
+            )
+        rows = depth_rows(bank, bank_model, cfg.domain, cfg.rosetta_only)
+        head = choose_depth(rows, cfg.max_layer, cfg.max_quality_loss)
+        return cls(
+            tuple(Neuron.parse(n) for n in head["neurons"]),
+            tuple(head["weights"]),
+            tuple(head["norm_mean"]),
+            tuple(head["norm_std"]),
+            cfg.domain,
+            bank_model,
+            intercept=float(head["intercept"]),
+            max_layer=int(head["max_layer"]),
+        )
+
+    def normalise(self, values: torch.Tensor) -> torch.Tensor:
+        """Pooled values ``(..., n_neurons)`` z-normalised with the selection's statistics."""
+        if self.norm_mean is None:
+            return values
+        return (values - _tensor(self.norm_mean)) / _tensor(self.norm_std)
+
+    def combine(self, values: torch.Tensor) -> torch.Tensor:
+        """Scores from pooled values ``(..., n_neurons)``: normalise, then weigh (see above)."""
+        values = self.normalise(values)
+        weights = _tensor(self.weights)
+        if self.intercept is not None:
+            return self.intercept + (values * weights).sum(-1)
+        return (values * weights).sum(-1) / weights.abs().sum()
+
+
+def _bank_rows(bank: NeuronBank, model_id: str, neurons: tuple[Neuron, ...]) -> list | None:
+    by_neuron = {neuron_of(r): r for r in bank.rows(model_id)}
+    rows = [by_neuron.get(n) for n in neurons]
+    return None if any(r is None for r in rows) else rows
+
+
+def _normalisation(rows: list | None, scoring: ScoringConfig) -> tuple:
+    mean_col, std_col = norm_columns(scoring.pooling)
+    has_stats = rows is not None and all(
+        r.get(mean_col) is not None and r.get(std_col) is not None for r in rows
+    )
+    if scoring.normalize == "zscore" and not has_stats:
+        raise BankError(
+            f"scoring.normalize=zscore needs {mean_col}/{std_col} in the bank for every "
+            "selected neuron: use normalize=none or a bank written by `rosetta-filter discover`",
+            field="scoring.normalize",
+            value="zscore",
+        )
+    if scoring.normalize == "none" or not has_stats:
+        return None, None
+    return (
+        tuple(float(r[mean_col]) for r in rows),
+        tuple(max(float(r[std_col]), 1e-6) for r in rows),
+    )
+
+
+class Scorer:
+    """An activation engine plus the combination of neuron values into one score."""
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        selection: NeuronSelection,
+        scoring: ScoringConfig,
+        batching: BatchingConfig | None = None,
+        backend: Backend = "hf",
+    ) -> None:
+        self.model = model
+        self.selection = selection
+        self.scoring = scoring
+        self.engine = build_engine(
+            backend,
+            model,
+            list(selection.neurons),
+            tokens=scoring,
+            batching=batching,
+            pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
+        )
+
+    @classmethod
+    def from_config(
+        cls,
+        model_cfg: ModelConfig,
+        neurons_cfg: NeuronsConfig,
+        scoring: ScoringConfig,
+        batching: BatchingConfig | None = None,
+        loaded: LoadedModel | None = None,
+    ) -> Scorer:
+        selection = NeuronSelection.from_config(neurons_cfg, scoring, model_cfg.name)
+        log.info("scoring with %s", ", ".join(map(str, selection.neurons)))
+        model = loaded or load_backend_model(model_cfg)
+        return cls(model, selection, scoring, batching, model_cfg.backend)
+
+    @property
+    def tokenizer(self):
+        return self.model.tokenizer
+
+    def score(self, records: Iterable, *, with_neurons: bool = False) -> Iterator[ScoredDoc]:
+        """One :class:`ScoredDoc` per record, in order."""
+        for doc in self.engine.run(records):
+            if doc.skip_reason is not None:
+                yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
+                continue
+            raw = doc.pooled[self.scoring.pooling]  # (n_neurons,)
+            score = float(self.selection.combine(raw))
+            yield ScoredDoc(
+                doc.index,
+                score,
+                n_tokens=doc.n_tokens,
+                total_tokens=doc.total_tokens,
+                truncated=doc.truncated,
+                neuron_values=self.selection.normalise(raw).tolist() if with_neurons else None,
+            )
+
+
+def _tensor(values: tuple[float, ...] | None) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)
