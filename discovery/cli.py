@@ -14,6 +14,7 @@ from rich.table import Table
 from discovery.config import DiscoverConfig
 from discovery.corpus import cli as cli_corpus
 from discovery.corpus.build import CorpusConfig
+from discovery.domain.job import DomainsConfig
 from rosetta_filter.cli.common import (
     CONFIG_KINDS,
     ConfigArg,
@@ -30,12 +31,16 @@ from rosetta_filter.errors import RosettaError
 def register(app: typer.Typer) -> None:
     app.command()(discover)
     app.command()(report)
+    app.command()(domains)
     app.add_typer(cli_corpus.app, name="corpus")
     CONFIG_KINDS["discover"] = ConfigKind(
         DiscoverConfig,
         lambda cfg: (
             f"anchor {cfg.anchor_id}, partners {', '.join(cfg.partner_ids)}, bank {cfg.bank.dir}"
         ),
+    )
+    CONFIG_KINDS["domains"] = ConfigKind(
+        DomainsConfig, lambda cfg: f"bank {cfg.bank} -> {cfg.out}, labels {cfg.labelled.path}"
     )
     CONFIG_KINDS["corpus"] = ConfigKind(
         CorpusConfig, lambda cfg: f"domains {', '.join(cfg.domains)}"
@@ -116,3 +121,37 @@ def _print_discovery_summary(summary: dict, bank_dir: Path) -> None:
                     markup=False,
                     highlight=False,
                 )
+
+
+def domains(
+    config: ConfigArg,
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Add source-disjoint domain statistics and domain heads (with depth tables) to a bank."""
+    from discovery.domain.job import build_domain_bank
+    from rosetta_filter.config import load_config
+    from rosetta_filter.evaluation.labelled import read_labelled
+
+    setup_logging(quiet, False)
+    progress = RichRunProgress(not quiet)
+    try:
+        cfg = load_config(config, set_, cls=DomainsConfig)
+        progress.start("pooled pass", len(read_labelled(cfg.labelled.path)))
+        bank_dir, summary = build_domain_bank(cfg, advance=lambda n: progress.advance(n))
+    except RosettaError as exc:
+        progress.finish()
+        fail(exc)
+    progress.finish()
+    table = Table("domain", "pool", "auto max_layer", "full-depth worst-family AUROC", "neurons")
+    for domain, by_pool in summary.items():
+        for pool, row in by_pool.items():
+            table.add_row(
+                domain,
+                pool,
+                str(row["auto_max_layer"]),
+                f"{row['full_depth_worst_auroc']:.3f}",
+                str(row["neurons"]),
+            )
+    out.print(table)
+    out.print(f"[green]wrote[/] bank {bank_dir}")

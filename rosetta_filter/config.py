@@ -123,6 +123,11 @@ class NeuronsConfig(Strict):
         "weights; auto: head when the bank has heads, else top_k",
     )
     top_k: int = Field(4, ge=1, description="most specialised neurons used (mode top_k)")
+    rank_by: Literal["auto", "held_out_families", "probe_auroc"] = Field(
+        "auto",
+        description="top_k ranking: worst held-out source family's AUROC (format-2 banks), or "
+        "the probe AUROC (format 1's only choice); auto: the first the bank has",
+    )
     rosetta_only: bool = Field(True, description="only Rosetta Neurons (cross-model matches)")
     max_layer: int | Literal["auto"] | None = Field(
         "auto",

@@ -8,7 +8,7 @@ from importlib.metadata import entry_points
 
 import typer
 
-from rosetta_filter.cli import models, run
+from rosetta_filter.cli import evaluate, models, run
 
 app = typer.Typer(
     help="Filter pretraining data with Rosetta Neurons: neurons shared across model families.",
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 run.register(app)
+evaluate.register(app)
 app.add_typer(models.app, name="models")
 for _entry in sorted(entry_points(group="rosetta_filter.commands"), key=lambda e: e.name):
     _entry.load()(app)

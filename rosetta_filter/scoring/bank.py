@@ -160,9 +160,11 @@ def select_neurons(
     rosetta_only: bool = True,
     max_layer: int | None = None,
     min_auroc: float = 0.5,
+    rank_by: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``top_k`` neuron rows of ``model_id`` most specialised to ``domain``: by the worst
-    held-out family's AUROC in a format-2 bank, else by the probe AUROC."""
+    held-out family's AUROC in a format-2 bank, else by the probe AUROC (``rank_by``: a column
+    of the caller's choice, e.g. the probe AUROC for an ablation)."""
     bank.model_meta(model_id)
     if domain not in bank.domains:
         raise BankError(
@@ -170,7 +172,7 @@ def select_neurons(
             field="neurons.domain",
             value=domain,
         )
-    column = ranking_column(bank, domain)
+    column = rank_by or ranking_column(bank, domain)
     rows = [
         r
         for r in bank.rows(model_id)

@@ -19,7 +19,9 @@ from rosetta_filter.errors import BankError
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import (
     NeuronBank,
+    auroc_column,
     load_bank,
+    lofo_worst_column,
     neuron_of,
     norm_columns,
     select_neurons,
@@ -88,6 +90,11 @@ class NeuronSelection:
                 top_k=cfg.top_k,
                 rosetta_only=cfg.rosetta_only,
                 max_layer=max_layer,
+                rank_by={
+                    "auto": None,
+                    "held_out_families": lofo_worst_column(cfg.domain),
+                    "probe_auroc": auroc_column(cfg.domain),
+                }[cfg.rank_by],
             )
             neurons = tuple(neuron_of(r) for r in rows)
             weights = (1.0,) * len(neurons)
@@ -193,8 +200,10 @@ class Scorer:
         scoring: ScoringConfig,
         batching: BatchingConfig | None = None,
         loaded: LoadedModel | None = None,
+        selection: NeuronSelection | None = None,
     ) -> Scorer:
-        selection = NeuronSelection.from_config(neurons_cfg, scoring, model_cfg.name)
+        """A scorer for the config's neurons (or ``selection``, which then replaces them)."""
+        selection = selection or NeuronSelection.from_config(neurons_cfg, scoring, model_cfg.name)
         log.info("scoring with %s", ", ".join(map(str, selection.neurons)))
         model = loaded or load_backend_model(model_cfg)
         return cls(model, selection, scoring, batching, model_cfg.backend)

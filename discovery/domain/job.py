@@ -1,0 +1,208 @@
+"""``rosetta-filter domains CONFIG``: add source-disjoint domain statistics and domain heads to a
+neuron bank (format 2).
+
+Input: a bank from ``rosetta-filter discover`` (which neurons are Rosetta Neurons) and a labelled
+corpus whose documents carry a domain and a source family (``rosetta-filter corpus build
+--config configs/labelled.yaml`` writes one; only its ``choose`` split belongs here: held-out
+families are for ``rosetta-filter evaluate``). Steps: the anchor-only pooled pass
+(:mod:`~discovery.domain.pooled_pass`, cached), leave-one-family-out statistics per neuron
+(:mod:`~discovery.domain.lofo`), then per domain and neuron pool (Rosetta only, all) a depth
+table of heads (:mod:`~discovery.domain.heads`). Output: a new bank directory with
+``lofo_worst__{domain}``, ``lofo_mean__{domain}``, ``dprime__{domain}`` columns and
+``heads.json``; the input bank is never modified.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import Field
+
+from discovery.domain.heads import HeadSettings, auto_depth, depth_table
+from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats
+from discovery.domain.pooled_pass import pooled_activations
+from discovery.errors import DiscoveryError
+from rosetta_filter.config import BatchingConfig, ModelConfig, Strict, TokensConfig
+from rosetta_filter.evaluation.labelled import LabelledSet, read_labelled
+from rosetta_filter.scoring.bank import FORMAT_VERSION, NeuronBank, load_bank, write_bank
+
+log = logging.getLogger(__name__)
+
+
+class LabelledCorpusConfig(Strict):
+    path: str = Field(description="labelled file(s): a text, a domain and a family per record")
+    text_field: str = "text"
+    domain_field: str = "domain"
+    family_field: str = "family"
+    role_field: str = Field("role", description="records whose role is 'heldout' are refused")
+
+
+class HeadsConfig(Strict):
+    max_neurons: int = Field(32, ge=1, le=256, description="neurons per head at most")
+    candidates: int = Field(128, ge=1, description="best neurons (worst-family AUROC) offered")
+    strengths: list[float] = Field([0.01, 0.03, 0.1, 0.3, 1.0], description="L1 C values tried")
+    depth_step: int = Field(1, ge=1, description="fit a head at every n-th layer (and the last)")
+    max_quality_loss: float = Field(0.005, ge=0, le=1, description="recorded auto depth's loss")
+
+
+class DomainsConfig(Strict):
+    bank: str = Field(description="input bank (from rosetta-filter discover)")
+    out: str = Field(description="output bank directory (format 2); the input is not modified")
+    model: ModelConfig = Field(description="the bank's anchor model")
+    bank_model: str | None = Field(None, description="model id in the bank (default model.name)")
+    labelled: LabelledCorpusConfig
+    tokens: TokensConfig = TokensConfig()
+    batching: BatchingConfig = BatchingConfig()
+    pooling: Literal["mean", "max", "topk_mean", "frac_active"] = "mean"
+    heads: HeadsConfig = HeadsConfig()
+    cache_dir: str | None = Field("out/cache/domains", description="pooled-pass cache")
+
+
+def neuron_name(column: int, d_mlp: int) -> str:
+    return f"L{column // d_mlp}.N{column % d_mlp}"
+
+
+def _rosetta_columns(bank: NeuronBank, model_id: str, d_mlp: int) -> np.ndarray:
+    rows = [r for r in bank.rows(model_id) if r["is_rosetta"]]
+    return np.asarray(sorted(int(r["layer"]) * d_mlp + int(r["index"]) for r in rows), np.int64)
+
+
+def _labelled(cfg: LabelledCorpusConfig) -> LabelledSet:
+    data = read_labelled(
+        cfg.path,
+        text_field=cfg.text_field,
+        label_field=cfg.domain_field,
+        family_field=cfg.family_field,
+        role_field=cfg.role_field,
+    )
+    if (data.roles == "heldout").any():
+        raise DiscoveryError(
+            f"labelled.path={cfg.path} holds held-out documents (role=heldout): fit heads on "
+            "the choose split only and keep held-out families for `rosetta-filter evaluate`",
+            field="labelled.path",
+            value=cfg.path,
+        )
+    if (data.families == "").any():
+        raise DiscoveryError(
+            f"labelled.path={cfg.path}: some records have no {cfg.family_field!r}; "
+            "source-disjoint statistics need a family on every record",
+            field="labelled.family_field",
+            value=cfg.family_field,
+        )
+    return data
+
+
+def build_domain_bank(
+    cfg: DomainsConfig, advance: Callable[[int], None] = lambda n: None
+) -> tuple[Path, dict]:
+    """Run the job (see the module docstring); returns the new bank and a summary."""
+    started = time.perf_counter()
+    bank = load_bank(cfg.bank)
+    model_id = cfg.bank_model or cfg.model.name
+    bank.model_meta(model_id)
+    data = _labelled(cfg.labelled)
+    labels = LabelledDocs(data.labels, data.families)
+    values, d_mlp = pooled_activations(
+        cfg.model,
+        data.texts,
+        tokens=cfg.tokens,
+        batching=cfg.batching,
+        pooling=cfg.pooling,
+        cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
+        advance=advance,
+    )
+    scored = ~np.isnan(values).any(axis=1)
+    values, labels = values[scored], LabelledDocs(labels.domains[scored], labels.families[scored])
+    n_layers = values.shape[1] // d_mlp
+    layers = np.arange(values.shape[1]) // d_mlp
+    pools = {"rosetta": _rosetta_columns(bank, model_id, d_mlp), "all": np.arange(values.shape[1])}
+    depths = sorted({*range(0, n_layers, cfg.heads.depth_step), n_layers - 1})
+    settings = HeadSettings(cfg.heads.max_neurons, cfg.heads.candidates, tuple(cfg.heads.strengths))
+    domains = sorted(set(labels.domains.tolist()))
+    stats: dict[str, DomainStats] = {}
+    heads: dict[str, dict] = {}
+    for domain in domains:
+        stats[domain] = domain_stats(values, labels, domain)
+        heads[domain] = {}
+        for name, pool in pools.items():
+            table = depth_table(
+                values, labels, domain, stats[domain], pool, layers, depths, settings
+            )
+            rows = [_head_row(depth, head, d_mlp) for depth, head in table]
+            quality = [(r["max_layer"], r["worst_fold_auroc"]) for r in rows]
+            heads[domain][name] = {
+                "depths": rows,
+                "auto_max_layer": auto_depth(quality, cfg.heads.max_quality_loss),
+            }
+            log.info("%s/%s: %s", domain, name, quality)
+    neurons = _with_lofo_columns(bank, model_id, d_mlp, stats)
+    payload = {
+        "model": model_id,
+        "pooling": cfg.pooling,
+        "tokens": cfg.tokens.model_dump(mode="json"),
+        "max_quality_loss": cfg.heads.max_quality_loss,
+        "labelled_corpus": {
+            "path": cfg.labelled.path,
+            "docs": int(scored.sum()),
+            "families": {
+                d: sorted(set(labels.families[labels.domains == d].tolist())) for d in domains
+            },
+            "docs_per_domain": data.counts(),
+        },
+        "settings": cfg.model_dump(mode="json"),
+        "domains": heads,
+    }
+    meta = {k: v for k, v in bank.meta.items() if k != "format_version"}
+    meta["domain_heads"] = {"seconds": round(time.perf_counter() - started, 1), "source": cfg.bank}
+    out = write_bank(cfg.out, meta, neurons, bank.pairs, heads=payload)
+    summary = {
+        domain: {
+            name: {
+                "auto_max_layer": h["auto_max_layer"],
+                "full_depth_worst_auroc": h["depths"][-1]["worst_fold_auroc"],
+                "neurons": len(h["depths"][-1]["neurons"]),
+            }
+            for name, h in by_pool.items()
+        }
+        for domain, by_pool in heads.items()
+    }
+    log.info("bank format %s written to %s", FORMAT_VERSION, out)
+    return out, summary
+
+
+def _head_row(depth: int, head, d_mlp: int) -> dict:
+    row = head.to_dict()
+    row["neurons"] = [neuron_name(c, d_mlp) for c in row.pop("columns")]
+    row["max_layer"] = depth
+    return row
+
+
+def _with_lofo_columns(
+    bank: NeuronBank, model_id: str, d_mlp: int, stats: dict[str, DomainStats]
+) -> pa.Table:
+    """The bank's neuron table plus the source-disjoint columns (null for other models)."""
+    table = bank.neurons
+    models = table.column("model").to_pylist()
+    columns = [
+        int(layer) * d_mlp + int(index)
+        for layer, index in zip(
+            table.column("layer").to_pylist(), table.column("index").to_pylist(), strict=True
+        )
+    ]
+    for domain, s in stats.items():
+        for name, values in (("lofo_worst", s.worst), ("lofo_mean", s.mean), ("dprime", s.dprime)):
+            column = [
+                float(values[c]) if m == model_id else None
+                for m, c in zip(models, columns, strict=True)
+            ]
+            key = f"{name}__{domain}"
+            if key in table.column_names:
+                table = table.drop_columns([key])
+            table = table.append_column(key, pa.array(column, pa.float64()))
+    return table

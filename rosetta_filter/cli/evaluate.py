@@ -1,0 +1,90 @@
+"""``rosetta-filter evaluate CONFIG --labels FILE``: per-domain AUROC and precision/recall of a
+filter on labelled documents, beside a TF-IDF baseline and the ablations
+(:mod:`rosetta_filter.evaluation`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from rosetta_filter.cli.common import ConfigArg, RichRunProgress, SetOpt, fail, out, setup_logging
+from rosetta_filter.errors import RosettaError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(evaluate)
+
+
+def evaluate(
+    config: ConfigArg,
+    labels: Annotated[Path, typer.Option(help="labelled file(s): text + domain (+ family)")],
+    label_field: Annotated[str, typer.Option(help="field holding the domain")] = "domain",
+    family_field: Annotated[str, typer.Option(help="field holding the source family")] = "family",
+    train: Annotated[
+        Path | None,
+        typer.Option(
+            help="baseline training file (default: the labelled corpus the bank's heads were "
+            "fit on, else its probe corpus)"
+        ),
+    ] = None,
+    no_baseline: Annotated[bool, typer.Option("--no-baseline", help="skip TF-IDF")] = False,
+    out_dir: Annotated[Path, typer.Option("--out", help="where results go")] = Path(
+        "out/evaluation"
+    ),
+    set_: SetOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+) -> None:
+    """Score a labelled set: AUROC per domain and variant, TF-IDF + LR beside it, figures."""
+    from rosetta_filter.config import load_config
+    from rosetta_filter.evaluation.evaluate import evaluate as run_evaluation
+    from rosetta_filter.evaluation.labelled import read_labelled
+    from rosetta_filter.evaluation.report import summary_rows, write_evaluation
+    from rosetta_filter.scoring.bank import load_bank
+
+    setup_logging(quiet, False)
+    progress = RichRunProgress(not quiet)
+    try:
+        cfg = load_config(config, set_)
+        data = read_labelled(labels, label_field=label_field, family_field=family_field)
+        train_path = None if no_baseline else train or _default_train(load_bank(cfg.neurons.bank))
+        train_set = read_labelled(train_path, label_field=label_field) if train_path else None
+        progress.start("evaluate", len(data))
+        results = run_evaluation(cfg, data, train_set, advance=lambda n: progress.advance(n))
+        progress.finish()
+        meta = {
+            "labels": str(labels),
+            "docs": len(data),
+            "docs_per_domain": data.counts(),
+            "baseline_train": str(train_path) if train_path else None,
+            "config_summary": cfg.neurons.model_dump(mode="json"),
+        }
+        written = write_evaluation(results, data, out_dir, meta)
+    except RosettaError as exc:
+        progress.finish()
+        fail(exc)
+    table = Table("domain", "variant", "AUROC", "worst family", "precision", "recall", "depth")
+    for row in summary_rows(results):
+        table.add_row(
+            row["domain"],
+            row["variant"],
+            *(_fmt(row[k]) for k in ("auroc", "worst_family_auroc", "precision", "recall")),
+            _fmt(row["max_layer"]),
+        )
+    out.print(table)
+    out.print(f"wrote {written}, {written.parent / 'evaluation.html'} and figures/")
+
+
+def _default_train(bank) -> Path | None:
+    """The documents the bank's choice was made on: the heads' labelled corpus, else the probe
+    corpus (the baseline then learns from exactly what the filter learnt from)."""
+    if bank.heads is not None:
+        return Path(bank.heads["labelled_corpus"]["path"])
+    path = bank.meta.get("probe_corpus", {}).get("path")
+    return Path(path) if path else None
+
+
+def _fmt(value) -> str:
+    return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)

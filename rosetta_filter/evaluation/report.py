@@ -1,0 +1,152 @@
+"""What ``rosetta-filter evaluate`` writes: ``evaluation.json`` (every metric), two figures
+(ROC curves per domain; held-out AUROC against the depth limit) as PNG files, and
+``evaluation.html`` with the tables and the figures inlined, so a user can look rather than read.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rosetta_filter.atomic import write_bytes_atomic, write_json_atomic
+from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED, DomainResult
+from rosetta_filter.evaluation.labelled import LabelledSet
+
+_DEPTH = re.compile(r"head/(rosetta|all)/L(\d+)$")
+SUMMARY_VARIANTS = (
+    CONFIGURED,
+    "head/rosetta/auto",
+    "head/all/auto",
+    "top_k/rosetta/held_out_families",
+    "top_k/rosetta/probe_auroc",
+    BASELINE,
+)
+
+
+def roc_points(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1)."""
+    order = np.argsort(-scores, kind="stable")
+    hits = positive[order].astype(np.float64)
+    distinct = np.r_[np.diff(scores[order]) != 0, True]
+    tpr = np.cumsum(hits)[distinct] / max(hits.sum(), 1)
+    fpr = np.cumsum(1 - hits)[distinct] / max((1 - hits).sum(), 1)
+    return np.r_[0.0, fpr], np.r_[0.0, tpr]
+
+
+def _png(fig: plt.Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def roc_figure(results: dict[str, DomainResult], data: LabelledSet) -> bytes:
+    fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.2), squeeze=False)
+    for ax, (domain, result) in zip(axes[0], results.items(), strict=True):
+        positive = data.labels == domain
+        for name in (CONFIGURED, "top_k/rosetta/probe_auroc", BASELINE):  # those it has
+            if name in result.scores:
+                fpr, tpr = roc_points(result.scores[name], positive)
+                auc = result.metrics[name]["auroc"]
+                ax.plot(fpr, tpr, label=f"{name} {auc:.3f}")
+        ax.plot([0, 1], [0, 1], color="#bbb", lw=0.8)
+        ax.set(title=domain, xlabel="false positive rate", ylabel="true positive rate")
+        ax.legend(fontsize=6, loc="lower right")
+    return _png(fig)
+
+
+def depth_figure(results: dict[str, DomainResult]) -> bytes | None:
+    fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
+    drawn = False
+    for ax, (domain, result) in zip(axes[0], results.items(), strict=True):
+        for pool in ("rosetta", "all"):
+            points = sorted(
+                (int(m.group(2)), metrics["auroc"])
+                for name, metrics in result.metrics.items()
+                if (m := _DEPTH.match(name)) and m.group(1) == pool
+            )
+            if points:
+                drawn = True
+                ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=f"head ({pool})")
+        if BASELINE in result.metrics:
+            ax.axhline(result.metrics[BASELINE]["auroc"], color="#888", ls="--", label="TF-IDF")
+        ax.set(title=domain, xlabel="max_layer", ylabel="AUROC (evaluated set)")
+        ax.legend(fontsize=6, loc="lower right")
+    return _png(fig) if drawn else (plt.close(fig) or None)
+
+
+def summary_rows(results: dict[str, DomainResult]) -> list[dict[str, Any]]:
+    rows = []
+    for domain, result in results.items():
+        for name in SUMMARY_VARIANTS:
+            if name in result.metrics:
+                m = result.metrics[name]
+                rows.append(
+                    {
+                        "domain": domain,
+                        "variant": name,
+                        "auroc": m["auroc"],
+                        "worst_family_auroc": m.get("worst_family_auroc"),
+                        "precision": m.get("precision"),
+                        "recall": m.get("recall"),
+                        "max_layer": m.get("max_layer"),
+                        "neurons": len(m["neurons"]) if "neurons" in m else None,
+                    }
+                )
+    return rows
+
+
+def write_evaluation(
+    results: dict[str, DomainResult], data: LabelledSet, out_dir: Path, meta: dict[str, Any]
+) -> Path:
+    """Write the JSON, the figures and the HTML page into ``out_dir``; returns the JSON path."""
+    figures = {"roc": roc_figure(results, data), "depth": depth_figure(results)}
+    for name, png in figures.items():
+        if png is not None:
+            write_bytes_atomic(out_dir / "figures" / f"{name}.png", png)
+    payload = {
+        **meta,
+        "summary": summary_rows(results),
+        "domains": {d: r.metrics for d, r in results.items()},
+        "unavailable": {d: r.unavailable for d, r in results.items() if r.unavailable},
+    }
+    write_json_atomic(out_dir / "evaluation.json", payload)
+    write_bytes_atomic(out_dir / "evaluation.html", _html(payload, figures).encode())
+    return out_dir / "evaluation.json"
+
+
+def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
+    head = ["domain", "variant", "auroc", "worst_family_auroc", "precision", "recall", "max_layer"]
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{_cell(row[k])}</td>" for k in head) + "</tr>"
+        for row in payload["summary"]
+    )
+    images = "".join(
+        f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
+        for name, png in figures.items()
+        if png is not None
+    )
+    return (
+        "<!doctype html><meta charset=utf-8><title>rosetta-filter evaluation</title>"
+        "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style>"
+        f"<h1>Evaluation of {html.escape(str(payload.get('labels')))}</h1>"
+        f"<p>{html.escape(json.dumps(payload.get('config_summary', {})))}</p>"
+        "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{cells}</table>{images}"
+    )
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return html.escape("" if value is None else str(value))

@@ -1,0 +1,156 @@
+"""Domain heads end to end on the planted tiny model: `rosetta-filter domains` writes a format-2
+bank whose head finds the trigger neuron at the shallowest depth, the scorer uses it by default,
+and `rosetta-filter evaluate` reports it beside the TF-IDF baseline on held-out families."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+import yaml
+from test_pipeline import WORDS, write_jsonl
+from typer.testing import CliRunner
+
+from discovery.domain.job import DomainsConfig, build_domain_bank
+from rosetta_filter.cli import app
+from rosetta_filter.config import NeuronsConfig, ScoringConfig
+from rosetta_filter.errors import BankError
+from rosetta_filter.scoring.bank import FORMAT_VERSION, load_bank, write_bank
+from rosetta_filter.scoring.scorer import NeuronSelection
+
+runner = CliRunner()
+# "ex" documents carry the trigger word " x"; each family draws from its own slice of words.
+FAMILIES = {
+    ("ex", "fa", "choose"): WORDS[:10],
+    ("ex", "fb", "choose"): WORDS[10:20],
+    ("ex", "fc", "heldout"): WORDS[20:],
+    ("plain", "pa", "choose"): WORDS[:12],
+    ("plain", "pb", "choose"): WORDS[12:],
+    ("plain", "pc", "heldout"): WORDS[5:25],
+}
+
+
+def _docs(role: str, per_family: int = 16) -> list[dict]:
+    rng = random.Random(role)
+    docs = []
+    for (domain, family, family_role), words in FAMILIES.items():
+        if family_role != role:
+            continue
+        for i in range(per_family):
+            text = [rng.choice(words) for _ in range(rng.randint(10, 30))]
+            if domain == "ex":
+                text.insert(rng.randrange(1, len(text)), "x")
+            docs.append(
+                {"id": f"{family}{i}", "text": " ".join(text), "domain": domain, "family": family}
+            )
+    return docs
+
+
+@pytest.fixture(scope="module")
+def format1_bank(tmp_path_factory) -> Path:
+    rows = [(0, 5, True, 0.99, 0.01), (1, 3, True, 0.6, 0.4), (2, 7, False, 0.5, 0.5)]
+    neurons = pa.Table.from_pylist(
+        [
+            {
+                "model": "tiny",
+                "layer": layer,
+                "index": index,
+                "is_rosetta": rosetta,
+                "preferred_domain": "ex",
+                "auroc__ex": ex,
+                "auroc__plain": plain,
+            }
+            for layer, index, rosetta, ex, plain in rows
+        ]
+    )
+    meta = {
+        "models": [{"id": "tiny", "family": "llama", "layers": 3, "d_mlp": 64}],
+        "probe_corpus": {"domains": ["ex", "plain"]},
+    }
+    pairs = pa.table({c: [] for c in ("model_a", "neuron_a", "model_b", "neuron_b", "r")})
+    return write_bank(tmp_path_factory.mktemp("bank1") / "bank", meta, neurons, pairs)
+
+
+@pytest.fixture(scope="module")
+def heads_bank(planted_model, format1_bank, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("domains")
+    choose = write_jsonl(root / "choose.jsonl", [d | {"role": "choose"} for d in _docs("choose")])
+    cfg = DomainsConfig.model_validate(
+        {
+            "bank": str(format1_bank),
+            "out": str(root / "bank2"),
+            "model": {"name": str(planted_model), "threads": 1},
+            "bank_model": "tiny",
+            "labelled": {"path": str(choose)},
+            "tokens": {"max_tokens": 64},
+            "heads": {"candidates": 16, "max_neurons": 4},
+            "cache_dir": str(root / "cache"),
+        }
+    )
+    out, summary = build_domain_bank(cfg)
+    assert summary["ex"]["rosetta"]["auto_max_layer"] == 0
+    again, _ = build_domain_bank(cfg.model_copy(update={"out": str(root / "bank3")}))  # cached
+    assert len(list((root / "cache").glob("pooled-*.npz"))) == 1
+    assert load_bank(again).heads["domains"] == load_bank(out).heads["domains"]
+    return out
+
+
+def test_the_head_finds_the_trigger_at_the_shallowest_depth(heads_bank):
+    bank = load_bank(heads_bank)
+    assert bank.meta["format_version"] == FORMAT_VERSION and bank.heads is not None
+    ex = bank.heads["domains"]["ex"]["rosetta"]
+    assert [r["max_layer"] for r in ex["depths"]] == [0, 1, 2]
+    shallow = ex["depths"][0]
+    weights = dict(zip(shallow["neurons"], shallow["weights"], strict=True))
+    assert weights["L0.N5"] > 0 and shallow["worst_fold_auroc"] > 0.95
+    trigger = next(r for r in bank.rows("tiny") if (r["layer"], r["index"]) == (0, 5))
+    assert trigger["lofo_worst__ex"] > 0.95 > trigger["lofo_worst__plain"]
+
+
+def test_the_scorer_uses_the_head_by_default_and_old_banks_say_why_not(heads_bank, format1_bank):
+    scoring = ScoringConfig(max_tokens=64)
+    cfg = NeuronsConfig(bank=str(heads_bank), bank_model="tiny", domain="ex")
+    selection = NeuronSelection.from_config(cfg, scoring, "tiny")
+    assert selection.intercept is not None and selection.max_layer == 0
+    old = cfg.model_copy(update={"bank": str(format1_bank), "mode": "head"})
+    with pytest.raises(BankError, match=r"has no domain heads.*neurons\.mode=top_k"):
+        NeuronSelection.from_config(old, scoring, "tiny")
+    top_k = NeuronSelection.from_config(old.model_copy(update={"mode": "auto"}), scoring, "tiny")
+    assert top_k.intercept is None and str(top_k.neurons[0]) == "L0.N5"
+    with pytest.raises(BankError, match="fit on mean pooling"):
+        NeuronSelection.from_config(cfg, ScoringConfig(pooling="max"), "tiny")
+
+
+def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_bank, tmp_path):
+    heldout = write_jsonl(tmp_path / "heldout.jsonl", _docs("heldout"))
+    config = tmp_path / "run.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "source": {"data_files": str(heldout)},
+                "model": {"name": str(planted_model), "threads": 1},
+                "neurons": {"bank": str(heads_bank), "bank_model": "tiny", "domain": "ex"},
+                "scoring": {"max_tokens": 64},
+                "selection": {"keep_fraction": 0.5},
+                "output": {"dir": str(tmp_path / "run")},
+            }
+        )
+    )
+    out = tmp_path / "eval"
+    result = runner.invoke(
+        app, ["evaluate", str(config), "--labels", str(heldout), "--out", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "evaluation.json").read_text())
+    ex = report["domains"]["ex"]
+    assert ex["configured"]["auroc"] > 0.85 and ex["configured"]["max_layer"] == 0
+    assert ex["configured"]["neurons"] == ["L0.N5"] == ex["head/rosetta/auto"]["neurons"]
+    assert ex["configured"]["precision"] > 0.8
+    assert set(ex["configured"]["family_auroc"]) == {"fc"}
+    assert {"head/rosetta/L2", "head/all/auto", "top_k/rosetta/probe_auroc", "tfidf_lr"} <= set(ex)
+    assert 0.0 <= ex["tfidf_lr"]["auroc"] <= 1.0 and ex["tfidf_lr"]["kept"] == 16
+    assert (out / "figures" / "roc.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "figures" / "depth.png").exists() and (out / "evaluation.html").exists()
