@@ -20,8 +20,9 @@ from rosetta_filter.cli.common import (
     CONFIG_KINDS,
     ConfigArg,
     ConfigKind,
-    RichRunProgress,
+    QuietOpt,
     SetOpt,
+    command_progress,
     fail,
     out,
     setup_logging,
@@ -52,23 +53,17 @@ def register(app: typer.Typer) -> None:
 def discover(
     config: ConfigArg,
     set_: SetOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Mine Rosetta Neurons across models over a probe corpus and write a neuron bank."""
     from discovery.pipeline import discover as run_discovery
     from discovery.pipeline import load_docs
     from rosetta_filter.config import load_config
 
-    setup_logging(quiet, False)
-    progress = RichRunProgress(not quiet)
-    try:
+    with command_progress(quiet) as progress:
         cfg = load_config(config, set_, cls=DiscoverConfig)
         progress.start("data pass", len(load_docs(cfg)))
         result = run_discovery(cfg, advance=lambda n: progress.advance(n))
-    except RosettaError as exc:
-        progress.finish()
-        fail(exc)
-    progress.finish()
     _print_discovery_summary(result.summary, result.bank_dir)
 
 
@@ -128,23 +123,17 @@ def _print_discovery_summary(summary: dict, bank_dir: Path) -> None:
 def domains(
     config: ConfigArg,
     set_: SetOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Add source-disjoint domain statistics and domain heads (with depth tables) to a bank."""
     from discovery.domain.job import build_domain_bank
     from rosetta_filter.config import load_config
     from rosetta_filter.evaluation.labelled import read_labelled
 
-    setup_logging(quiet, False)
-    progress = RichRunProgress(not quiet)
-    try:
+    with command_progress(quiet) as progress:
         cfg = load_config(config, set_, cls=DomainsConfig)
         progress.start("pooled pass", len(read_labelled(cfg.labelled.path)))
         bank_dir, summary = build_domain_bank(cfg, advance=lambda n: progress.advance(n))
-    except RosettaError as exc:
-        progress.finish()
-        fail(exc)
-    progress.finish()
     table = Table("domain", "pool", "auto max_layer", "full-depth worst-family AUROC", "neurons")
     for domain, by_pool in summary.items():
         for pool, row in by_pool.items():

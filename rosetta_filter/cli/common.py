@@ -8,6 +8,8 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -29,6 +31,7 @@ console = Console(stderr=True)
 out = Console()
 
 ConfigArg = Annotated[Path, typer.Argument(help="YAML config file", exists=False)]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="override a config value: key.sub=value (repeatable)"),
@@ -112,6 +115,20 @@ class RichRunProgress:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
+
+
+@contextmanager
+def command_progress(quiet: bool, json_log: bool = False) -> Iterator[RichRunProgress]:
+    """Logging set up and a progress display for one command; a :class:`RosettaError` inside
+    stops the display and ends the command with its one-line message (exit code 2)."""
+    setup_logging(quiet, json_log)
+    progress = RichRunProgress(not quiet)
+    try:
+        yield progress
+    except RosettaError as exc:
+        progress.finish()
+        fail(exc)
+    progress.finish()
 
 
 class ConfigKind:

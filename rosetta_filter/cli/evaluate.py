@@ -10,8 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rosetta_filter.cli.common import ConfigArg, RichRunProgress, SetOpt, fail, out, setup_logging
-from rosetta_filter.errors import RosettaError
+from rosetta_filter.cli.common import ConfigArg, QuietOpt, SetOpt, command_progress, out
 
 
 def register(app: typer.Typer) -> None:
@@ -35,21 +34,18 @@ def evaluate(
         "out/evaluation"
     ),
     set_: SetOpt = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    quiet: QuietOpt = False,
 ) -> None:
     """Score a labelled set: AUROC per domain and variant, TF-IDF + LR beside it, figures."""
     from rosetta_filter.config import load_config
     from rosetta_filter.evaluation.evaluate import evaluate as run_evaluation
     from rosetta_filter.evaluation.labelled import read_labelled
     from rosetta_filter.evaluation.report import summary_rows, write_evaluation
-    from rosetta_filter.scoring.bank import load_bank
 
-    setup_logging(quiet, False)
-    progress = RichRunProgress(not quiet)
-    try:
+    with command_progress(quiet) as progress:
         cfg = load_config(config, set_)
         data = read_labelled(labels, label_field=label_field, family_field=family_field)
-        train_path = None if no_baseline else train or _default_train(load_bank(cfg.neurons.bank))
+        train_path = None if no_baseline else train or _default_train(cfg.neurons.bank)
         train_set = read_labelled(train_path, label_field=label_field) if train_path else None
         progress.start("evaluate", len(data))
         results = run_evaluation(cfg, data, train_set, advance=lambda n: progress.advance(n))
@@ -62,9 +58,6 @@ def evaluate(
             "config_summary": cfg.neurons.model_dump(mode="json"),
         }
         written = write_evaluation(results, data, out_dir, meta)
-    except RosettaError as exc:
-        progress.finish()
-        fail(exc)
     table = Table("domain", "variant", "AUROC", "worst family", "precision", "recall", "depth")
     for row in summary_rows(results):
         table.add_row(
@@ -77,9 +70,14 @@ def evaluate(
     out.print(f"wrote {written}, {written.parent / 'evaluation.html'} and figures/")
 
 
-def _default_train(bank) -> Path | None:
+def _default_train(bank_dir: str | None) -> Path | None:
     """The documents the bank's choice was made on: the heads' labelled corpus, else the probe
     corpus (the baseline then learns from exactly what the filter learnt from)."""
+    from rosetta_filter.scoring.bank import load_bank
+
+    if bank_dir is None:
+        return None
+    bank = load_bank(bank_dir)
     if bank.heads is not None:
         return Path(bank.heads["labelled_corpus"]["path"])
     path = bank.meta.get("probe_corpus", {}).get("path")

@@ -15,6 +15,7 @@ from rosetta_filter.cli.common import (
     CONFIG_KINDS,
     ConfigArg,
     ConfigKind,
+    QuietOpt,
     RichRunProgress,
     SetOpt,
     fail,
@@ -40,7 +41,7 @@ def run(
     config: ConfigArg,
     set_: SetOpt = None,
     overwrite: Annotated[bool, typer.Option(help="delete output.dir first")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars")] = False,
+    quiet: QuietOpt = False,
     json_log: Annotated[bool, typer.Option("--json-log", help="log JSON lines")] = False,
 ) -> None:
     """Score a dataset with the selected neurons and write filtered shards (resumable)."""
