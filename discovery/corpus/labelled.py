@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from discovery.corpus.build import _atomic, _file_record, unit_hash
+from discovery.corpus.build import _file_record, unit_hash
 from discovery.corpus.chunks import chunk_text
 from discovery.corpus.families import FAMILIES
 from discovery.corpus.fetch import sources_home
 from discovery.corpus.sources import SourceText, text_fingerprint
 from discovery.errors import DiscoveryError
+from rosetta_filter.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -258,7 +259,7 @@ def write_labelled(
     for role in ROLES:
         path = out / f"{role}.jsonl"
         lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs[role])
-        _atomic(path, lambda tmp, text=lines: tmp.write_text(text, encoding="utf-8", newline="\n"))
+        write_text_atomic(path, lines)
         files[role] = path
         records[path.name] = _file_record(path, len(docs[role]))
     manifest = {
@@ -278,7 +279,7 @@ def write_labelled(
     }
     manifest_path = out / MANIFEST_FILE
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
-    _atomic(manifest_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_text_atomic(manifest_path, text)
     for role in ROLES:
         log.info("wrote %d %s documents to %s", len(docs[role]), role, files[role])
     return LabelledBuild(files, manifest_path, manifest)

@@ -27,7 +27,7 @@ from discovery.corpus.build import ProbeDoc
 from discovery.correlate.streaming_stats import Moments
 from discovery.datapass.collect import Collection, ModelCollection
 from discovery.datapass.layout import ColumnLayout
-from rosetta_filter.atomic import write_json_atomic
+from rosetta_filter.files import atomic_path, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,8 @@ def save_collection(collection: Collection, work_dir: Path, key: str) -> None:
         for method, moments in model.doc_moments.items():
             arrays.update(_moments_arrays(f"doc.{method}", moments))
         path = work_dir / f"{mid}.collection.npz"
-        with open(path.with_suffix(".tmp"), "wb") as fh:
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        path.with_suffix(".tmp").replace(path)
     index = {
         "format_version": _FORMAT_VERSION,
         "fingerprint": key,

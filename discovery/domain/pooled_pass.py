@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from rosetta_filter.activations.backends import build_engine, load_backend_model
 from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.activations.taps import TapPlan
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
+from rosetta_filter.files import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +82,6 @@ def pooled_activations(
             values[doc.index] = doc.pooled[pooling].numpy()
         advance(1)
     if cached is not None:
-        _save_atomic(cached, values=values, d_mlp=np.int64(arch.d_mlp))
+        with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, values=values, d_mlp=np.int64(arch.d_mlp))
     return values, arch.d_mlp
-
-
-def _save_atomic(path: Path, **arrays: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -17,7 +17,7 @@ from pathlib import Path
 from discovery.report import figures
 from discovery.report.data import RunSummary, group_fits, load_runs, power_law, scaling_table
 from discovery.report.scaling import PowerLawFit
-from rosetta_filter.atomic import write_bytes_atomic, write_json_atomic
+from rosetta_filter.files import write_bytes_atomic, write_json_atomic
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }

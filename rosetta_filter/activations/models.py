@@ -6,7 +6,6 @@ The backbone is loaded without its LM head (``AutoModel``): scoring never needs 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from rosetta_filter.activations.architectures import ResolvedArchitecture, resol
 from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.config import ModelConfig
 from rosetta_filter.errors import ModelError
+from rosetta_filter.files import sha256_file
 from rosetta_filter.registry import catalog as registry
 
 log = logging.getLogger(__name__)
@@ -69,14 +69,7 @@ def weights_sha256(path: Path) -> str | None:
         if path.is_file()
         else sorted(p for p in path.iterdir() if p.suffix in _WEIGHT_SUFFIXES)
     )
-    if not files:
-        return None
-    digest = hashlib.sha256()
-    for file in files:
-        with file.open("rb") as fh:
-            while chunk := fh.read(1 << 22):
-                digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(files) if files else None
 
 
 def resolve_device(device: str) -> torch.device:

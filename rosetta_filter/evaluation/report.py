@@ -19,9 +19,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from rosetta_filter.atomic import write_bytes_atomic, write_json_atomic
 from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED, DomainResult
 from rosetta_filter.evaluation.labelled import LabelledSet
+from rosetta_filter.files import write_bytes_atomic, write_json_atomic
 
 _DEPTH = re.compile(r"head/(rosetta|all)/L(\d+)$")
 SUMMARY_VARIANTS = (

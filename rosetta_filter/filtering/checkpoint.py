@@ -10,21 +10,22 @@ bit-identical scores.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rosetta_filter.atomic import write_json_atomic
+from rosetta_filter.files import write_json_atomic
 from rosetta_filter.filtering.run_dir import STATE_DIR
-from rosetta_filter.filtering.shards import ShardInfo
+from rosetta_filter.filtering.shards import ShardInfo, ShardWriter
 from rosetta_filter.filtering.stats import RunStats
 
 
 @dataclass
 class StageState:
     records_done: int = 0
-    source_state: dict | None = None
-    seq: int = 0
+    source_state: dict | None = None  # the source position after records_done records
+    seqs: dict[str, int] = field(default_factory=dict)  # next shard number per shard folder
     shards: list[ShardInfo] = field(default_factory=list)
     stats: RunStats = field(default_factory=RunStats)
     complete: bool = False
@@ -33,7 +34,7 @@ class StageState:
         return {
             "records_done": self.records_done,
             "source_state": self.source_state,
-            "seq": self.seq,
+            "seqs": self.seqs,
             "shards": [s.to_dict() for s in self.shards],
             "stats": self.stats.to_dict(),
             "complete": self.complete,
@@ -44,7 +45,7 @@ class StageState:
         return cls(
             records_done=data["records_done"],
             source_state=data["source_state"],
-            seq=data["seq"],
+            seqs=data["seqs"],
             shards=[ShardInfo(**s) for s in data["shards"]],
             stats=RunStats.from_dict(data["stats"]),
             complete=data["complete"],
@@ -62,3 +63,22 @@ def load_state(run_dir: Path, stage: str, rank: int) -> StageState:
 
 def save_state(run_dir: Path, stage: str, rank: int, state: StageState) -> None:
     write_json_atomic(state_path(run_dir, stage, rank), state.to_dict())
+
+
+def checkpoint(
+    run_dir: Path,
+    stage: str,
+    rank: int,
+    state: StageState,
+    writers: Mapping[str, ShardWriter],
+    done: int,
+    position: dict | None,
+) -> None:
+    """Close every open shard, then record them, the shard numbers, ``done`` and the source
+    ``position`` after ``done`` records: the order that makes every listed shard complete."""
+    for writer in writers.values():
+        writer.flush()
+    state.shards = [s for w in writers.values() for s in w.published]
+    state.seqs = {name: w.seq for name, w in writers.items()}
+    state.records_done, state.source_state = done, position
+    save_state(run_dir, stage, rank, state)

@@ -4,15 +4,14 @@ its row count and sha256)."""
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from rosetta_filter.atomic import write_json_atomic
 from rosetta_filter.config import RunConfig
+from rosetta_filter.files import sha256_file, write_json_atomic
 from rosetta_filter.filtering.selection import SelectionRule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
@@ -41,7 +40,7 @@ def package_versions() -> dict[str, str]:
 
 
 def _file_sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return sha256_file(path) if path.is_file() else None
 
 
 def describe_scorer(scorer: Scorer) -> dict[str, Any]:

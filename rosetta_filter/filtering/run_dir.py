@@ -16,9 +16,9 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from rosetta_filter.atomic import write_json_atomic
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ShardError
+from rosetta_filter.files import write_json_atomic
 
 STATE_DIR = ".state"
 MARKER = f"{STATE_DIR}/run.json"

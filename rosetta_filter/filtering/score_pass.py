@@ -11,13 +11,14 @@ import collections
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from rosetta_filter.config import RunConfig
-from rosetta_filter.filtering.checkpoint import StageState, load_state, save_state
+from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state, save_state
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.shards import ParquetShardWriter, remove_orphans
 from rosetta_filter.filtering.sources import Source, SourceRecord
@@ -40,6 +41,15 @@ ATTRIBUTE_SCHEMA = pa.schema(
 )
 
 
+@dataclass(slots=True)
+class AttributeRow:
+    """One ``ATTRIBUTE_SCHEMA`` row, with the source position after its record where that
+    record ends a checkpoint interval (see :attr:`SourceRecord.position`)."""
+
+    values: dict[str, Any]
+    position: dict | None = None
+
+
 def checkpoint_every(cfg: RunConfig) -> int:
     """Checkpoint spacing rounded up to whole read-ahead chunks (see ``checkpoint.py``)."""
     chunk = cfg.runtime.lookahead_docs
@@ -58,16 +68,15 @@ def score_rank(
     state = load_state(run_dir, STAGE, rank)
     if state.complete:
         return state
-    snapshots: dict[int, dict] = {}
     records = Source(cfg.source, rank, world_size).records(
-        state.source_state, state.records_done, checkpoint_every(cfg), snapshots
+        state.source_state, state.records_done, checkpoint_every(cfg)
     )
     rows = score_records(scorer, records)
-    return write_attributes(cfg, run_dir, state, rows, snapshots, rank=rank, progress=progress)
+    return write_attributes(cfg, run_dir, state, rows, rank=rank, progress=progress)
 
 
-def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[dict[str, Any]]:
-    """One attribute row (``ATTRIBUTE_SCHEMA``) per record, in order: the per-batch function
+def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[AttributeRow]:
+    """One attribute row per record, in order: the per-batch function
     both executors run. Records that start at a multiple of ``runtime.lookahead_docs`` form
     the same engine chunks, hence bit-identical scores, wherever they are scored."""
     pending: collections.deque[SourceRecord] = collections.deque()
@@ -80,7 +89,7 @@ def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[d
     for doc in scorer.score(texts()):
         record = pending.popleft()
         reason = record.problem or doc.skip_reason
-        yield {
+        values = {
             "index": record.index,
             "id": record.id,
             "score": doc.score if reason is None else None,
@@ -89,21 +98,20 @@ def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[d
             "truncated": doc.truncated,
             "skip_reason": reason,
         }
+        yield AttributeRow(values, record.position)
 
 
 def write_attributes(
     cfg: RunConfig,
     run_dir: Path,
     state: StageState,
-    rows: Iterable[dict[str, Any]],
-    snapshots: dict[int, dict],
+    rows: Iterable[AttributeRow],
     *,
     rank: int = 0,
     progress: Progress | None = None,
 ) -> StageState:
     """Account for and write attribute rows (input order, from ``state.records_done`` on) as
-    checkpointed shards. ``snapshots`` maps a record count to the source position after that
-    many records; whoever produces ``rows`` fills it before yielding the row that ends there."""
+    checkpointed shards; the row that ends a checkpoint interval carries the source position."""
     progress = progress or NullProgress()
     removed = remove_orphans(run_dir, ATTRIBUTES_DIR, rank, {s.path for s in state.shards})
     if removed or state.records_done:
@@ -118,7 +126,7 @@ def write_attributes(
         ATTRIBUTES_DIR,
         ATTRIBUTE_SCHEMA,
         rank=rank,
-        seq=state.seq,
+        seq=state.seqs.get(ATTRIBUTES_DIR, 0),
         max_rows=1 << 40,
         max_bytes=1 << 60,  # attribute shards close at checkpoints only
     )
@@ -126,7 +134,9 @@ def write_attributes(
     stats = state.stats
     progress.start("score", Source(cfg.source).estimated_total(), state.records_done)
     started = time.perf_counter()
-    for row in rows:
+    writers = {ATTRIBUTES_DIR: writer}
+    for attribute in rows:
+        row = attribute.values
         reason = row["skip_reason"]
         stats.seen += 1
         if reason is None:
@@ -142,25 +152,12 @@ def write_attributes(
         if done % every == 0:
             stats.score_seconds += time.perf_counter() - started
             started = time.perf_counter()
-            _checkpoint(run_dir, rank, state, writer, done, snapshots.pop(done))
+            if attribute.position is None:  # a producer bug, never a user's: fail loudly
+                raise RuntimeError(f"row {done - 1} ends a checkpoint but has no position")
+            checkpoint(run_dir, STAGE, rank, state, writers, done, attribute.position)
     stats.score_seconds += time.perf_counter() - started
-    writer.flush()
-    state.shards, state.seq = list(writer.published), writer.seq
-    state.records_done, state.complete = stats.seen, True
+    checkpoint(run_dir, STAGE, rank, state, writers, stats.seen, state.source_state)
+    state.complete = True
     save_state(run_dir, STAGE, rank, state)
     progress.finish()
     return state
-
-
-def _checkpoint(
-    run_dir: Path,
-    rank: int,
-    state: StageState,
-    writer: ParquetShardWriter,
-    done: int,
-    source_state: dict,
-) -> None:
-    writer.flush()
-    state.shards, state.seq = list(writer.published), writer.seq
-    state.records_done, state.source_state = done, source_state
-    save_state(run_dir, STAGE, rank, state)

@@ -20,8 +20,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rosetta_filter.atomic import write_bytes_atomic
 from rosetta_filter.errors import ShardError
+from rosetta_filter.files import write_bytes_atomic
 
 
 @dataclass(frozen=True, slots=True)

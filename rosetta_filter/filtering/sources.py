@@ -50,6 +50,9 @@ class SourceRecord:
     text: Any  # raw value; ``problem`` or :func:`text_problem` says if it is usable
     fields: dict[str, Any] = field(default_factory=dict)  # the record's other fields
     problem: str | None = None
+    # The stream position after this record, on records that end a checkpoint interval
+    # (``index + 1`` a multiple of ``snapshot_every``): resuming from it yields record index + 1.
+    position: dict | None = None
 
 
 def expand_files(patterns: str | list[str]) -> list[str]:
@@ -183,11 +186,11 @@ class Source:
         state: dict | None = None,
         start_index: int = 0,
         snapshot_every: int = 0,
-        snapshots: dict[int, dict] | None = None,
     ) -> Iterator[SourceRecord]:
         """Yield records from ``state`` (a saved position whose next record has index
-        ``start_index``). With ``snapshot_every``, the stream position after every multiple
-        of it is stored in ``snapshots[index]`` (``index`` = records read so far)."""
+        ``start_index``). With ``snapshot_every``, every record that ends a multiple of it
+        carries the stream position after itself (``SourceRecord.position``), so a consumer
+        checkpoints with the record in hand: no side channel to keep in step."""
         ds = self._open()
         if state is not None:
             ds.load_state_dict(state)
@@ -197,10 +200,8 @@ class Source:
                 return
             record = self._record(index, raw)
             index += 1
-            # The dataset's state already points past ``raw``: snapshot before yielding, so a
-            # consumer that has seen this record always finds its snapshot.
-            if snapshot_every and snapshots is not None and index % snapshot_every == 0:
-                snapshots[index] = copy.deepcopy(ds.state_dict())
+            if snapshot_every and index % snapshot_every == 0:  # the state points past ``raw``
+                record.position = copy.deepcopy(ds.state_dict())
             yield record
 
     def _record(self, index: int, raw: dict[str, Any]) -> SourceRecord:

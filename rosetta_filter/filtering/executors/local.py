@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rosetta_filter.atomic import write_json_atomic
 from rosetta_filter.config import RunConfig
+from rosetta_filter.files import write_json_atomic
 from rosetta_filter.filtering.executors import ScorePassResult, description_path
 from rosetta_filter.filtering.manifest import describe_scorer
 from rosetta_filter.filtering.progress import Progress

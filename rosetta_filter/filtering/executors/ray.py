@@ -27,9 +27,9 @@ import ray
 from ray.data import ActorPoolStrategy, Datasource, ReadTask
 from ray.data.block import BlockMetadata
 
-from rosetta_filter.atomic import write_json_atomic
 from rosetta_filter.config import ModelConfig, RunConfig
 from rosetta_filter.errors import ConfigError, RosettaError, ShardError
+from rosetta_filter.files import write_json_atomic
 from rosetta_filter.filtering.checkpoint import StageState, load_state
 from rosetta_filter.filtering.executors import ScorePassResult, description_path
 from rosetta_filter.filtering.manifest import describe_scorer
@@ -37,6 +37,7 @@ from rosetta_filter.filtering.progress import Progress
 from rosetta_filter.filtering.score_pass import (
     ATTRIBUTE_SCHEMA,
     STAGE,
+    AttributeRow,
     checkpoint_every,
     score_records,
     write_attributes,
@@ -132,12 +133,11 @@ class SourceDatasource(Datasource):
 def read_chunks(cfg: RunConfig, state: StageState) -> Iterator[pa.Table]:
     """One block per checkpoint interval, one row per read-ahead chunk."""
     every, size = checkpoint_every(cfg), cfg.runtime.lookahead_docs
-    snapshots: dict[int, dict] = {}
-    records = Source(cfg.source).records(state.source_state, state.records_done, every, snapshots)
+    records = Source(cfg.source).records(state.source_state, state.records_done, every)
     rows = []
     while chunk := list(islice(records, size)):
         end = chunk[-1].index + 1
-        position = snapshots.pop(end, None)  # present exactly when ``end`` is a checkpoint
+        position = chunk[-1].position  # present exactly when ``end`` is a checkpoint
         rows.append(
             {
                 "start": chunk[0].index,
@@ -183,7 +183,7 @@ class ScorerActor:
                 c["index"], c["id"], c["text"], c["problem"], strict=True
             )
         )
-        rows = list(score_records(self.scorer, records))
+        rows = [row.values for row in score_records(self.scorer, records)]
         scored, at = [], 0
         for c in chunks:
             part, at = rows[at : at + len(c["index"])], at + len(c["index"])
@@ -243,19 +243,23 @@ def scoring_dataset(cfg: RunConfig, state: StageState) -> ray.data.Dataset:
 
 
 def attribute_rows(
-    chunks: Iterable[dict[str, Any]], start: int, snapshots: dict[int, dict], description: Path
-) -> Iterator[dict[str, Any]]:
-    """Attribute rows in input order from scored chunks in any order. Stores each checkpoint
-    position in ``snapshots`` before the row that ends there, and the actors' model
-    description at ``description`` once."""
+    chunks: Iterable[dict[str, Any]], start: int, description: Path
+) -> Iterator[AttributeRow]:
+    """Attribute rows in input order from scored chunks in any order; a chunk's last row
+    carries the chunk's checkpoint position. Writes the actors' model description at
+    ``description`` once."""
     for chunk in in_order(chunks, start):
         if not description.exists():
             write_json_atomic(description, json.loads(chunk["described"]))
-        if chunk["source_state"] is not None:
-            snapshots[chunk["index"][-1] + 1] = json.loads(chunk["source_state"])
         columns = [chunk[name] for name in ATTRIBUTE_SCHEMA.names]
-        for values in zip(*columns, strict=True):
-            yield dict(zip(ATTRIBUTE_SCHEMA.names, values, strict=True))
+        rows = [
+            dict(zip(ATTRIBUTE_SCHEMA.names, v, strict=True)) for v in zip(*columns, strict=True)
+        ]
+        for row in rows[:-1]:
+            yield AttributeRow(row)
+        if rows:
+            position = chunk["source_state"]
+            yield AttributeRow(rows[-1], None if position is None else json.loads(position))
 
 
 def score_on_ray(cfg: RunConfig, run_dir: Path, progress: Progress) -> ScorePassResult:
@@ -268,10 +272,9 @@ def score_on_ray(cfg: RunConfig, run_dir: Path, progress: Progress) -> ScorePass
             dataset = scoring_dataset(cfg, state)
             batches = iter(dataset.iter_batches(batch_size=None, batch_format="pyarrow"))
             chunks = (chunk for table in batches for chunk in table.to_pylist())
-            snapshots: dict[int, dict] = {}
-            rows = attribute_rows(chunks, state.records_done, snapshots, description)
+            rows = attribute_rows(chunks, state.records_done, description)
             try:
-                state = write_attributes(cfg, run_dir, state, rows, snapshots, progress=progress)
+                state = write_attributes(cfg, run_dir, state, rows, progress=progress)
             except ray.exceptions.RayTaskError as exc:
                 if isinstance(exc.cause, RosettaError):
                     raise exc.cause from None
