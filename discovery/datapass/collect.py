@@ -28,7 +28,7 @@ from discovery.datapass.layout import ColumnLayout
 from discovery.datapass.span_sampling import sampled_steps
 from discovery.datapass.spans import pool_tokens_to_spans
 from discovery.errors import DiscoveryError
-from rosetta_filter.activations.engine import ActivationEngine
+from rosetta_filter.activations.backends import build_engine
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.activations.pooling import POOLING_METHODS
 from rosetta_filter.activations.taps import TapPlan
@@ -68,8 +68,10 @@ def collect(
     work_dir: Path,
     advance: Callable[[int], None] = lambda n: None,
 ) -> Collection:
+    backends = {m.id: m.model.backend for m in cfg.models}
     engines = {
-        mid: ActivationEngine(
+        mid: build_engine(
+            backends[mid],
             loaded,
             TapPlan.whole_layers(range(loaded.arch.n_layers), loaded.arch),
             tokens=cfg.tokens,

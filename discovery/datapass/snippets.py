@@ -18,7 +18,7 @@ from discovery.datapass.activation_cache import ActivationCache
 from discovery.datapass.layout import ColumnLayout
 from discovery.datapass.span_sampling import CacheRows
 from discovery.datapass.spans import utf8_offsets
-from rosetta_filter.activations.engine import ActivationEngine
+from rosetta_filter.activations.backends import Backend, build_engine
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.neuron import Neuron
 
@@ -71,6 +71,7 @@ def top_snippets(
     neurons: Sequence[Neuron],
     docs: Sequence[ProbeDoc],
     per_neuron: int,
+    backend: Backend = "hf",
     **engine_kwargs,
 ) -> dict[Neuron, list[dict]]:
     """Per neuron the ``per_neuron`` highest token activations (one per document), as dicts
@@ -78,7 +79,7 @@ def top_snippets(
     Runs the anchor over every probe document up to the neurons' deepest layer."""
     if not neurons or per_neuron == 0:
         return {}
-    engine = ActivationEngine(model, list(neurons), keep_tokens=True, **engine_kwargs)
+    engine = build_engine(backend, model, list(neurons), keep_tokens=True, **engine_kwargs)
     heaps: dict[int, list] = {j: [] for j in range(len(neurons))}
     for doc, result in zip(docs, engine.run([d.text for d in docs]), strict=True):
         if result.tokens is None or result.n_tokens == 0:

@@ -4,12 +4,12 @@ Documents are read ahead in chunks, validated and tokenised on a background thre
 previous chunk runs, sorted by length and packed under a token budget; each batch runs layers
 0..L only (L = deepest requested layer: the taps stop the pass, so no later layer, final norm
 or LM head runs). Results come back per document, in input order, with padding and special
-tokens excluded, as per-token activations (on request) and pooled values.
+tokens excluded, as per-token activations (on request) and pooled values. The forward pass
+itself is the backend's (:mod:`~rosetta_filter.activations.forward`): ``hf`` by default.
 """
 
 from __future__ import annotations
 
-import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -20,10 +20,16 @@ from typing import Any
 import torch
 
 from rosetta_filter.activations.batching import pack
+from rosetta_filter.activations.forward import (
+    Forward,
+    ForwardFactory,
+    ForwardSettings,
+    PoolingParams,
+)
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.activations.pooling import POOLING_METHODS, pool
-from rosetta_filter.activations.taps import StopForward, TapPlan, capture
-from rosetta_filter.activations.tokenize import TextTokenizer, TokenizedDoc, Window, text_problem
+from rosetta_filter.activations.taps import TapPlan
+from rosetta_filter.activations.tokenize import TextTokenizer, TokenizedDoc, text_problem
 from rosetta_filter.config import BatchingConfig, TokensConfig
 from rosetta_filter.neuron import Neuron
 
@@ -40,12 +46,6 @@ class DocActivations:
     pooled: dict[str, torch.Tensor] = field(default_factory=dict)  # method -> (n_neurons,)
     tokens: torch.Tensor | None = None  # (n_tokens, n_neurons) float32, when keep_tokens
     offsets: list[tuple[int, int]] | None = None  # char span of each token, when keep_tokens
-
-
-@dataclass(frozen=True, slots=True)
-class PoolingParams:
-    top_k: int = 8
-    threshold: float = 0.0
 
 
 @dataclass(slots=True)
@@ -67,7 +67,9 @@ class ActivationEngine:
         batching: BatchingConfig | None = None,
         keep_tokens: bool = False,
         pooling: PoolingParams | None = PoolingParams(),
+        forward: ForwardFactory | None = None,
     ) -> None:
+        """``forward`` builds the backend's forward pass (default: ``hf`` in this process)."""
         self.model = model
         self.plan = neurons if isinstance(neurons, TapPlan) else TapPlan.build(neurons, model.arch)
         self.tokens_cfg = tokens or TokensConfig()
@@ -79,6 +81,14 @@ class ActivationEngine:
             max_tokens=self.tokens_cfg.max_tokens,
             long_docs=self.tokens_cfg.long_docs,
         )
+        settings = ForwardSettings(
+            self.tokens_cfg, self.batching, keep_tokens, pooling, self.tokenizer.pad_id
+        )
+        if forward is None:
+            from rosetta_filter.activations.backends.hf import HfForward
+
+            forward = HfForward
+        self.forward: Forward = forward(model, self.plan, settings)
 
     @property
     def neurons(self) -> tuple[Neuron, ...]:
@@ -124,20 +134,30 @@ class ActivationEngine:
 
     def _run_chunk(self, chunk: _Chunk) -> Iterator[DocActivations]:
         windows = [w for doc in chunk.tokenized.values() for w in doc.windows]
-        per_window: dict[int, list[tuple[Window, torch.Tensor]]] = {}
-        for batch in pack(windows, self.batching):
-            for window, acts in zip(batch, self.forward(batch), strict=True):
-                per_window.setdefault(window.doc, []).append((window, acts))
+        batches = pack(windows, self.batching) if self.forward.packs_batches else [windows]
+        outputs: dict[tuple[int, int], torch.Tensor] = {}  # (doc, part) -> forward output
+        for batch in batches:
+            if batch:
+                for window, out in zip(batch, self.forward(batch), strict=True):
+                    outputs[window.doc, window.part] = out
         for offset, problem in enumerate(chunk.problems):
             index = chunk.start + offset
             if problem is not None:
                 yield DocActivations(index, skip_reason=problem)
                 continue
             doc = chunk.tokenized[offset]
-            # Windows of one doc were packed independently: restore their order.
-            parts = sorted(per_window[offset], key=lambda wa: wa[0].part)
-            acts = torch.cat([a for _, a in parts])  # (n_tokens, n_neurons)
-            yield self._result(index, doc, acts, [o for w, _ in parts for o in w.offsets])
+            parts = [outputs[offset, w.part] for w in doc.windows]
+            if self.forward.pools:  # pooled by the backend: a document is one window then
+                yield DocActivations(
+                    index,
+                    n_tokens=doc.n_tokens,
+                    total_tokens=doc.total_tokens,
+                    truncated=doc.truncated,
+                    pooled=dict(zip(POOLING_METHODS, parts[0], strict=True)),
+                )
+                continue
+            acts = torch.cat(parts)  # (n_tokens, n_neurons)
+            yield self._result(index, doc, acts, [o for w in doc.windows for o in w.offsets])
 
     def _result(
         self, index: int, doc: TokenizedDoc, acts: torch.Tensor, offsets: list
@@ -163,22 +183,6 @@ class ActivationEngine:
             offsets=offsets if self.keep_tokens else None,
         )
 
-    @torch.inference_mode()
-    def forward(self, batch: Sequence[Window]) -> list[torch.Tensor]:
-        """Run one packed batch; per window its content tokens' activations (n, n_neurons)."""
-        longest = max(len(w.ids) for w in batch)
-        ids = torch.full((len(batch), longest), self.tokenizer.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(batch), longest), dtype=torch.long)
-        for row, window in enumerate(batch):  # right padding: real tokens never see pads
-            ids[row, : len(window.ids)] = torch.tensor(window.ids)
-            mask[row, : len(window.ids)] = 1
-        device = self.model.device
-        with capture(self.model.arch, self.plan) as captured, contextlib.suppress(StopForward):
-            self.model.model(
-                input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
-            )
-        acts = self.plan.assemble(captured, *ids.shape).float().cpu()  # (batch, tokens, neurons)
-        return [
-            acts[row, w.content_start : w.content_start + w.n_content]
-            for row, w in enumerate(batch)
-        ]
+    def close(self) -> None:
+        """Release the backend (stops a vLLM engine now rather than at exit)."""
+        self.forward.close()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from rosetta_filter.activations.backends import Backend, build_engine, load_backend_model
-from rosetta_filter.activations.engine import PoolingParams
+from rosetta_filter.activations.forward import PoolingParams
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.config import BatchingConfig, ModelConfig, NeuronsConfig, ScoringConfig
 from rosetta_filter.errors import BankError

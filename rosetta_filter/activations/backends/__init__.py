@@ -1,9 +1,10 @@
 """Where the forward pass runs: ``hf`` (transformers, in this process) or ``vllm`` (the tap
 model plugin in a vLLM engine; optional, in its own environment built by ``make vllm-env``).
 
-Both backends give the :class:`~rosetta_filter.activations.engine.ActivationEngine` contract, so
-reading, tokenisation, pooling, normalisation and scoring are shared; only the forward differs. vLLM
-is imported only when ``model.backend=vllm`` asks for it.
+The engine (:class:`~rosetta_filter.activations.engine.ActivationEngine`) is the same for both:
+reading, tokenisation, packing, pooling, normalisation and scoring are shared; a backend is only
+a :class:`~rosetta_filter.activations.forward.Forward` (``backends/hf.py``, ``backends/vllm.py``).
+vLLM is imported only when ``model.backend=vllm`` asks for it.
 """
 
 from __future__ import annotations
@@ -33,9 +34,14 @@ def load_backend_model(cfg: ModelConfig) -> LoadedModel:
 def build_engine(
     backend: Backend, model: LoadedModel, neurons: Sequence[Neuron] | TapPlan, **kwargs: Any
 ) -> ActivationEngine:
-    """An activation engine on ``backend``; ``kwargs`` as for :class:`ActivationEngine`."""
+    """An activation engine whose forward runs on ``backend``; ``kwargs`` as for
+    :class:`ActivationEngine`. An unknown backend is refused with the choices named."""
     if backend == "vllm":
-        return _vllm().VllmEngine(model, neurons, **kwargs)
+        return ActivationEngine(model, neurons, forward=_vllm().VllmForward, **kwargs)
+    if backend != "hf":
+        raise ModelError(
+            f"model.backend={backend!r}: choose hf or vllm", field="model.backend", value=backend
+        )
     return ActivationEngine(model, neurons, **kwargs)
 
 

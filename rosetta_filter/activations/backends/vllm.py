@@ -1,7 +1,7 @@
-"""The vLLM backend: the activation engine with its forward pass in vLLM.
+"""The vLLM backend: the activation engine's forward pass in vLLM.
 
-:class:`VllmEngine` is an :class:`~rosetta_filter.activations.engine.ActivationEngine` whose forward
-runs the tap model plugin (:mod:`rosetta_filter.activations.backends.vllm_model`) with vLLM's
+:class:`VllmForward` is the :class:`~rosetta_filter.activations.forward.Forward` that runs the tap
+model plugin (:mod:`rosetta_filter.activations.backends.vllm_model`) with vLLM's
 pooling runner. Reading records, validation, tokenisation, windows and special-token handling are
 the hf engine's, unchanged; vLLM receives token ids, never text. Two output modes:
 
@@ -19,7 +19,7 @@ backends. One vLLM engine serves one neuron selection, because the tap is built 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -35,24 +35,17 @@ from rosetta_filter.activations.backends.vllm_launch import (
 )
 from rosetta_filter.activations.backends.vllm_model import DECODER_LAYERS
 from rosetta_filter.activations.backends.vllm_pooler import POOLED_TASK, TOKENS_TASK
-from rosetta_filter.activations.engine import (
-    ActivationEngine,
-    DocActivations,
-    PoolingParams,
-    _Chunk,
-)
+from rosetta_filter.activations.forward import ForwardSettings, PoolingParams
 from rosetta_filter.activations.models import LoadedModel, locate_model, resolve_device
-from rosetta_filter.activations.pooling import POOLING_METHODS
 from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.activations.taps import TapPlan
 from rosetta_filter.activations.tokenize import Window
-from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
+from rosetta_filter.config import ModelConfig
 from rosetta_filter.errors import ModelError, UnsupportedArchitecture
-from rosetta_filter.neuron import Neuron
 
 SUPPORTED_FAMILIES = tuple(DECODER_LAYERS)
 
-__all__ = ["SUPPORTED_FAMILIES", "VllmEngine", "describe_model", "register_plugin"]
+__all__ = ["SUPPORTED_FAMILIES", "VllmForward", "describe_model", "register_plugin"]
 
 
 def describe_model(cfg: ModelConfig) -> LoadedModel:
@@ -92,63 +85,34 @@ def describe_model(cfg: ModelConfig) -> LoadedModel:
     return LoadedModel(cfg.name, skeleton, tokenizer, arch, source, path, cfg.revision, sha)
 
 
-class VllmEngine(ActivationEngine):
-    """Same contract as :class:`ActivationEngine`: ``run(records)`` yields one
-    :class:`DocActivations` per record, in order. ``model`` comes from :func:`describe_model`."""
+class VllmForward:
+    """The :class:`~rosetta_filter.activations.forward.Forward` of a vLLM engine started for one
+    tap plan. vLLM schedules and packs the windows itself, so it takes a whole read-ahead chunk
+    per call. Pooled mode (task ``embed``, documents of one window, no per-token values asked)
+    pools inside the worker; otherwise (task ``token_embed``) per-token values come back and the
+    engine pools them on the host with the hf path's code."""
 
-    def __init__(
-        self,
-        model: LoadedModel,
-        neurons: Sequence[Neuron] | TapPlan,
-        *,
-        tokens: TokensConfig | None = None,
-        batching: BatchingConfig | None = None,
-        keep_tokens: bool = False,
-        pooling: PoolingParams | None = PoolingParams(),
-    ) -> None:
-        super().__init__(
-            model,
-            neurons,
-            tokens=tokens,
-            batching=batching,
-            keep_tokens=keep_tokens,
-            pooling=pooling,
+    packs_batches = False
+
+    def __init__(self, model: LoadedModel, plan: TapPlan, settings: ForwardSettings) -> None:
+        per_token = (
+            settings.keep_tokens
+            or settings.pooling is None
+            or settings.tokens.long_docs == "windows"
         )
-        per_token = keep_tokens or pooling is None or self.tokens_cfg.long_docs == "windows"
         self.task = TOKENS_TASK if per_token else POOLED_TASK
-        self.llm = start_llm(model, self.plan, self.tokens_cfg, self.batching, self.task)
+        self.pools = self.task == POOLED_TASK
+        self.pooling = settings.pooling or PoolingParams()
+        self.llm = start_llm(model, plan, settings.tokens, settings.batching, self.task)
 
     def close(self) -> None:
         """Stop vLLM's engine (its process, unless it runs in this one) now rather than at exit."""
         self.llm.llm_engine.engine_core.shutdown()
 
-    def _run_chunk(self, chunk: _Chunk) -> Iterator[DocActivations]:
-        """One vLLM call per chunk: vLLM packs the windows into steps itself."""
-        outputs = iter(self.forward([w for doc in chunk.tokenized.values() for w in doc.windows]))
-        per_doc = {o: [next(outputs) for _ in doc.windows] for o, doc in chunk.tokenized.items()}
-        for offset, problem in enumerate(chunk.problems):
-            index = chunk.start + offset
-            if problem is not None:
-                yield DocActivations(index, skip_reason=problem)
-                continue
-            doc = chunk.tokenized[offset]
-            if self.task == TOKENS_TASK:  # pooled on the host, by the hf engine's code
-                acts = torch.cat(per_doc[offset])  # (n_tokens, n_neurons)
-                yield self._result(index, doc, acts, [o for w in doc.windows for o in w.offsets])
-                continue
-            (pooled,) = per_doc[offset]  # long_docs=truncate: one window per document
-            yield DocActivations(
-                index,
-                n_tokens=doc.n_tokens,
-                total_tokens=doc.total_tokens,
-                truncated=doc.truncated,
-                pooled=dict(zip(POOLING_METHODS, pooled, strict=True)),
-            )
-
-    def forward(self, batch: Sequence[Window]) -> list[torch.Tensor]:
+    def __call__(self, batch: Sequence[Window]) -> list[torch.Tensor]:
         """One vLLM call. Per window: its content tokens' activations ``(n, n_neurons)``
         (per-token mode) or its pooled values ``(len(POOLING_METHODS), n_neurons)``."""
-        pooling = self.pooling or PoolingParams()
+        pooling = self.pooling
         params = [
             VllmPoolingParams(
                 extra_kwargs={

@@ -20,7 +20,7 @@ from vllm.tasks import PoolingTask
 from vllm.v1.outputs import PoolerOutput
 from vllm.v1.pool.metadata import PoolingMetadata
 
-from rosetta_filter.activations.engine import PoolingParams
+from rosetta_filter.activations.forward import PoolingParams
 from rosetta_filter.activations.pooling import POOLING_METHODS, pool
 
 POOLED_TASK: PoolingTask = "embed"  # output (len(POOLING_METHODS), n_neurons) per document
