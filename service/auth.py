@@ -24,16 +24,21 @@ def resolve_api_key(server: ServerConfig) -> str | None:
 class BearerAuth:
     def __init__(self, app: ASGIApp, api_key: str) -> None:
         self.app = app
-        self.expected = f"Bearer {api_key}".encode()
+        self.expected = api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        given = dict(scope["headers"]).get(b"authorization")
-        if given is None:
+        given = [value for name, value in scope["headers"] if name == b"authorization"]
+        scheme, _, token = given[0].partition(b" ") if len(given) == 1 else (b"", b"", b"")
+        if not given:
             problem = "missing bearer token: send 'Authorization: Bearer <api key>'"
-        elif not hmac.compare_digest(given, self.expected):  # constant time
+        elif len(given) > 1:  # which one a proxy or a framework would use is anybody's guess
+            problem = "more than one Authorization header: send exactly one"
+        elif scheme.lower() != b"bearer":  # the scheme name is case-insensitive (RFC 7235)
+            problem = "expected the Bearer scheme: 'Authorization: Bearer <api key>'"
+        elif not hmac.compare_digest(token.strip(), self.expected):  # constant time
             problem = "invalid API key"
         else:
             await self.app(scope, receive, send)

@@ -121,9 +121,12 @@ def _message_and_param(exc: BaseException, status: int) -> tuple[str, str | None
 
 
 def _undecodable_body(exc: BaseException) -> bool:
-    """FastAPI answers a body that is not even text (bad UTF-8) with a bare 400 raised from
-    the decode error; to a client it is malformed JSON like any other, so it gets the 422."""
-    return isinstance(exc, HTTPException) and isinstance(exc.__cause__, UnicodeDecodeError)
+    """FastAPI answers a body it cannot parse for other reasons than JSON syntax (bad UTF-8,
+    nesting too deep, a number over Python's digit limit) with a bare 400 raised from the
+    parser's error; to a client it is malformed JSON like any other, so it gets the 422."""
+    return isinstance(exc, HTTPException) and isinstance(
+        exc.__cause__, UnicodeDecodeError | RecursionError | ValueError
+    )
 
 
 def _validation_message(errors: Any) -> tuple[str, str | None]:

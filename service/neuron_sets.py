@@ -89,10 +89,10 @@ class NeuronSets:
         found = self.sets.get(DEFAULT_SET if name is None else name)
         if found is None:
             raise InvalidRequest(
-                f"no neuron set {name!r}; this server offers {sorted(self.sets)} "
+                f"no neuron set {_shown(name)}; this server offers {sorted(self.sets)} "
                 "(GET /v1/neuron-sets lists them)",
                 field="neuron_set",
-                value=name,
+                value=_shown(name),
             )
         return found
 
@@ -120,3 +120,9 @@ class NeuronSets:
 def _shared(cfg: ServeConfig, default: Scorer, neurons: NeuronsConfig) -> Scorer:
     """A scorer for ``neurons`` on the default scorer's already loaded model."""
     return Scorer.from_config(cfg.model, neurons, cfg.scoring, cfg.batching, loaded=default.model)
+
+
+def _shown(name: str | None, limit: int = 64) -> str:
+    """A client's set name as quoted in an error: cut, so a huge name is not echoed back."""
+    text = repr(name)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"

@@ -346,8 +346,11 @@ def secured(planted_model):
         ({"Authorization": "Bearer wrong"}, 401),
         ({"Authorization": "s3cret"}, 401),
         ({"Authorization": "Bearer s3cret"}, 200),
+        ({"Authorization": "bearer s3cret"}, 200),
+        ({"Authorization": "BEARER  s3cret"}, 200),
+        ({"Authorization": "Basic s3cret"}, 401),
     ],
-    ids=["missing", "wrong", "not-bearer", "right"],
+    ids=["missing", "wrong", "not-bearer", "right", "lower-case", "upper-case", "basic"],
 )
 def test_every_route_but_health_needs_the_bearer_token(secured, headers, status):
     payload = {"documents": [{"text": "a x"}]}
@@ -440,3 +443,27 @@ def test_the_example_serve_config_validates():
     assert cfg.model.name == "smollm2-135m" and cfg.neurons.domain == "code"
     assert (REPO / cfg.neurons.bank / "bank.json").is_file()  # the committed default bank
     assert cfg.server.port == 9000
+
+
+def test_two_authorization_headers_are_refused(secured):
+    headers = [("Authorization", "Bearer wrong"), ("Authorization", "Bearer s3cret")]
+    r = secured.get("/v1/info", headers=headers)
+    assert r.status_code == 401 and "exactly one" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"documents": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"documents": [], "x": ' + "9" * 5000 + "}",
+    ],
+    ids=["nesting", "huge-number"],
+)
+def test_unparseable_bodies_get_the_422_envelope(client, body):
+    r = client.post("/v1/score", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["param"] == "body"
+
+
+def test_a_huge_set_name_is_not_echoed_back(client):
+    r = client.post("/v1/score", json={"documents": [{"text": "a"}], "neuron_set": "n" * 100_000})
+    assert r.status_code == 422 and len(r.text) < 2_000

@@ -60,6 +60,7 @@ def claim_run_dir(run_dir: Path, cfg: RunConfig) -> bool:
                 field="output.dir",
                 value=str(run_dir),
             )
+        _remove_temporaries(run_dir)
         return True
     if run_dir.exists() and any(run_dir.iterdir()):
         raise ShardError(
@@ -70,6 +71,14 @@ def claim_run_dir(run_dir: Path, cfg: RunConfig) -> bool:
         )
     write_json_atomic(run_dir / MARKER, {"fingerprint": fingerprint, "tool": "rosetta-filter"})
     return False
+
+
+def _remove_temporaries(run_dir: Path) -> None:
+    """Half-written files of a killed attempt (``.name.*.tmp``): never listed in a checkpoint,
+    so nothing refers to them; shard folders clean their own orphans when a pass resumes."""
+    for folder in (run_dir, run_dir / STATE_DIR):
+        for tmp in folder.glob(".*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def remove_run_dir(run_dir: Path, inputs: Iterable[Path] = ()) -> None:

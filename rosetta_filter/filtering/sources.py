@@ -11,6 +11,7 @@ killed run resumes inside a file rather than from its start.
 
 from __future__ import annotations
 
+import codecs
 import copy
 import glob
 import hashlib
@@ -30,6 +31,15 @@ log = logging.getLogger(__name__)
 SKIP_MISSING_FIELD = "missing_field"
 SKIP_DECODE_ERROR = "decode_error"
 SKIP_TOO_LONG = "too_long"
+SKIP_INVALID_FIELD = "invalid_field"  # an id or kept field that no UTF-8 shard can hold
+_BOM = "\ufeff"
+# Bytes that are not UTF-8 are decoded as this noncharacter (never in real text, and, unlike a
+# lone surrogate, storable by pyarrow inside ``datasets``), so their lines are decode errors.
+_BAD_BYTES_MARK = "\U0010fffe"
+_BAD_BYTES_HANDLER = "rosetta_filter.mark_bad_bytes"
+codecs.register_error(
+    _BAD_BYTES_HANDLER, lambda err: (_BAD_BYTES_MARK * (err.end - err.start), err.end)
+)
 
 _FORMATS = {
     ".jsonl": "jsonl",
@@ -155,9 +165,9 @@ class Source:
                 builder = {"jsonl": "text", "text": "text"}.get(self.format, self.format)
                 kwargs: dict[str, Any] = {}
                 if self.format == "jsonl":
-                    # An undecodable byte becomes a literal "\xNN", an escape JSON forbids,
-                    # so exactly those lines fail to parse and are counted as decode_error.
-                    kwargs = {"sample_by": "line", "encoding_errors": "backslashreplace"}
+                    # An undecodable byte becomes a mark no JSON line holds: exactly the
+                    # lines holding one are counted as decode_error.
+                    kwargs = {"sample_by": "line", "encoding_errors": _BAD_BYTES_HANDLER}
                 elif self.format == "text":  # one file = one document; bad bytes -> U+FFFD
                     kwargs = {"sample_by": "document", "encoding_errors": "replace"}
                 ds = load_dataset(
@@ -195,7 +205,7 @@ class Source:
         if state is not None:
             ds.load_state_dict(state)
         index = start_index
-        for raw in ds:
+        for raw in self._read(ds):
             if self.cfg.limit is not None and index >= self.cfg.limit:
                 return
             record = self._record(index, raw)
@@ -204,12 +214,56 @@ class Source:
                 record.position = copy.deepcopy(ds.state_dict())
             yield record
 
+    def _read(self, ds: Any) -> Iterator[dict[str, Any]]:
+        """The dataset's rows; a damaged file (truncated gzip, corrupt parquet) fails the run
+        with the file named: its records cannot be counted, and silently losing part of a
+        corpus is worse than stopping. Fix or remove the file and run again to resume."""
+        rows = iter(ds)
+        while True:
+            try:
+                row = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:  # gzip, zstd, pyarrow and datasets raise many types
+                broken = self._first_unreadable_file()
+                where = f"file {broken}" if broken else f"source {self.describe()}"
+                cause = f"{type(exc).__name__}: {str(exc).rstrip('.')}"
+                raise SourceError(
+                    f"cannot read {where}: {cause}. The file looks damaged (truncated download "
+                    "or copy?): repair or remove it, then run the same command again to resume",
+                    field="source.data_files",
+                    value=broken,
+                ) from exc
+            yield row
+
+    def _first_unreadable_file(self) -> str | None:
+        """The first source file that cannot be read to its end (checked only after a read
+        failed, so the cost of reading every file again is paid only then)."""
+        for name in self.files or []:
+            try:
+                if self.format == "parquet":
+                    import pyarrow.parquet as pq
+
+                    for _ in pq.ParquetFile(name).iter_batches(batch_size=1 << 16):
+                        pass
+                else:
+                    import fsspec
+
+                    with fsspec.open(name, "rb", compression="infer") as fh:
+                        while fh.read(1 << 24):
+                            pass
+            except Exception:  # any failure names this file
+                return name
+        return None
+
     def _record(self, index: int, raw: dict[str, Any]) -> SourceRecord:
         if self.format == "jsonl":
-            line = raw["text"]
+            line = raw["text"].removeprefix(_BOM)  # a BOM opens some files' first line
             try:
+                if _BAD_BYTES_MARK in line:
+                    raise ValueError("bytes that are not UTF-8")
                 raw = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # malformed, huge numbers, nesting too deep
                 return SourceRecord(
                     index, self._derived_id(index, line), None, problem=SKIP_DECODE_ERROR
                 )
@@ -222,6 +276,10 @@ class Source:
         fields = {k: v for k, v in raw.items() if k not in (text_field, id_field)}
         rid = raw.get(id_field) if id_field else None
         rid = str(rid) if rid is not None else self._derived_id(index, text)
+        if not _writable(rid, fields):  # pyarrow would refuse the row: skip it, counted
+            return SourceRecord(
+                index, self._derived_id(index, text), None, problem=SKIP_INVALID_FIELD
+            )
         if text_field not in raw:
             return SourceRecord(index, rid, None, fields, problem=SKIP_MISSING_FIELD)
         problem = text_problem(text)
@@ -235,3 +293,14 @@ class Source:
         digest = hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()[:10]
         prefix = f"r{self.rank}-" if self.world_size > 1 else ""
         return f"{prefix}{index:010d}-{digest}"
+
+
+def _writable(rid: str, fields: dict[str, Any]) -> bool:
+    """Whether the id and the other fields survive UTF-8 (as shards store them): a lone
+    surrogate anywhere would crash the write pass on this record, after the whole score pass."""
+    try:
+        rid.encode("utf-8")
+        json.dumps(fields, ensure_ascii=False, default=str).encode("utf-8")
+    except (UnicodeEncodeError, ValueError, RecursionError):
+        return False
+    return True

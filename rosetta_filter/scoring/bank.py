@@ -125,8 +125,9 @@ def load_bank(path: Path | str) -> NeuronBank:
     path = Path(path)
     if not (path / "bank.json").is_file():
         raise BankError(
-            f"no neuron bank at {path} (bank.json missing): run `rosetta-filter discover` or "
-            "point neurons.bank at a bank directory",
+            f"no neuron bank at {path} (bank.json missing; relative paths are read from the "
+            f"directory you run in, {Path.cwd()}): run from the project root, give an absolute "
+            "path, or run `rosetta-filter discover` to make a bank",
             field="neurons.bank",
             value=str(path),
         )
