@@ -128,7 +128,12 @@ class NeuronsConfig(Strict):
         description="top_k ranking: worst held-out source family's AUROC (format-2 banks), or "
         "the probe AUROC (format 1's only choice); auto: the first the bank has",
     )
-    rosetta_only: bool = Field(True, description="only Rosetta Neurons (cross-model matches)")
+    rosetta_only: bool | Literal["auto"] = Field(
+        "auto",
+        description="only Rosetta Neurons (cross-model matches); auto: for heads, the pool "
+        "(Rosetta or all neurons) whose head validated better on held-out source families when "
+        "the bank was built (a tie keeps Rosetta); for top_k and banks without heads, Rosetta",
+    )
     max_layer: int | Literal["auto"] | None = Field(
         "auto",
         description="only neurons at or below this layer (the forward pass stops there); auto: "

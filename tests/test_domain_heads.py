@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -113,3 +115,25 @@ def test_auto_depth_takes_the_shallowest_within_the_loss():
     assert choose_depth(rows, None, 0.005)["max_layer"] == 6
     with pytest.raises(BankError, match="shallowest head"):
         choose_depth([{"max_layer": 3, "worst_fold_auroc": 1.0}], 1, 0.0)
+
+
+def test_rosetta_only_auto_takes_the_pool_that_validated_better():
+    import pyarrow as pa
+
+    from rosetta_filter.scoring.bank import NeuronBank
+    from rosetta_filter.scoring.heads import choose_pool
+
+    def table(quality: list[float]) -> dict:
+        return {"depths": [{"max_layer": d, "worst_fold_auroc": q} for d, q in enumerate(quality)]}
+
+    heads = {
+        "model": "m",
+        "domains": {
+            "code": {"rosetta": table([0.90, 0.95]), "all": table([0.97, 0.99])},
+            "prose": {"rosetta": table([0.99, 0.99]), "all": table([0.99, 0.99])},
+        },
+    }
+    bank = NeuronBank(Path("b"), {}, pa.table({}), pa.table({}), heads)
+    assert choose_pool(bank, "m", "code", "auto", 0.005) is False  # all neurons validated better
+    assert choose_pool(bank, "m", "code", 0, 0.005) is False
+    assert choose_pool(bank, "m", "prose", "auto", 0.005) is True  # a tie keeps the prior

@@ -82,3 +82,25 @@ def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool,
     if bank.heads is None:
         return None
     return choose_depth(depth_rows(bank, model_id, domain, rosetta_only), "auto", loss)["max_layer"]
+
+
+def choose_pool(
+    bank: NeuronBank,
+    model_id: str,
+    domain: str,
+    max_layer: int | Literal["auto"] | None,
+    loss: float,
+) -> bool:
+    """``rosetta_only: auto`` for a head: True (Rosetta Neurons only) unless the all-neuron head
+    at the same depth request validated better on the held-out families of the bank's build
+    (its cross-validation, never on the documents a user later evaluates on)."""
+    quality = {}
+    for rosetta_only in (True, False):
+        try:
+            rows = depth_rows(bank, model_id, domain, rosetta_only)
+            quality[rosetta_only] = choose_depth(rows, max_layer, loss)[QUALITY_KEY]
+        except BankError:
+            continue
+    if not quality:  # neither pool can serve: let the Rosetta lookup raise its error
+        return True
+    return max(quality, key=lambda pool: (quality[pool], pool))

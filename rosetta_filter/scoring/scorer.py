@@ -26,7 +26,7 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
-from rosetta_filter.scoring.heads import auto_layer, choose_depth, depth_rows
+from rosetta_filter.scoring.heads import auto_layer, choose_depth, choose_pool, depth_rows
 
 log = logging.getLogger(__name__)
 
@@ -79,16 +79,17 @@ class NeuronSelection:
         else:
             assert bank is not None and cfg.domain is not None
             max_layer = cfg.max_layer
+            rosetta_only = cfg.rosetta_only is not False  # auto: Rosetta for top_k
             if max_layer == "auto":
                 max_layer = auto_layer(
-                    bank, bank_model, cfg.domain, cfg.rosetta_only, cfg.max_quality_loss
+                    bank, bank_model, cfg.domain, rosetta_only, cfg.max_quality_loss
                 )
             rows = select_neurons(
                 bank,
                 bank_model,
                 cfg.domain,
                 top_k=cfg.top_k,
-                rosetta_only=cfg.rosetta_only,
+                rosetta_only=rosetta_only,
                 max_layer=max_layer,
                 rank_by={
                     "auto": None,
@@ -115,7 +116,12 @@ class NeuronSelection:
                 field="scoring.pooling",
                 value=scoring.pooling,
             )
-        rows = depth_rows(bank, bank_model, cfg.domain, cfg.rosetta_only)
+        rosetta_only = cfg.rosetta_only
+        if rosetta_only == "auto":
+            rosetta_only = choose_pool(
+                bank, bank_model, cfg.domain, cfg.max_layer, cfg.max_quality_loss
+            )
+        rows = depth_rows(bank, bank_model, cfg.domain, rosetta_only)
         head = choose_depth(rows, cfg.max_layer, cfg.max_quality_loss)
         return cls(
             tuple(Neuron.parse(n) for n in head["neurons"]),
