@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: setup test test-slow lint demo bench clean-demo discover scaling
+.PHONY: setup test test-slow lint demo bench clean-demo discover scaling domains evaluate
 
 setup: $(VENV)/.installed
 
@@ -43,6 +43,21 @@ discover: setup
 	for m in smollm2-135m gemma3-270m qwen2.5-coder-0.5b; do $(BIN)/rosetta-filter models pull $$m; done
 	$(BIN)/rosetta-filter corpus build --config configs/corpus.yaml
 	$(BIN)/rosetta-filter discover configs/discover.yaml
+
+# Domain heads for the committed bank (docs/DISCOVERY.md): the family-labelled corpus, then the
+# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-3-heads.
+domains: setup
+	$(BIN)/rosetta-filter models pull smollm2-135m
+	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
+	$(BIN)/rosetta-filter domains configs/domains.yaml
+
+# Filter quality on source families never used for choosing, beside TF-IDF + LR and the
+# ablations: writes out/evaluation/heldout (evaluation.json, evaluation.html, figures/).
+evaluate: setup
+	$(BIN)/rosetta-filter models pull smollm2-135m
+	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
+	$(BIN)/rosetta-filter evaluate configs/demo.yaml --labels out/labelled/heldout.jsonl \
+	    --out out/evaluation/heldout
 
 # Scaling study (docs/SCALING.md): one data pass over four models, four anchors, one report.
 SCALING_BANKS := out/banks/scaling

@@ -69,6 +69,15 @@ class ServerConfig(Strict):
         30.0, ge=0, description="on SIGTERM: how long in-flight requests may take to finish"
     )
     threshold: float = Field(0.0, description="/v1/filter keeps documents with score >= this")
+    max_connections: int = Field(
+        1000,
+        ge=1,
+        description="open connections and requests at once; beyond it uvicorn answers 503 "
+        "(slow or idle clients cannot take every file descriptor)",
+    )
+    keep_alive_s: float = Field(
+        5.0, gt=0, description="an idle keep-alive connection is closed after this"
+    )
 
     @model_validator(mode="after")
     def _queue_fits_a_request(self) -> ServerConfig:

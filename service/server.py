@@ -12,6 +12,7 @@ import json
 import logging
 import math
 import os
+import resource
 
 import uvicorn
 from fastapi import FastAPI
@@ -39,14 +40,29 @@ def serve(
         "host": host,
         "port": port,
         "timeout_graceful_shutdown": math.ceil(cfg.server.shutdown_timeout_s),
+        "limit_concurrency": cfg.server.max_connections,
+        "timeout_keep_alive": cfg.server.keep_alive_s,
         "log_config": None,  # keep the caller's logging setup
     }
+    _raise_open_file_limit(cfg.server.max_connections)
     log.info("rosetta-filter serve on http://%s:%d with %d worker(s)", host, port, workers)
     if workers == 1:
         uvicorn.run(build_app(cfg), **options)
         return
     os.environ[CONFIG_ENV] = cfg.model_dump_json()
     uvicorn.run("service.server:app_from_env", factory=True, workers=workers, **options)
+
+
+def _raise_open_file_limit(connections: int) -> None:
+    """Let the process hold ``server.max_connections`` sockets plus room for the model's files:
+    raise the soft open-file limit toward the hard one (a default soft limit of 1024 would be
+    exhausted first, and then even health checks fail)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + 256
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        log.info("open-file limit raised from %d to %d", soft, target)
 
 
 def app_from_env() -> FastAPI:
