@@ -172,15 +172,43 @@ class NeuronsConfig(Strict):
         return self
 
 
-class ScoringConfig(TokensConfig):
-    """How neuron activations become one score per document."""
+def _lift_into(data: Any, key: str, sub: type[Strict]) -> Any:
+    """Accept ``sub``'s fields flat in a section (``scoring.max_tokens: 512``, as configs are
+    written) and move them into its sub-config (``scoring.tokens``): one definition of each
+    field, composed by holding rather than inheriting, and configs stay short."""
+    if not isinstance(data, dict):
+        return data
+    flat = {k: v for k, v in data.items() if k in sub.model_fields}
+    if not flat:
+        return data
+    nested = data.get(key) or {}
+    if isinstance(nested, BaseModel):
+        nested = nested.model_dump()
+    if not isinstance(nested, dict):
+        return data  # validation reports the bad value
+    twice = sorted(set(flat) & set(nested))
+    if twice:
+        raise ValueError(f"{', '.join(twice)} given both flat and under {key}: give each once")
+    rest = {k: v for k, v in data.items() if k not in flat}
+    return {**rest, key: {**nested, **flat}}
 
+
+class ScoringConfig(Strict):
+    """How neuron activations become one score per document (``tokens``: how the document
+    becomes tokens; its keys may also be written flat, ``scoring.max_tokens``)."""
+
+    tokens: TokensConfig = TokensConfig()
     pooling: PoolingMethod = "mean"
     pool_top_k: int = Field(8, ge=1, description="tokens averaged by topk_mean pooling")
     active_threshold: float = Field(0.0, description="frac_active counts tokens above this")
     normalize: Literal["auto", "zscore", "none"] = Field(
         "auto", description="zscore with the bank's statistics; auto: when the bank has them"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_token_keys(cls, data: Any) -> Any:
+        return _lift_into(data, "tokens", TokensConfig)
 
 
 class SelectionConfig(Strict):
@@ -228,13 +256,22 @@ class OutputConfig(Strict):
     keep_fields: bool = Field(True, description="carry the source's other fields")
 
 
-class RuntimeConfig(BatchingConfig):
+class RuntimeConfig(Strict):
+    """Where and how the job runs (``batching``: how windows fill forward passes; its keys may
+    also be written flat, ``runtime.batch_tokens``)."""
+
+    batching: BatchingConfig = BatchingConfig()
     executor: Literal["local", "ray"] = "local"
     checkpoint_docs: int = Field(
         2048, ge=1, description="documents between checkpoints (each closes the open shards)"
     )
     ray_address: str | None = Field(None, description="ray://host:port or auto (RAY_ADDRESS)")
     ray_actors: int = Field(2, ge=1, description="scorer actors in the Ray pool")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_batching_keys(cls, data: Any) -> Any:
+        return _lift_into(data, "batching", BatchingConfig)
 
 
 class RunConfig(Strict):

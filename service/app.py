@@ -190,7 +190,7 @@ def _start(cfg: ServeConfig, scorer: Scorer | None, service_metrics: ServiceMetr
     model = scorer.model
     sets = NeuronSets(cfg, scorer)
     batcher = Batcher(
-        TokenCounter(model, cfg.scoring),
+        TokenCounter(model, cfg.scoring.tokens),
         max_batch_tokens=cfg.microbatch_tokens,
         max_queue_docs=cfg.server.max_queue_docs,
         metrics=service_metrics,
@@ -235,8 +235,8 @@ def _info(cfg: ServeConfig, model: LoadedModel, sets: NeuronSets) -> InfoRespons
         },
         scoring={
             "pooling": cfg.scoring.pooling,
-            "max_tokens": cfg.scoring.max_tokens,
-            "long_docs": cfg.scoring.long_docs,
+            "max_tokens": cfg.scoring.tokens.max_tokens,
+            "long_docs": cfg.scoring.tokens.long_docs,
             "normalize": cfg.scoring.normalize,
         },
         batching=cfg.batching.model_dump(),

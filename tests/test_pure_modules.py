@@ -73,3 +73,17 @@ def test_token_budget_rule_keeps_the_longest_prefix_that_fits():
     assert [rule.keeps(s, 0, i) for i, s in enumerate(scores)] == [True, True, False, False]
     empty = build_rule(SelectionConfig(token_budget=5), scores, idx * 0, idx, tokens)
     assert empty.n_keep == 0 and not empty.keeps(3.0, 0, 0)
+
+
+def test_sub_configs_are_held_and_their_keys_may_be_written_flat():
+    from rosetta_filter.config import RuntimeConfig, ScoringConfig, validate_config
+    from rosetta_filter.errors import ConfigError
+
+    flat = ScoringConfig.model_validate({"max_tokens": 64, "pooling": "max"})
+    nested = ScoringConfig.model_validate({"tokens": {"max_tokens": 64}, "pooling": "max"})
+    assert flat == nested and flat.tokens.max_tokens == 64
+    assert RuntimeConfig(batch_tokens=256).batching.batch_tokens == 256
+    with pytest.raises(ConfigError, match="given both flat and under tokens"):
+        validate_config({"tokens": {"max_tokens": 8}, "max_tokens": 9}, ScoringConfig)
+    with pytest.raises(ConfigError, match="max_tokens"):
+        validate_config({"max_tokens": 1}, ScoringConfig)  # the sub-config's own checks apply

@@ -134,7 +134,7 @@ def score(
     setup_logging(True, False)
     try:
         cfg = load_config(config, set_)
-        scorer = Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime)
+        scorer = Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching)
     except RosettaError as exc:
         fail(exc)
     if files:

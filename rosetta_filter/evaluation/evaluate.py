@@ -147,7 +147,9 @@ def evaluate(
     by_domain = {d: selections for d, (selections, _) in built.items()}
     union = _union([s for v in by_domain.values() for s in v.values()])
     reader = NeuronSelection(tuple(union), (1.0,) * len(union), None, None)
-    scorer = Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime, selection=reader)
+    scorer = Scorer.from_config(
+        cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching, selection=reader
+    )
     raw = np.zeros((len(data), len(union)), np.float32)
     n_tokens = np.zeros(len(data), np.int64)
     for doc in scorer.score(data.texts, with_neurons=True):

@@ -52,7 +52,7 @@ class AttributeRow:
 
 def checkpoint_every(cfg: RunConfig) -> int:
     """Checkpoint spacing rounded up to whole read-ahead chunks (see ``checkpoint.py``)."""
-    chunk = cfg.runtime.lookahead_docs
+    chunk = cfg.runtime.batching.lookahead_docs
     return -(-cfg.runtime.checkpoint_docs // chunk) * chunk
 
 

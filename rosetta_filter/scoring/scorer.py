@@ -193,7 +193,7 @@ class Scorer:
             backend,
             model,
             list(selection.neurons),
-            tokens=scoring,
+            tokens=scoring.tokens,
             batching=batching,
             pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
         )

@@ -17,7 +17,7 @@ from rosetta_filter.scoring.scorer import Scorer
 def score_locally(
     cfg: RunConfig, run_dir: Path, progress: Progress, scorer: Scorer | None = None
 ) -> ScorePassResult:
-    scorer = scorer or Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime)
+    scorer = scorer or Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching)
     state = score_rank(cfg, scorer, run_dir, progress=progress)
     described = describe_scorer(scorer)
     write_json_atomic(description_path(run_dir), described)

@@ -132,7 +132,7 @@ class SourceDatasource(Datasource):
 
 def read_chunks(cfg: RunConfig, state: StageState) -> Iterator[pa.Table]:
     """One block per checkpoint interval, one row per read-ahead chunk."""
-    every, size = checkpoint_every(cfg), cfg.runtime.lookahead_docs
+    every, size = checkpoint_every(cfg), cfg.runtime.batching.lookahead_docs
     records = Source(cfg.source).records(state.source_state, state.records_done, every)
     rows = []
     while chunk := list(islice(records, size)):
@@ -162,7 +162,9 @@ class ScorerActor:
     def __init__(self, cfg: RunConfig) -> None:
         self.error: RosettaError | None = None
         try:
-            self.scorer = Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime)
+            self.scorer = Scorer.from_config(
+                cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching
+            )
         except RosettaError as exc:
             # Ray reports an actor that fails to start without its exception (and retries
             # it); raised from a call instead, it reaches the driver as itself.
@@ -228,7 +230,7 @@ def scoring_dataset(cfg: RunConfig, state: StageState) -> ray.data.Dataset:
     ).map_batches(
         ScorerActor,
         fn_constructor_kwargs={"cfg": cfg},
-        batch_size=checkpoint_every(cfg) // cfg.runtime.lookahead_docs,  # in chunks
+        batch_size=checkpoint_every(cfg) // cfg.runtime.batching.lookahead_docs,  # in chunks
         batch_format="pyarrow",
         compute=ActorPoolStrategy(size=cfg.runtime.ray_actors),
         **resources,
