@@ -258,7 +258,7 @@ def _cached_snippets(cfg, models, docs, collection: Collection, neurons) -> dict
     if not neurons or cfg.snippets == 0:
         return {}
     shaped_spans = {mid: models[mid] for mid in collection.models}  # every model cut the spans
-    rows = cache_rows(cfg, docs, tokenizers(cfg, shaped_spans))
+    rows = cache_rows(cfg.spans, docs, tokenizers(cfg.tokens, shaped_spans))
     anchor = collection.models[cfg.anchor_id]
     cache = anchor.cache()
     if len(rows.doc) != cache.n_rows:

@@ -100,7 +100,7 @@ def collect(
         for mid in models
     }
     n_spans = n_total = 0
-    walk = sampled_steps(cfg, docs, {mid: e.tokenizer for mid, e in engines.items()})
+    walk = sampled_steps(cfg.spans, docs, {mid: e.tokenizer for mid, e in engines.items()})
     for step in walk:
         texts = [s.doc.text for s in step]
         n_total += sum(s.alignment.n_spans for s in step)

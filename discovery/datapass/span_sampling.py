@@ -15,11 +15,12 @@ from itertools import islice
 
 import numpy as np
 
-from discovery.config import DiscoverConfig
+from discovery.config import SpanSampling
 from discovery.corpus.build import ProbeDoc
 from discovery.datapass.spans import SpanAlignment, align_spans
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.activations.tokenize import TextTokenizer
+from rosetta_filter.config import TokensConfig
 
 DOCS_PER_STEP = 4
 
@@ -32,21 +33,19 @@ class SampledDoc:
     keep: np.ndarray  # (kept,) span ids of ``alignment`` whose rows go to the caches
 
 
-def tokenizers(cfg: DiscoverConfig, models: Mapping[str, LoadedModel]) -> dict[str, TextTokenizer]:
+def tokenizers(tokens: TokensConfig, models: Mapping[str, LoadedModel]) -> dict[str, TextTokenizer]:
     """The data pass's tokenisers, one per model, in the models' order."""
     return {
-        mid: TextTokenizer(
-            m.tokenizer, max_tokens=cfg.tokens.max_tokens, long_docs=cfg.tokens.long_docs
-        )
+        mid: TextTokenizer(m.tokenizer, max_tokens=tokens.max_tokens, long_docs=tokens.long_docs)
         for mid, m in models.items()
     }
 
 
 def sampled_steps(
-    cfg: DiscoverConfig, docs: Sequence[ProbeDoc], tokenizers: Mapping[str, TextTokenizer]
+    spans: SpanSampling, docs: Sequence[ProbeDoc], tokenizers: Mapping[str, TextTokenizer]
 ) -> Iterator[list[SampledDoc]]:
     """The walk, ``DOCS_PER_STEP`` documents at a time (the data pass runs the models per step)."""
-    rng = np.random.default_rng(cfg.spans.seed)
+    rng = np.random.default_rng(spans.seed)
     n_kept = 0
     doc_iter = iter(enumerate(docs))
     while step := list(islice(doc_iter, DOCS_PER_STEP)):
@@ -58,9 +57,9 @@ def sampled_steps(
                 mid: [o for w in tokenized[mid][j].windows for o in w.offsets] for mid in tokenizers
             }
             alignment = align_spans(doc.text, offsets, doc_id=doc.id)
-            keep = np.flatnonzero(rng.random(alignment.n_spans) < cfg.spans.fraction)
-            if cfg.spans.max_spans is not None:
-                keep = keep[: max(cfg.spans.max_spans - n_kept, 0)]
+            keep = np.flatnonzero(rng.random(alignment.n_spans) < spans.fraction)
+            if spans.max_spans is not None:
+                keep = keep[: max(spans.max_spans - n_kept, 0)]
             n_kept += len(keep)
             sampled.append(SampledDoc(index, doc, alignment, keep))
         yield sampled
@@ -76,12 +75,12 @@ class CacheRows:
 
 
 def cache_rows(
-    cfg: DiscoverConfig, docs: Sequence[ProbeDoc], tokenizers: Mapping[str, TextTokenizer]
+    spans: SpanSampling, docs: Sequence[ProbeDoc], tokenizers: Mapping[str, TextTokenizer]
 ) -> CacheRows:
     """Replay the walk and list the cache rows' origins, in cache order."""
     parts = [
         (np.full(len(s.keep), s.index, dtype=np.int64), s.alignment.spans[s.keep])
-        for step in sampled_steps(cfg, docs, tokenizers)
+        for step in sampled_steps(spans, docs, tokenizers)
         for s in step
     ]
     doc = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
