@@ -87,3 +87,65 @@ def test_sub_configs_are_held_and_their_keys_may_be_written_flat():
         validate_config({"tokens": {"max_tokens": 8}, "max_tokens": 9}, ScoringConfig)
     with pytest.raises(ConfigError, match="max_tokens"):
         validate_config({"max_tokens": 1}, ScoringConfig)  # the sub-config's own checks apply
+
+
+def test_shard_writers_cap_rows_check_hashes_and_drop_orphans(tmp_path):
+    import pyarrow as pa
+
+    from rosetta_filter.errors import ShardError
+    from rosetta_filter.filtering.shards import make_writer, read_shard_rows, remove_orphans
+
+    schema = pa.schema([("id", pa.string()), ("text", pa.string())])
+    for fmt in ("parquet", "jsonl.gz"):
+        writer = make_writer(fmt, tmp_path, fmt, schema, max_rows=3)
+        rows = [{"id": str(i), "text": "t" * i} for i in range(7)]
+        for row in rows:
+            writer.write(row)
+        writer.flush()
+        assert [s.rows for s in writer.published] == [3, 3, 1]
+        assert [r for s in writer.published for r in read_shard_rows(tmp_path, s)] == rows
+    first = writer.published[0]
+    (tmp_path / first.path).write_bytes(b"tampered")
+    with pytest.raises(ShardError, match="sha256"):
+        read_shard_rows(tmp_path, first)
+    (tmp_path / "parquet" / ".00000_00009.parquet.x.tmp").write_bytes(b"")
+    removed = remove_orphans(tmp_path, "parquet", 0, {"parquet/00000_00000.parquet"})
+    assert sorted(removed) == [
+        "parquet/.00000_00009.parquet.x.tmp",
+        "parquet/00000_00001.parquet",
+        "parquet/00000_00002.parquet",
+    ]
+
+
+def test_a_checkpoint_lists_only_published_shards_and_round_trips(tmp_path):
+    import pyarrow as pa
+
+    from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state
+    from rosetta_filter.filtering.shards import make_writer
+
+    writer = make_writer("parquet", tmp_path, "data", pa.schema([("id", pa.string())]))
+    writer.write({"id": "a"})  # buffered: the checkpoint must publish it first
+    state = StageState()
+    checkpoint(tmp_path, "score", 0, state, {"data": writer}, 1, {"file": 0, "offset": 9})
+    loaded = load_state(tmp_path, "score", 0)
+    assert loaded.records_done == 1 and loaded.source_state == {"file": 0, "offset": 9}
+    assert [s.path for s in loaded.shards] == ["data/00000_00000.parquet"]
+    assert (tmp_path / loaded.shards[0].path).exists() and loaded.seqs == {"data": 1}
+    assert load_state(tmp_path, "write", 0) == StageState()  # nothing saved: a fresh start
+
+
+def test_the_tokenizer_truncates_or_windows_long_documents(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    from rosetta_filter.activations.tokenize import TextTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir("llama"))
+    text = " ".join(["the cat sat on the mat"] * 20)
+    cut = TextTokenizer(tokenizer, max_tokens=16).encode([text])[0]
+    whole = TextTokenizer(tokenizer, max_tokens=16, long_docs="windows").encode([text])[0]
+    assert cut.truncated and len(cut.windows) == 1 and cut.total_tokens == whole.total_tokens
+    assert not whole.truncated and whole.n_tokens == whole.total_tokens > 16
+    assert all(len(w.ids) <= 16 for w in whole.windows)
+    assert [w.part for w in whole.windows] == list(range(len(whole.windows)))
+    ends = [w.offsets[-1][1] for w in whole.windows]  # windows walk forward through the text
+    assert ends == sorted(ends) and ends[-1] == len(text)
