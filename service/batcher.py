@@ -194,11 +194,17 @@ class Batcher:
 
     def _run(self, jobs: list[_Job]) -> None:
         texts = [t for job in jobs for t in job.texts]
+        with_neurons = any(j.with_neurons for j in jobs)
         started = time.perf_counter()
+        scored: list[ScoredDoc] = []
         try:
-            scored = _score_valid(
-                jobs[0].scorer, texts, with_neurons=any(j.with_neurons for j in jobs)
-            )
+            for begin, end in self._parts(jobs, len(texts)):
+                if scored and all(job.future.done() for job in jobs):
+                    # Every client timed out or left: the rest would be computed for nobody.
+                    self.metrics.documents.labels("abandoned").inc(len(texts) - begin)
+                    log.info("abandoned %d documents of a cancelled request", len(texts) - begin)
+                    return
+                scored += _score_valid(jobs[0].scorer, texts[begin:end], with_neurons=with_neurons)
         except Exception as exc:  # answered to every request of the batch, worker lives on
             log.exception("scoring a micro-batch of %d documents failed", len(texts))
             for job in jobs:
@@ -212,6 +218,16 @@ class Batcher:
             mine = scored[start : start + len(job.texts)]
             start += len(job.texts)
             job.loop.call_soon_threadsafe(_settle, job.future, mine, None)
+
+    def _parts(self, jobs: list[_Job], n_texts: int) -> list[tuple[int, int]]:
+        """Ranges of the micro-batch's texts scored one after another. Jobs taken together fit
+        the token budget and run as one part; a single request over the budget runs in parts of
+        about the budget, so its work stops between parts once its client is gone (timeout)."""
+        (job, *others) = jobs
+        if others or job.tokens <= self.max_batch_tokens or n_texts < 2:
+            return [(0, n_texts)]
+        per_part = max(1, self.max_batch_tokens * n_texts // max(job.tokens, 1))
+        return [(i, min(i + per_part, n_texts)) for i in range(0, n_texts, per_part)]
 
     def _observe(self, n_jobs: int, scored: list[ScoredDoc], tokens: int, seconds: float) -> None:
         m = self.metrics

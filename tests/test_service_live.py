@@ -78,8 +78,10 @@ class GatedScorer(Scorer):
         super().__init__(*args, **kwargs)
         self.gate = threading.Event()
         self.started = threading.Event()
+        self.calls = 0
 
     def score(self, records, **kwargs):
+        self.calls += 1
         self.started.set()
         assert self.gate.wait(timeout=30), "test never opened the gate"
         yield from super().score(records, **kwargs)
@@ -226,6 +228,25 @@ def test_a_request_over_its_timeout_gets_503_and_leaves_the_queue(planted_model,
         assert metric(live.url, "rosetta_filter_queue_documents") == 0
         scorer.gate.set()
         assert post(live.url, ["the worker lives on"]).status_code == 200
+
+
+def test_a_timed_out_request_stops_using_the_model_between_parts(planted_model, gated_app):
+    """A request far over the micro-batch budget runs in parts; once its client has timed out,
+    the worker stops after the part in hand instead of computing the rest for nobody."""
+    cfg = serve_config(planted_model, request_timeout_s=0.5, microbatch_tokens=16)
+    app, scorer = gated_app(cfg)
+    heavy = [f"document {i} about the cat on the mat" for i in range(40)]
+    with LiveServer(app) as live:
+        response = post(live.url, heavy)
+        assert response.status_code == 503 and response.json()["error"]["type"] == "timeout"
+        scorer.gate.set()
+        wait_until(
+            lambda: metric(live.url, 'rosetta_filter_documents_total{outcome="abandoned"}') > 0
+        )
+        assert scorer.calls == 1  # one part ran (it was in hand), the other parts never did
+        started = time.monotonic()
+        assert post(live.url, ["the next request"]).status_code == 200
+        assert time.monotonic() - started < 2
 
 
 def test_shutdown_drains_in_flight_and_queued_requests(planted_model, gated_app):
