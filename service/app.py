@@ -194,6 +194,7 @@ def _start(cfg: ServeConfig, scorer: Scorer | None, service_metrics: ServiceMetr
         max_batch_tokens=cfg.microbatch_tokens,
         max_queue_docs=cfg.server.max_queue_docs,
         metrics=service_metrics,
+        max_request_tokens=cfg.server.max_tokens_per_request,
     )
     return Service(cfg, sets, batcher, _info(cfg, model, sets))
 
@@ -226,6 +227,7 @@ def _info(cfg: ServeConfig, model: LoadedModel, sets: NeuronSets) -> InfoRespons
         | {"python": platform.python_version()},
         limits={
             "max_docs_per_request": server.max_docs_per_request,
+            "max_tokens_per_request": server.max_tokens_per_request,
             "max_request_bytes": server.max_request_bytes,
             "max_doc_chars": server.max_doc_chars,
             "long_doc_policy": server.long_doc_policy,

@@ -27,7 +27,7 @@ from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.activations.tokenize import TextTokenizer, text_problem
 from rosetta_filter.config import TokensConfig
 from rosetta_filter.scoring.scorer import ScoredDoc, Scorer
-from service.errors import Overloaded, RequestTimeout, Unavailable
+from service.errors import LimitExceeded, Overloaded, RequestTimeout, Unavailable
 from service.metrics import ServiceMetrics
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,10 @@ class Batcher:
         max_batch_tokens: int,
         max_queue_docs: int,
         metrics: ServiceMetrics,
+        max_request_tokens: int | None = None,
     ) -> None:
         self.counter = counter
+        self.max_request_tokens = max_request_tokens
         self.max_batch_tokens = max_batch_tokens
         self.max_queue_docs = max_queue_docs
         self.metrics = metrics
@@ -107,6 +109,12 @@ class Batcher:
         try:
             async with asyncio.timeout(timeout):
                 tokens = await asyncio.to_thread(self.counter, texts)
+                if self.max_request_tokens is not None and tokens > self.max_request_tokens:
+                    raise LimitExceeded(
+                        f"{tokens} tokens to score in one request; server.max_tokens_per_request"
+                        f"={self.max_request_tokens}: split the request",
+                        field="documents",
+                    )
                 job = _Job(scorer, texts, tokens, with_neurons, loop, loop.create_future())
                 self._enqueue(job)
                 result = await job.future

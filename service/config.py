@@ -48,6 +48,12 @@ class ServerConfig(Strict):
         f"(default: the {API_KEY_ENV} environment variable; neither set: no auth)",
     )
     max_docs_per_request: int = Field(256, ge=1, description="documents per request (413)")
+    max_tokens_per_request: int = Field(
+        65_536,
+        ge=1,
+        description="tokens one request may put on the model, as scored (after truncation or "
+        "windows; 413): bounds the model time any one client can take",
+    )
     max_request_bytes: int = Field(8 << 20, ge=1024, description="request body bytes (413)")
     max_doc_chars: int = Field(100_000, ge=1, description="characters per document")
     long_doc_policy: Literal["truncate", "reject"] = Field(

@@ -467,3 +467,12 @@ def test_unparseable_bodies_get_the_422_envelope(client, body):
 def test_a_huge_set_name_is_not_echoed_back(client):
     r = client.post("/v1/score", json={"documents": [{"text": "a"}], "neuron_set": "n" * 100_000})
     assert r.status_code == 422 and len(r.text) < 2_000
+
+
+def test_a_request_over_the_token_cap_gets_413(planted_model):
+    cfg = serve_config(planted_model, max_tokens_per_request=40)
+    with TestClient(build_app(cfg)) as capped:
+        small = capped.post("/v1/score", json={"documents": [{"text": "the cat sat x"}]})
+        big = capped.post("/v1/score", json={"documents": [{"text": "the cat sat x " * 30}]})
+    assert small.status_code == 200
+    assert big.status_code == 413 and "max_tokens_per_request=40" in big.json()["error"]["message"]
