@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: setup test test-slow lint demo bench clean-demo discover scaling domains evaluate
+.PHONY: setup test test-slow lint demo bench clean-demo discover scaling domains evaluate cpt
 
 setup: $(VENV)/.installed
 
@@ -58,6 +58,13 @@ evaluate: setup
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
 	$(BIN)/rosetta-filter evaluate configs/demo.yaml --labels out/labelled/heldout.jsonl \
 	    --out out/evaluation/heldout
+
+# Continued-pretraining study (docs/CPT.md): pool, seven selection arms, SmolLM2-135M trained on
+# each arm's shards (two seeds), bits per byte on held-out families: writes out/cpt.
+cpt: setup
+	$(BIN)/rosetta-filter models pull smollm2-135m
+	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
+	$(PY) -m cpt run configs/cpt.yaml
 
 # Scaling study (docs/SCALING.md): one data pass over four models, four anchors, one report.
 SCALING_BANKS := out/banks/scaling

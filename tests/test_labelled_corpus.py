@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from typer.testing import CliRunner
 
 import discovery.corpus.labelled as labelled_mod
+import discovery.corpus.pool as pool_mod
 from discovery.corpus.chunks import chunk_text
 from discovery.corpus.cli import app
 from discovery.corpus.families import FAMILIES, Family
@@ -454,3 +455,26 @@ def test_cli_builds_a_labelled_config(planted, tmp_path):
     assert len(_rows(out / "heldout.jsonl")) == 4
     bad = CliRunner().invoke(app, ["build", "--config", str(config), "--docs-per-domain", "3"])
     assert bad.exit_code != 0 and "--docs-per-domain" in bad.output
+
+
+def test_cli_builds_a_pool_whose_eval_sets_never_repeat_a_pool_document(
+    planted, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(pool_mod, "FAMILIES", labelled_mod.FAMILIES)
+    config = tmp_path / "pool.yaml"
+    config.write_text(
+        "target: code\npool: {keep: 50, words: 50}\ntarget_eval: {held: 50}\n"
+        "general_eval: {novel: 1}\nmin_chars: 200\nmax_chars: 800\ntarget_chars: 600\n"
+    )
+    out = tmp_path / "pool"
+    result = CliRunner().invoke(app, ["build", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pool, held = _rows(out / "pool.jsonl"), _rows(out / "target_eval.jsonl")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {r["family"] for r in pool} == {"keep", "words"}
+    assert not {r["text"] for r in pool} & {r["text"] for r in held}  # the planted copy is gone
+    assert manifest["families"]["held"]["duplicates"] >= 1
+    assert len(_rows(out / "general_eval.jsonl")) == 1
+    code = sum(len(r["text"]) for r in pool if r["domain"] == "code")
+    share = manifest["pool_domain_share_chars"]["code"]
+    assert share == round(code / sum(len(r["text"]) for r in pool), 4)

@@ -26,6 +26,7 @@ from discovery.corpus.build import (
     write_jsonl,
 )
 from discovery.corpus.labelled import LabelledCorpusConfig, build_labelled
+from discovery.corpus.pool import PoolCorpusConfig, build_pool
 from rosetta_filter.errors import RosettaError
 
 # options that a labelled-corpus config (one with `families`) also takes
@@ -69,6 +70,9 @@ def build(
         if "families" in settings:
             _build_labelled(settings, given)
             return
+        if "pool" in settings:
+            _build_pool(settings, given)
+            return
         cfg = CorpusConfig.model_validate({**settings, **given})
         start = time.perf_counter()
         result = build_corpus(cfg)
@@ -87,12 +91,33 @@ def build(
             typer.echo(f"wrote {path}")
 
 
-def _build_labelled(settings: dict[str, object], given: dict[str, object]) -> None:
-    """Build a family-labelled corpus and print its counts per role, domain and family."""
+def _only_family_options(given: dict[str, object], kind: str) -> None:
+    """Refuse options of the probe corpus for a corpus built from families."""
     unsupported = sorted(set(given) - _LABELLED_OPTIONS)
     if unsupported:
         options = ", ".join("--" + name.replace("_", "-") for name in unsupported)
-        raise typer.BadParameter(f"{options}: not options of a labelled corpus (it has families)")
+        raise typer.BadParameter(f"{options}: not options of a {kind}")
+
+
+def _build_pool(settings: dict[str, object], given: dict[str, object]) -> None:
+    """Build the CPT study's pool and evaluation sets and print their counts."""
+    _only_family_options(given, "pool corpus (it has pool)")
+    cfg = PoolCorpusConfig.model_validate({**settings, **given})
+    start = time.perf_counter()
+    result = build_pool(cfg)
+    seconds = time.perf_counter() - start
+    for part, entry in result.manifest["parts"].items():
+        typer.echo(f"{part:12s} {entry['docs']:6d} docs {entry['chars']:11,d} chars")
+    shares = result.manifest["pool_domain_share_chars"]
+    typer.echo("pool share   " + ", ".join(f"{d} {s:.1%}" for d, s in shares.items()))
+    typer.echo(f"built in {seconds:.1f} s")
+    for path in (*result.files.values(), result.manifest_path):
+        typer.echo(f"wrote {path}")
+
+
+def _build_labelled(settings: dict[str, object], given: dict[str, object]) -> None:
+    """Build a family-labelled corpus and print its counts per role, domain and family."""
+    _only_family_options(given, "labelled corpus (it has families)")
     cfg = LabelledCorpusConfig.model_validate({**settings, **given})
     start = time.perf_counter()
     result = build_labelled(cfg)

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import zip_longest
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -35,6 +35,14 @@ LABELLED_VERSION = "1"
 Role = Literal["choose", "heldout"]
 ROLES: tuple[Role, ...] = ("choose", "heldout")
 MANIFEST_FILE = "manifest.json"
+
+
+class Chunking(Protocol):
+    """How texts are cut into documents (settings shared by the corpora built from families)."""
+
+    min_chars: int
+    max_chars: int
+    target_chars: int
 
 
 class FamilySpec(BaseModel):
@@ -174,29 +182,8 @@ def assemble_labelled(
     docs: dict[Role, list[LabelledDoc]] = {role: [] for role in ROLES}
     stats: dict[str, dict[str, int]] = {}
     for name in cfg.ordered_families():
-        domain = FAMILIES[name].domain
         texts = texts_by_family.get(name, ())
-        pool: list[LabelledDoc] = []
-        duplicates = 0
-        for text in texts:
-            chunks = chunk_text(text.text, cfg.min_chars, cfg.max_chars, cfg.target_chars)
-            for k, chunk in enumerate(chunks):
-                fingerprint = text_fingerprint(chunk)
-                if fingerprint in seen:
-                    duplicates += 1
-                    continue
-                seen.add(fingerprint)
-                pool.append(
-                    LabelledDoc(f"{name}/{text.source}#{k}", chunk, domain, name, text.source)
-                )
-        if not pool:
-            raise DiscoveryError(
-                f"family {name!r} ({domain}) has no documents: its {len(texts)} source texts "
-                f"gave no new chunk of at least min_chars={cfg.min_chars}; check its package "
-                f"in {sources_home()} or drop it from families.{domain}",
-                field=f"families.{domain}.{name}",
-                value=name,
-            )
+        pool, duplicates = family_documents(name, texts, cfg, seen)
         wanted = cfg.wanted(name)
         if len(pool) < wanted:
             log.warning("family %s: only %d documents (asked for %d)", name, len(pool), wanted)
@@ -212,6 +199,37 @@ def assemble_labelled(
         }
     ordered = {role: _shuffled(docs[role], cfg.seed) for role in ROLES}
     return ordered, stats
+
+
+def family_documents(
+    name: str, texts: Sequence[SourceText], chunking: Chunking, seen: set[str]
+) -> tuple[list[LabelledDoc], int]:
+    """Every new document of family ``name`` (its texts cut into chunks, a chunk whose
+    fingerprint is in ``seen`` dropped, ``seen`` updated) and the number of duplicates dropped.
+    Raises :class:`DiscoveryError` when nothing is left."""
+    domain = FAMILIES[name].domain
+    docs: list[LabelledDoc] = []
+    duplicates = 0
+    for text in texts:
+        chunks = chunk_text(
+            text.text, chunking.min_chars, chunking.max_chars, chunking.target_chars
+        )
+        for k, chunk in enumerate(chunks):
+            fingerprint = text_fingerprint(chunk)
+            if fingerprint in seen:
+                duplicates += 1
+                continue
+            seen.add(fingerprint)
+            docs.append(LabelledDoc(f"{name}/{text.source}#{k}", chunk, domain, name, text.source))
+    if not docs:
+        raise DiscoveryError(
+            f"family {name!r} ({domain}) has no documents: its {len(texts)} source texts "
+            f"gave no new chunk of at least min_chars={chunking.min_chars}; check its package "
+            f"in {sources_home()} or drop it from the config",
+            field=f"families.{domain}.{name}",
+            value=name,
+        )
+    return docs, duplicates
 
 
 def sample_across_units(docs: Sequence[LabelledDoc], n: int, seed: int) -> list[LabelledDoc]:

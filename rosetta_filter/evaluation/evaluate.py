@@ -83,9 +83,15 @@ def _union(selections: list[NeuronSelection]) -> list[Neuron]:
 def tfidf_baseline(
     train: LabelledSet, texts: list[str], domains: list[str]
 ) -> dict[str, np.ndarray]:
-    """Per domain, P(domain) from a TF-IDF (word 1-2 grams, sublinear tf) + logistic regression
-    fit on ``train``: one binary classifier per domain, settings fixed in advance (never tuned
-    on the evaluated documents)."""
+    """Per domain, the decision function of :func:`fit_tfidf` (one binary classifier per
+    domain, fit on ``train``) on ``texts``."""
+    return {domain: fit_tfidf(train.texts, train.labels == domain)(texts) for domain in domains}
+
+
+def fit_tfidf(texts: list[str], positive: np.ndarray) -> Callable[[list[str]], np.ndarray]:
+    """A TF-IDF (word 1-2 grams, sublinear tf) + logistic regression classifier of ``positive``
+    vs the rest, settings fixed in advance (never tuned on evaluated documents); returns the
+    function that scores texts (the decision function: higher is more positive)."""
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
@@ -98,14 +104,9 @@ def tfidf_baseline(
     vectoriser = TfidfVectorizer(
         sublinear_tf=True, ngram_range=(1, 2), min_df=2, max_features=200_000
     )
-    x_train = vectoriser.fit_transform(train.texts)
-    x_eval = vectoriser.transform(texts)
-    out = {}
-    for domain in domains:
-        model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
-        model.fit(x_train, train.labels == domain)
-        out[domain] = model.decision_function(x_eval)
-    return out
+    model = LogisticRegression(C=10.0, max_iter=2000, class_weight="balanced")
+    model.fit(vectoriser.fit_transform(texts), positive)
+    return lambda batch: model.decision_function(vectoriser.transform(batch))
 
 
 def _metrics(scores: np.ndarray, data: LabelledSet, domain: str) -> dict[str, Any]:

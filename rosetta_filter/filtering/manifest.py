@@ -15,7 +15,6 @@ from rosetta_filter.files import sha256_file, write_json_atomic
 from rosetta_filter.filtering.selection import SelectionRule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
-from rosetta_filter.scoring.scorer import Scorer
 
 MANIFEST_VERSION = 1
 _PACKAGES = (
@@ -43,30 +42,6 @@ def _file_sha256(path: Path) -> str | None:
     return sha256_file(path) if path.is_file() else None
 
 
-def describe_scorer(scorer: Scorer) -> dict[str, Any]:
-    """The manifest's ``model`` and ``neurons`` blocks. A plain dict, so an executor whose
-    model lives elsewhere (a Ray actor) can send it to the process that writes the manifest."""
-    selection, model = scorer.selection, scorer.model
-    return {
-        "model": {
-            "name": model.name,
-            "family": model.family,
-            "source": model.source,
-            "revision": model.revision,
-            "sha256": model.sha256,
-            "layers": model.arch.n_layers,
-            "d_mlp": model.arch.d_mlp,
-        },
-        "neurons": {
-            "neurons": [str(n) for n in selection.neurons],
-            "weights": list(selection.weights),
-            "normalized": selection.norm_mean is not None,
-            "domain": selection.domain,
-            "deepest_layer": max(n.layer for n in selection.neurons),
-        },
-    }
-
-
 def write_manifest(
     run_dir: Path,
     cfg: RunConfig,
@@ -75,7 +50,7 @@ def write_manifest(
     shards: list[ShardInfo],
     stats: RunStats,
 ) -> dict[str, Any]:
-    """``described`` is :func:`describe_scorer`'s output (None: model and neurons unknown)."""
+    """``described`` is the scorer's ``describe()`` (None: model and neurons unknown)."""
     described = described or {}
     manifest = {
         "manifest_version": MANIFEST_VERSION,
@@ -89,6 +64,7 @@ def write_manifest(
             "bank_json_sha256": _file_sha256(Path(cfg.neurons.bank) / "bank.json"),
         },
         "neurons": described.get("neurons"),
+        "scorer": described.get("scorer"),  # a scorer other than the neuron scorer (baselines)
         "selection": rule.to_dict(),
         "versions": package_versions(),
         "shards": [s.to_dict() for s in shards],

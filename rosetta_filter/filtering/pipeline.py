@@ -22,7 +22,7 @@ from rosetta_filter.filtering.selection import SelectionRule, build_rule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
 from rosetta_filter.filtering.write_pass import write_rank
-from rosetta_filter.scoring.scorer import Scorer
+from rosetta_filter.scoring.scorer import DocumentScorer
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def run(
     *,
     progress: Progress | None = None,
     overwrite: bool = False,
-    scorer: Scorer | None = None,
+    scorer: DocumentScorer | None = None,
     inputs: Sequence[Path] = (),
 ) -> RunResult:
     """Run (or resume) a filtering job: the score pass on ``runtime.executor``, then selection,

@@ -22,7 +22,7 @@ from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_sta
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.shards import ParquetShardWriter, remove_orphans
 from rosetta_filter.filtering.sources import Source, SourceRecord
-from rosetta_filter.scoring.scorer import Scorer
+from rosetta_filter.scoring.scorer import DocumentScorer
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def checkpoint_every(cfg: RunConfig) -> int:
 
 def score_rank(
     cfg: RunConfig,
-    scorer: Scorer,
+    scorer: DocumentScorer,
     run_dir: Path,
     rank: int = 0,
     world_size: int = 1,
@@ -75,7 +75,9 @@ def score_rank(
     return write_attributes(cfg, run_dir, state, rows, rank=rank, progress=progress)
 
 
-def score_records(scorer: Scorer, records: Iterable[SourceRecord]) -> Iterator[AttributeRow]:
+def score_records(
+    scorer: DocumentScorer, records: Iterable[SourceRecord]
+) -> Iterator[AttributeRow]:
     """One attribute row per record, in order: the per-batch function
     both executors run. Records that start at a multiple of ``runtime.lookahead_docs`` form
     the same engine chunks, hence bit-identical scores, wherever they are scored."""

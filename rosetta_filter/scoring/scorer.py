@@ -1,6 +1,10 @@
 """Document scores: pool each selected neuron over the document, z-normalise with the bank's
 statistics, combine with weights. One :class:`Scorer` serves ``rosetta-filter run``,
 ``rosetta-filter score`` and the HTTP service, so all three give identical scores.
+
+The filtering pipeline needs only :class:`DocumentScorer` (scores in order, and a description for
+the manifest), so a baseline (a text classifier, importance resampling, the labels) goes through
+the very same selection and write pass: its run directory is comparable shard for shard.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import torch
 
@@ -40,6 +45,20 @@ class ScoredDoc:
     truncated: bool = False
     skip_reason: str | None = None
     neuron_values: list[float] | None = None  # pooled, normalised, per selected neuron
+
+
+class DocumentScorer(Protocol):
+    """What the filtering pipeline needs from a scorer."""
+
+    def score(self, records: Iterable) -> Iterator[ScoredDoc]:
+        """One :class:`ScoredDoc` per record (a text, or None for an unscorable record), in
+        order; ``total_tokens`` is what ``selection.token_budget`` counts."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """The manifest's ``model`` and ``neurons`` blocks: a plain, JSON-ready dict, so an
+        executor whose model lives elsewhere (a Ray actor) can send it to the driver."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -217,6 +236,27 @@ class Scorer:
     @property
     def tokenizer(self):
         return self.model.tokenizer
+
+    def describe(self) -> dict[str, Any]:
+        selection, model = self.selection, self.model
+        return {
+            "model": {
+                "name": model.name,
+                "family": model.family,
+                "source": model.source,
+                "revision": model.revision,
+                "sha256": model.sha256,
+                "layers": model.arch.n_layers,
+                "d_mlp": model.arch.d_mlp,
+            },
+            "neurons": {
+                "neurons": [str(n) for n in selection.neurons],
+                "weights": list(selection.weights),
+                "normalized": selection.norm_mean is not None,
+                "domain": selection.domain,
+                "deepest_layer": max(n.layer for n in selection.neurons),
+            },
+        }
 
     def score(self, records: Iterable, *, with_neurons: bool = False) -> Iterator[ScoredDoc]:
         """One :class:`ScoredDoc` per record, in order."""

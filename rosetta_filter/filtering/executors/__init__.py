@@ -19,26 +19,26 @@ from rosetta_filter.errors import ConfigError
 from rosetta_filter.filtering.checkpoint import StageState
 from rosetta_filter.filtering.progress import Progress
 from rosetta_filter.filtering.run_dir import STATE_DIR
-from rosetta_filter.scoring.scorer import Scorer
+from rosetta_filter.scoring.scorer import DocumentScorer
 
 
 @dataclass
 class ScorePassResult:
     state: StageState  # the score pass's final checkpoint: attribute shards and stats
-    described: dict[str, Any] | None  # manifest.describe_scorer(...) of the scoring model
+    described: dict[str, Any] | None  # the scorer's describe()
 
 
 def description_path(run_dir: Path) -> Path:
-    """Where the score pass keeps ``manifest.describe_scorer`` of its model, so that a run whose
+    """Where the score pass keeps the scorer's ``describe()``, so that a run whose
     score pass finished earlier, on either executor, still writes a complete manifest."""
     return run_dir / STATE_DIR / "scorer.json"
 
 
 def run_score_pass(
-    cfg: RunConfig, run_dir: Path, progress: Progress, scorer: Scorer | None = None
+    cfg: RunConfig, run_dir: Path, progress: Progress, scorer: DocumentScorer | None = None
 ) -> ScorePassResult:
     """Run (or resume) the score pass on ``cfg.runtime.executor``. ``scorer``, a model already
-    loaded in this process, only serves the local executor."""
+    loaded in this process (any :class:`DocumentScorer`), only serves the local executor."""
     if cfg.runtime.executor == "ray":
         if scorer is not None:
             raise ConfigError(

@@ -32,7 +32,6 @@ from rosetta_filter.errors import ConfigError, RosettaError, ShardError
 from rosetta_filter.files import write_json_atomic
 from rosetta_filter.filtering.checkpoint import StageState, load_state
 from rosetta_filter.filtering.executors import ScorePassResult, description_path
-from rosetta_filter.filtering.manifest import describe_scorer
 from rosetta_filter.filtering.progress import Progress
 from rosetta_filter.filtering.score_pass import (
     ATTRIBUTE_SCHEMA,
@@ -170,7 +169,7 @@ class ScorerActor:
             # it); raised from a call instead, it reaches the driver as itself.
             self.error = exc
             return
-        self.described = json.dumps(describe_scorer(self.scorer))
+        self.described = json.dumps(self.scorer.describe())
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         if self.error is not None:

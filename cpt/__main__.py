@@ -1,0 +1,3 @@
+from cpt.cli import app
+
+app(prog_name="python -m cpt")

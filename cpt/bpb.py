@@ -1,0 +1,93 @@
+"""Bits per byte of a causal language model on a set of documents.
+
+Bits per byte (total negative log-likelihood in bits over the documents' UTF-8 bytes) compares
+models and tokenizers fairly and is what the study reports. Each document is scored as training
+sees it: after the separator token (EOS) that packing puts between documents, every one of its
+tokens predicted once. A document longer than a window is cut into windows that overlap by one
+token (the last token of a window is the context of the next one).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class BitsPerByte:
+    bpb: float
+    nats: float  # total negative log-likelihood
+    tokens: int  # tokens predicted
+    bytes: int  # UTF-8 bytes of the documents
+
+    def to_dict(self) -> dict[str, float | int]:
+        return {"bpb": self.bpb, "nats": self.nats, "tokens": self.tokens, "bytes": self.bytes}
+
+
+def separator_id(tokenizer) -> int:
+    """The token put between packed documents (and in front of a scored one): EOS, else BOS."""
+    for token in (tokenizer.eos_token_id, tokenizer.bos_token_id):
+        if token is not None:
+            return token
+    raise ValueError("the tokenizer has neither an EOS nor a BOS token to separate documents")
+
+
+def document_windows(ids: Sequence[int], window: int, separator: int) -> list[list[int]]:
+    """Input windows of at most ``window`` tokens that predict every token of ``ids`` once:
+    ``[separator, *ids]`` cut with one token of overlap."""
+    if window < 2:
+        raise ValueError(f"window={window}: need at least 2 tokens (one context, one target)")
+    sequence = [separator, *ids]
+    return [sequence[start : start + window] for start in range(0, len(sequence) - 1, window - 1)]
+
+
+def autocast(dtype: torch.dtype) -> AbstractContextManager:
+    """CPU autocast to ``dtype`` (no-op for float32)."""
+    if dtype == torch.float32:
+        return nullcontext()
+    return torch.autocast("cpu", dtype=dtype)
+
+
+@torch.no_grad()
+def bits_per_byte(
+    model: torch.nn.Module,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    window: int,
+    batch_size: int = 4,
+    dtype: torch.dtype = torch.float32,
+) -> BitsPerByte:
+    """Bits per byte of ``model`` on ``texts`` (model put in eval mode; restore it after)."""
+    separator = separator_id(tokenizer)
+    encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+    windows = [w for ids in encoded for w in document_windows(ids, window, separator)]
+    windows.sort(key=len)  # similar lengths batch together: less padding
+    model.eval()
+    nats, tokens = 0.0, 0
+    for start in range(0, len(windows), batch_size):
+        batch = windows[start : start + batch_size]
+        width = max(map(len, batch))
+        ids = torch.zeros((len(batch), width), dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, w in enumerate(batch):
+            ids[row, : len(w)] = torch.tensor(w)
+            mask[row, : len(w)] = 1
+        with autocast(dtype):
+            logits = model(input_ids=ids, attention_mask=mask).logits
+        targets = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
+        nll = F.cross_entropy(
+            logits[:, :-1].float().reshape(-1, logits.shape[-1]),
+            targets.reshape(-1),
+            ignore_index=-100,
+            reduction="sum",
+        )
+        nats += float(nll)
+        tokens += int((targets != -100).sum())
+    n_bytes = sum(len(t.encode("utf-8")) for t in texts)
+    return BitsPerByte(nats / math.log(2) / n_bytes, nats, tokens, n_bytes)

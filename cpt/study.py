@@ -1,0 +1,189 @@
+"""The whole study, resumable at every stage: pool -> arms -> training runs -> results.json.
+
+Stages and what makes each one skip or resume:
+- pool: built by ``corpus build`` semantics from ``pool_config`` unless its manifest has the same
+  settings;
+- arms: one run directory each (``cpt.arms``), finished ones reused;
+- base evaluation: the untrained model on both evaluation sets, once (``train/base.json``);
+- training: one directory per (arm, seed) with checkpoints (``cpt.train``);
+- ``results.json``: everything above, rewritten after every finished training run, so a study cut
+  short still reports what it has.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from transformers import AutoModelForCausalLM, AutoTokenizer
+
+from cpt.arms import Pool, kept_texts, run_arm
+from cpt.baselines import read_records
+from cpt.bpb import bits_per_byte
+from cpt.config import CptConfig
+from cpt.train import StudyError, pack, train
+from discovery.corpus.pool import MANIFEST_FILE, PARTS, PoolCorpusConfig, build_pool
+from rosetta_filter.activations.models import locate_model
+from rosetta_filter.activations.precision import resolve_dtype
+from rosetta_filter.config import ModelConfig
+from rosetta_filter.files import write_json_atomic
+from rosetta_filter.filtering.progress import Progress
+
+log = logging.getLogger(__name__)
+RESULTS = "results.json"
+Say = Callable[[str], None]
+
+
+def load_pool_config(cfg: CptConfig) -> PoolCorpusConfig:
+    return PoolCorpusConfig.model_validate(yaml.safe_load(cfg.pool_config.read_text()))
+
+
+def ensure_pool(pool_cfg: PoolCorpusConfig) -> dict[str, Path]:
+    """The pool's files, built unless a build with the same settings is there."""
+    manifest = pool_cfg.out_dir / MANIFEST_FILE
+    settings = pool_cfg.model_dump(mode="json", exclude={"out_dir"})
+    if not (manifest.is_file() and json.loads(manifest.read_text())["settings"] == settings):
+        build_pool(pool_cfg)
+    return {part: pool_cfg.out_dir / f"{part}.jsonl" for part in PARTS}
+
+
+def model_dir(name: str) -> str:
+    return locate_model(ModelConfig(name=name))[0]
+
+
+def load_pool(path: Path, tokenizer) -> Pool:
+    records = read_records(path)
+    counts = tokenizer([r["text"] for r in records], add_special_tokens=False)["input_ids"]
+    for record, ids in zip(records, counts, strict=True):
+        record["tokens"] = len(ids)
+    return Pool(path, records, sum(r["tokens"] for r in records))
+
+
+def run_study(
+    cfg: CptConfig, *, say: Say = log.info, progress: Progress | None = None
+) -> dict[str, Any]:
+    """Run (or resume) every stage; returns the results (also in ``out_dir/results.json``)."""
+    pool_cfg = load_pool_config(cfg)
+    target = pool_cfg.target
+    files = ensure_pool(pool_cfg)
+    location = model_dir(cfg.model)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    pool = load_pool(files["pool"], tokenizer)
+    budget = math.floor(cfg.arms.budget_fraction * pool.tokens)
+    say(f"pool: {len(pool.records)} documents, {pool.tokens:,} tokens; budget {budget:,} tokens")
+
+    arms = {}
+    for arm in cfg.arms.names:
+        arms[arm] = run_arm(cfg, arm, pool, budget, target, tokenizer, progress)
+        a = arms[arm]
+        say(
+            f"arm {arm}: {a['kept_docs']} docs, {a['kept_tokens']:,} tokens, precision "
+            f"{a['precision_tokens']:.3f}, {a['seconds']:.0f} s, {a['layers_run']} layers"
+        )
+
+    dtype = resolve_dtype(cfg.train.dtype, torch.device("cpu"))
+    eval_texts = {
+        name: [r["text"] for r in read_records(files[f"{name}_eval"])]
+        for name in ("target", "general")
+    }
+
+    def evaluate(model: torch.nn.Module) -> dict[str, Any]:
+        return {
+            f"{name}_bpb": bits_per_byte(
+                model,
+                tokenizer,
+                texts,
+                window=cfg.train.seq_len,
+                batch_size=cfg.eval.batch_size,
+                dtype=dtype,
+            ).bpb
+            for name, texts in eval_texts.items()
+        }
+
+    train_dir = cfg.out_dir / "train"
+    base = _cached(train_dir / "base.json", lambda: evaluate(_load_model(location)))
+    say(f"before training: target {base['target_bpb']:.4f}, general {base['general_bpb']:.4f} bpb")
+    steps = training_steps(arms.values(), cfg.train.seq_len * cfg.train.batch_size)
+    runs: dict[str, dict[str, Any]] = {}
+    results = _results(cfg, target, pool, budget, steps, arms, base, runs, dtype)
+    texts = {arm: kept_texts(cfg.out_dir / "arms" / arm) for arm in cfg.arms.names}
+    for seed in cfg.train.seeds:  # every arm's first seed before any arm's second
+        for arm in cfg.arms.names:
+            key = f"{arm}/seed{seed}"
+            start = time.perf_counter()
+            result = train(
+                _load_model(location),
+                pack(texts[arm], tokenizer, cfg.train.seq_len, seed),
+                cfg.train,
+                steps,
+                train_dir / f"{arm}-seed{seed}",
+                evaluate=evaluate,
+                dtype=dtype,
+                progress=progress,
+            )
+            runs[key] = result | {"last_call_seconds": round(time.perf_counter() - start, 1)}
+            last = result["curve"][-1]
+            say(f"{key}: target {last['target_bpb']:.4f}, general {last['general_bpb']:.4f} bpb")
+            results = _results(cfg, target, pool, budget, steps, arms, base, runs, dtype)
+    return results
+
+
+def training_steps(arms: Iterable[dict[str, Any]], tokens_per_step: int) -> int:
+    """Optimiser steps every arm can fill: the packed stream of an arm is its kept tokens plus
+    one EOS per document, and the poorest arm sets the count, so all arms train on exactly
+    the same number of tokens."""
+    packed = min(a["kept_tokens"] + a["kept_docs"] for a in arms)
+    steps = packed // tokens_per_step
+    if steps < 1:
+        raise StudyError(
+            f"the smallest arm packs {packed} tokens, less than one step of {tokens_per_step}: "
+            "raise arms.budget_fraction or lower train.batch_size / train.seq_len"
+        )
+    return steps
+
+
+def _load_model(location: str) -> torch.nn.Module:
+    return AutoModelForCausalLM.from_pretrained(location, dtype=torch.float32)
+
+
+def _cached(path: Path, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    if path.is_file():
+        return json.loads(path.read_text())
+    value = compute()
+    write_json_atomic(path, value)
+    return value
+
+
+def _results(
+    cfg: CptConfig,
+    target: str,
+    pool: Pool,
+    budget: int,
+    steps: int,
+    arms: dict[str, Any],
+    base: dict[str, Any],
+    runs: dict[str, Any],
+    dtype: torch.dtype,
+) -> dict[str, Any]:
+    results = {
+        "target": target,
+        "model": cfg.model,
+        "pool": {"docs": len(pool.records), "tokens": pool.tokens, "path": str(pool.path)},
+        "budget_tokens": budget,
+        "train_steps": steps,
+        "train_tokens": steps * cfg.train.batch_size * cfg.train.seq_len,
+        "dtype": str(dtype).removeprefix("torch."),
+        "config": cfg.model_dump(mode="json"),
+        "base": base,
+        "arms": arms,
+        "runs": runs,
+    }
+    write_json_atomic(cfg.out_dir / RESULTS, results)
+    return results
