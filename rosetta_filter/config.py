@@ -5,6 +5,7 @@ Defaults live only here. Every model forbids unknown keys, so a typo fails with 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -115,7 +116,14 @@ class NeuronsConfig(Strict):
 
     bank: str | None = Field(None, description="neuron bank directory")
     bank_model: str | None = Field(None, description="model id in the bank (default model.name)")
-    domain: str | None = Field(None, description="domain to filter toward")
+    domain: str | None = Field(
+        None, description="domain to filter toward (with domains: the one selection ranks by)"
+    )
+    domains: list[str] | None = Field(
+        None,
+        description="score every listed domain in one forward pass (one `score__{domain}` "
+        "column each, same settings as this section); domain defaults to the first",
+    )
     mode: Literal["auto", "head", "top_k"] = Field(
         "auto",
         description="head: the bank's sparse linear head for the domain (validated on held-out "
@@ -160,8 +168,38 @@ class NeuronsConfig(Strict):
             return [{"neuron": x} if isinstance(x, str) else x for x in v]
         return v
 
+    @field_validator("domains")
+    @classmethod
+    def _column_names(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("list at least one domain (or drop neurons.domains)")
+        for name in v:
+            if not _SET_NAME.fullmatch(name):
+                raise ValueError(f"{name!r}: a domain name is letters, digits, '_' or '-'")
+        if len(set(v)) != len(v):
+            raise ValueError(f"{v}: a domain is listed twice")
+        return v
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_domain_ranks(cls, data: Any) -> Any:
+        domains = data.get("domains") if isinstance(data, dict) else None
+        if isinstance(domains, list) and domains and data.get("domain") is None:
+            return {**data, "domain": domains[0]}
+        return data
+
     @model_validator(mode="after")
     def _bank_or_explicit(self) -> NeuronsConfig:
+        if self.domains is not None:
+            if self.explicit is not None:
+                raise ValueError("neurons.domains scores bank domains: drop neurons.explicit")
+            if self.domain not in self.domains:
+                raise ValueError(
+                    f"neurons.domain={self.domain!r} is not in neurons.domains={self.domains}: "
+                    "list it there (it is the domain selection ranks by)"
+                )
         if self.explicit is None and (self.bank is None or self.domain is None):
             raise ValueError(
                 "set neurons.bank and neurons.domain, or neurons.explicit "
@@ -170,6 +208,9 @@ class NeuronsConfig(Strict):
         if self.explicit is not None and not self.explicit:
             raise ValueError("neurons.explicit is empty: list at least one 'L{layer}.N{index}'")
         return self
+
+
+_SET_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _lift_into(data: Any, key: str, sub: type[Strict]) -> Any:

@@ -9,15 +9,18 @@ import random
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
+from pydantic import ValidationError
 from test_pipeline import WORDS, write_jsonl
 from typer.testing import CliRunner
 
 from discovery.domain.job import DomainsConfig, build_domain_bank
 from rosetta_filter.cli import app
-from rosetta_filter.config import NeuronsConfig, ScoringConfig
+from rosetta_filter.config import NeuronsConfig, RunConfig, ScoringConfig
 from rosetta_filter.errors import BankError
+from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.scoring.bank import FORMAT_VERSION, load_bank, write_bank
 from rosetta_filter.scoring.scorer import NeuronSelection
 
@@ -154,3 +157,44 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
     assert 0.0 <= ex["tfidf_lr"]["auroc"] <= 1.0 and ex["tfidf_lr"]["kept"] == 16
     assert (out / "figures" / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "figures" / "depth.png").exists() and (out / "evaluation.html").exists()
+
+
+def test_several_domains_are_tagged_in_one_pass_with_each_domains_own_scores(
+    planted_model, heads_bank, tmp_path
+):
+    docs = write_jsonl(tmp_path / "docs.jsonl", _docs("heldout"))
+
+    def run_with(neurons: dict, name: str) -> tuple[RunConfig, list[dict]]:
+        cfg = RunConfig.model_validate(
+            {
+                "source": {"data_files": str(docs)},
+                "model": {"name": str(planted_model), "threads": 1},
+                "neurons": {"bank": str(heads_bank), "bank_model": "tiny", **neurons},
+                "scoring": {"max_tokens": 64},
+                "selection": {"keep_fraction": 0.5},
+                "output": {"dir": str(tmp_path / name), "write_rejected": True},
+            }
+        )
+        out = run(cfg)
+        rows = []
+        for shard in sorted(p.path for p in out.shards):
+            rows += pq.read_table(tmp_path / name / shard).to_pylist()
+        return cfg, sorted(rows, key=lambda r: r["id"])
+
+    _, ex = run_with({"domain": "ex"}, "ex")
+    _, plain = run_with({"domain": "plain"}, "plain")
+    cfg, both = run_with({"domains": ["plain", "ex"], "domain": "ex"}, "both")
+    assert [r["id"] for r in both] == [r["id"] for r in ex] == [r["id"] for r in plain]
+    for one_pass, alone_ex, alone_plain in zip(both, ex, plain, strict=True):
+        assert one_pass["score__ex"] == pytest.approx(alone_ex["score"], abs=1e-5)
+        assert one_pass["score__plain"] == pytest.approx(alone_plain["score"], abs=1e-5)
+        assert one_pass["score"] == one_pass["score__ex"]  # selection ranks by neurons.domain
+    manifest = json.loads((tmp_path / "both" / "manifest.json").read_text())
+    assert set(manifest["neurons"]["sets"]) == {"plain", "ex"}
+    attributes = pq.read_table(tmp_path / "both" / "attributes").column_names
+    assert {"score__ex", "score__plain"} <= set(attributes)
+    assert cfg.neurons.domain == "ex"
+    first = NeuronsConfig(bank=str(heads_bank), domains=["plain", "ex"])
+    assert first.domain == "plain"
+    with pytest.raises(ValidationError, match=r"not in neurons\.domains"):
+        NeuronsConfig(bank=str(heads_bank), domains=["plain"], domain="ex")

@@ -155,6 +155,8 @@ def score(
         record = {"id": name, "score": doc.score, "n_tokens": doc.n_tokens}
         if doc.skip_reason:
             record["skip_reason"] = doc.skip_reason
+        if doc.scores:  # neurons.domains: one score per domain, same forward pass
+            record["scores"] = doc.scores
         if neurons and doc.neuron_values is not None:
             record["neurons"] = dict(
                 zip(map(str, scorer.selection.neurons), doc.neuron_values, strict=True)

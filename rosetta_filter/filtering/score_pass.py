@@ -39,6 +39,20 @@ ATTRIBUTE_SCHEMA = pa.schema(
         ("skip_reason", pa.string()),
     ]
 )
+SET_SCORE_PREFIX = "score__"
+
+
+def set_columns(cfg: RunConfig) -> list[str]:
+    """The per-set score columns of a run (``neurons.domains``): ``score__{domain}``."""
+    return [SET_SCORE_PREFIX + name for name in cfg.neurons.domains or ()]
+
+
+def attribute_schema(cfg: RunConfig) -> pa.Schema:
+    """``ATTRIBUTE_SCHEMA`` plus one float column per tagged set."""
+    schema = ATTRIBUTE_SCHEMA
+    for column in set_columns(cfg):
+        schema = schema.append(pa.field(column, pa.float64()))
+    return schema
 
 
 @dataclass(slots=True)
@@ -100,6 +114,8 @@ def score_records(
             "truncated": doc.truncated,
             "skip_reason": reason,
         }
+        for name, score in (doc.scores or {}).items():
+            values[SET_SCORE_PREFIX + name] = score if reason is None else None
         yield AttributeRow(values, record.position)
 
 
@@ -126,7 +142,7 @@ def write_attributes(
     writer = ParquetShardWriter(
         run_dir,
         ATTRIBUTES_DIR,
-        ATTRIBUTE_SCHEMA,
+        attribute_schema(cfg),
         rank=rank,
         seq=state.seqs.get(ATTRIBUTES_DIR, 0),
         max_rows=1 << 40,

@@ -17,7 +17,7 @@ from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ShardError
 from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state, save_state
 from rosetta_filter.filtering.progress import NullProgress, Progress
-from rosetta_filter.filtering.score_pass import checkpoint_every
+from rosetta_filter.filtering.score_pass import checkpoint_every, set_columns
 from rosetta_filter.filtering.selection import SelectionRule
 from rosetta_filter.filtering.shards import (
     ShardInfo,
@@ -42,11 +42,23 @@ OUTPUT_ATTRIBUTE_SCHEMA = pa.schema(
 )
 
 
-def document_schema(keep_fields: bool) -> pa.Schema:
+def document_schema(keep_fields: bool, set_scores: list[str] = ()) -> pa.Schema:
     fields = [("id", pa.string()), ("text", pa.string()), ("score", pa.float64())]
+    fields += [(column, pa.float64()) for column in set_scores]
     if keep_fields:  # the source's other fields, as one JSON object (schemas vary by record)
         fields.append(("metadata", pa.string()))
     return pa.schema(fields)
+
+
+def output_schema(cfg: RunConfig) -> pa.Schema:
+    """The schema of the run's output shards: documents, or attributes only."""
+    set_scores = set_columns(cfg)
+    if cfg.output.attributes_only:
+        schema = OUTPUT_ATTRIBUTE_SCHEMA
+        for column in set_scores:
+            schema = schema.insert(2, pa.field(column, pa.float64()))
+        return schema
+    return document_schema(cfg.output.keep_fields, set_scores)
 
 
 def iter_attributes(run_dir: Path, shards: list[ShardInfo], start: int) -> Iterator[dict]:
@@ -79,7 +91,8 @@ def write_rank(
     keep = {s.path for s in state.shards}
     for subdir in (KEPT_DIR, REJECTED_DIR):
         remove_orphans(run_dir, subdir, rank, keep)
-    schema = OUTPUT_ATTRIBUTE_SCHEMA if out.attributes_only else document_schema(out.keep_fields)
+    schema = output_schema(cfg)
+    set_scores = set_columns(cfg)
     writers = {
         subdir: make_writer(
             out.format,
@@ -129,6 +142,7 @@ def write_rank(
             )
         elif attr["score"] is not None and (kept or out.write_rejected):
             row = {"id": record.id, "text": record.text, "score": attr["score"]}
+            row |= {column: attr.get(column) for column in set_scores}
             if out.keep_fields:
                 row["metadata"] = json.dumps(record.fields, ensure_ascii=False, default=str)
             writers[KEPT_DIR if kept else REJECTED_DIR].write(row)

@@ -10,7 +10,7 @@ the very same selection and write pass: its run directory is comparable shard fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -45,6 +45,7 @@ class ScoredDoc:
     truncated: bool = False
     skip_reason: str | None = None
     neuron_values: list[float] | None = None  # pooled, normalised, per selected neuron
+    scores: dict[str, float] | None = None  # per named set, when the scorer tags several
 
 
 class DocumentScorer(Protocol):
@@ -195,7 +196,9 @@ def _normalisation(rows: list | None, scoring: ScoringConfig) -> tuple:
 
 
 class Scorer:
-    """An activation engine plus the combination of neuron values into one score."""
+    """An activation engine plus the combination of neuron values into one score, and into
+    one score per named set (``sets``) from the same forward pass: the engine reads the union
+    of all neurons once and stops at the deepest layer any set needs."""
 
     def __init__(
         self,
@@ -204,14 +207,22 @@ class Scorer:
         scoring: ScoringConfig,
         batching: BatchingConfig | None = None,
         backend: Backend = "hf",
+        sets: Mapping[str, NeuronSelection] | None = None,
     ) -> None:
         self.model = model
         self.selection = selection
         self.scoring = scoring
+        self.sets = dict(sets or {})
+        self.read = _union([selection, *self.sets.values()])
+        column = {n: i for i, n in enumerate(self.read)}
+        self._columns = {
+            name: [column[n] for n in s.neurons]
+            for name, s in [("", selection), *self.sets.items()]
+        }
         self.engine = build_engine(
             backend,
             model,
-            list(selection.neurons),
+            self.read,
             tokens=scoring.tokens,
             batching=batching,
             pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
@@ -228,10 +239,25 @@ class Scorer:
         selection: NeuronSelection | None = None,
     ) -> Scorer:
         """A scorer for the config's neurons (or ``selection``, which then replaces them)."""
-        selection = selection or NeuronSelection.from_config(neurons_cfg, scoring, model_cfg.name)
+        bank = load_bank(neurons_cfg.bank) if neurons_cfg.bank else None
+        sets = {
+            domain: NeuronSelection.from_config(
+                neurons_cfg.model_copy(update={"domain": domain, "domains": None}),
+                scoring,
+                model_cfg.name,
+                bank,
+            )
+            for domain in neurons_cfg.domains or ()
+        }
+        if selection is None:
+            selection = sets.get(neurons_cfg.domain) or NeuronSelection.from_config(
+                neurons_cfg, scoring, model_cfg.name, bank
+            )
         log.info("scoring with %s", ", ".join(map(str, selection.neurons)))
+        for domain, chosen in sets.items():
+            log.info("tagging %s with %s", domain, ", ".join(map(str, chosen.neurons)))
         model = loaded or load_backend_model(model_cfg)
-        return cls(model, selection, scoring, batching, model_cfg.backend)
+        return cls(model, selection, scoring, batching, model_cfg.backend, sets)
 
     @property
     def tokenizer(self):
@@ -254,7 +280,16 @@ class Scorer:
                 "weights": list(selection.weights),
                 "normalized": selection.norm_mean is not None,
                 "domain": selection.domain,
-                "deepest_layer": max(n.layer for n in selection.neurons),
+                "deepest_layer": max(n.layer for n in self.read),
+                "sets": {
+                    name: {
+                        "neurons": [str(n) for n in chosen.neurons],
+                        "weights": list(chosen.weights),
+                        "deepest_layer": max(n.layer for n in chosen.neurons),
+                    }
+                    for name, chosen in self.sets.items()
+                }
+                or None,
             },
         }
 
@@ -264,16 +299,30 @@ class Scorer:
             if doc.skip_reason is not None:
                 yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
                 continue
-            raw = doc.pooled[self.scoring.pooling]  # (n_neurons,)
-            score = float(self.selection.combine(raw))
+            raw = doc.pooled[self.scoring.pooling]  # (len(self.read),)
+            own = raw[self._columns[""]]
             yield ScoredDoc(
                 doc.index,
-                score,
+                float(self.selection.combine(own)),
                 n_tokens=doc.n_tokens,
                 total_tokens=doc.total_tokens,
                 truncated=doc.truncated,
-                neuron_values=self.selection.normalise(raw).tolist() if with_neurons else None,
+                neuron_values=self.selection.normalise(own).tolist() if with_neurons else None,
+                scores={
+                    name: float(chosen.combine(raw[self._columns[name]]))
+                    for name, chosen in self.sets.items()
+                }
+                or None,
             )
+
+
+def _union(selections: list[NeuronSelection]) -> list[Neuron]:
+    """Every neuron of ``selections`` once: the first selection's in its order, then the
+    others' new ones by (layer, index)."""
+    first = list(selections[0].neurons)
+    seen = set(first)
+    rest = {n for s in selections[1:] for n in s.neurons if n not in seen}
+    return first + sorted(rest, key=lambda n: (n.layer, n.index))
 
 
 def _tensor(values: tuple[float, ...] | None) -> torch.Tensor:

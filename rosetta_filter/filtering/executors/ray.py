@@ -34,9 +34,9 @@ from rosetta_filter.filtering.checkpoint import StageState, load_state
 from rosetta_filter.filtering.executors import ScorePassResult, description_path
 from rosetta_filter.filtering.progress import Progress
 from rosetta_filter.filtering.score_pass import (
-    ATTRIBUTE_SCHEMA,
     STAGE,
     AttributeRow,
+    attribute_schema,
     checkpoint_every,
     score_records,
     write_attributes,
@@ -56,11 +56,15 @@ CHUNK_SCHEMA = pa.schema(
         ("source_state", pa.string()),  # JSON position after the chunk, at checkpoints only
     ]
 )
-SCORED_CHUNK_SCHEMA = pa.schema(
-    [("start", pa.int64())]
-    + [(f.name, pa.list_(f.type)) for f in ATTRIBUTE_SCHEMA]
-    + [("source_state", pa.string()), ("described", pa.string())]
-)
+
+
+def scored_chunk_schema(attributes: pa.Schema) -> pa.Schema:
+    """A scored chunk: its start, one list per attribute column, position and description."""
+    return pa.schema(
+        [("start", pa.int64())]
+        + [(f.name, pa.list_(f.type)) for f in attributes]
+        + [("source_state", pa.string()), ("described", pa.string())]
+    )
 
 
 def actor_resources(model: ModelConfig, cluster_gpus: float) -> dict[str, float]:
@@ -160,6 +164,7 @@ class ScorerActor:
 
     def __init__(self, cfg: RunConfig) -> None:
         self.error: RosettaError | None = None
+        self.attributes = attribute_schema(cfg)
         try:
             self.scorer = Scorer.from_config(
                 cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching
@@ -191,12 +196,12 @@ class ScorerActor:
             scored.append(
                 {
                     "start": c["start"],
-                    **{name: [r[name] for r in part] for name in ATTRIBUTE_SCHEMA.names},
+                    **{name: [r.get(name) for r in part] for name in self.attributes.names},
                     "source_state": c["source_state"],
                     "described": self.described,
                 }
             )
-        return pa.Table.from_pylist(scored, schema=SCORED_CHUNK_SCHEMA)
+        return pa.Table.from_pylist(scored, schema=scored_chunk_schema(self.attributes))
 
 
 def in_order(chunks: Iterable[dict[str, Any]], start: int) -> Iterator[dict[str, Any]]:
@@ -244,7 +249,7 @@ def scoring_dataset(cfg: RunConfig, state: StageState) -> ray.data.Dataset:
 
 
 def attribute_rows(
-    chunks: Iterable[dict[str, Any]], start: int, description: Path
+    chunks: Iterable[dict[str, Any]], start: int, description: Path, names: list[str]
 ) -> Iterator[AttributeRow]:
     """Attribute rows in input order from scored chunks in any order; a chunk's last row
     carries the chunk's checkpoint position. Writes the actors' model description at
@@ -252,10 +257,8 @@ def attribute_rows(
     for chunk in in_order(chunks, start):
         if not description.exists():
             write_json_atomic(description, json.loads(chunk["described"]))
-        columns = [chunk[name] for name in ATTRIBUTE_SCHEMA.names]
-        rows = [
-            dict(zip(ATTRIBUTE_SCHEMA.names, v, strict=True)) for v in zip(*columns, strict=True)
-        ]
+        columns = [chunk[name] for name in names]
+        rows = [dict(zip(names, v, strict=True)) for v in zip(*columns, strict=True)]
         for row in rows[:-1]:
             yield AttributeRow(row)
         if rows:
@@ -273,7 +276,9 @@ def score_on_ray(cfg: RunConfig, run_dir: Path, progress: Progress) -> ScorePass
             dataset = scoring_dataset(cfg, state)
             batches = iter(dataset.iter_batches(batch_size=None, batch_format="pyarrow"))
             chunks = (chunk for table in batches for chunk in table.to_pylist())
-            rows = attribute_rows(chunks, state.records_done, description)
+            rows = attribute_rows(
+                chunks, state.records_done, description, attribute_schema(cfg).names
+            )
             try:
                 state = write_attributes(cfg, run_dir, state, rows, progress=progress)
             except ray.exceptions.RayTaskError as exc:
