@@ -263,6 +263,39 @@ class SelectionConfig(Strict):
         None, ge=1, description="keep the best documents until this many tokens"
     )
 
+    mixture: dict[str, float] | None = Field(
+        None,
+        description="token shares of the budget per domain of neurons.domains, plus `rest` "
+        "(documents no domain claims, in seeded random order): {code: 0.6, math: 0.25, "
+        "rest: 0.15}; needs token_budget",
+    )
+    thresholds: dict[str, float] = Field(
+        {},
+        description="mixture: a domain claims a document when its score >= its threshold "
+        "(default 0.0, a head's p = 0.5); the claiming domain is the one with the largest margin",
+    )
+    seed: int = Field(0, description="mixture: order of the `rest` bucket")
+
+    @model_validator(mode="after")
+    def _mixture_shares(self) -> SelectionConfig:
+        if self.mixture is None:
+            if self.thresholds:
+                raise ValueError("selection.thresholds is for selection.mixture: set one")
+            return self
+        if self.token_budget is None:
+            raise ValueError("selection.mixture shares a token budget: set selection.token_budget")
+        if any(share <= 0 for share in self.mixture.values()):
+            raise ValueError(f"selection.mixture={self.mixture}: every share must be > 0")
+        if abs(sum(self.mixture.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"selection.mixture shares sum to {sum(self.mixture.values()):.6g}: make them "
+                "sum to 1 (add a `rest` share for the remainder)"
+            )
+        unknown = sorted(set(self.thresholds) - set(self.mixture))
+        if unknown:
+            raise ValueError(f"selection.thresholds: {unknown} not in selection.mixture")
+        return self
+
     @model_validator(mode="after")
     def _exactly_one(self) -> SelectionConfig:
         chosen = [
@@ -279,6 +312,8 @@ class SelectionConfig(Strict):
 
     @property
     def mode(self) -> str:
+        if self.mixture is not None:
+            return "mixture"
         if self.threshold is not None:
             return "threshold"
         return "keep_fraction" if self.keep_fraction is not None else "token_budget"
@@ -323,6 +358,23 @@ class RunConfig(Strict):
     selection: SelectionConfig
     output: OutputConfig
     runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _mixture_of_tagged_domains(self) -> RunConfig:
+        mixture = self.selection.mixture
+        if mixture is None:
+            return self
+        tagged = self.neurons.domains or []
+        missing = sorted(set(mixture) - {*tagged, REST_BUCKET})
+        if missing:
+            raise ValueError(
+                f"selection.mixture: {missing} not tagged; list them in neurons.domains "
+                f"(tagged: {tagged or 'none'}; `{REST_BUCKET}` is the unclaimed remainder)"
+            )
+        return self
+
+
+REST_BUCKET = "rest"
 
 
 def _set_path(data: dict, dotted: str, value: Any) -> None:

@@ -10,6 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from planted_domains import make_format1_bank, make_heads_bank
 from planting import plant_trigger_neuron
 from tiny_models import save_tiny_model
 
@@ -35,6 +36,18 @@ def planted_model(tiny_model_dir, tmp_path_factory) -> Path:
     """A tiny llama whose neuron L0.N5 fires on the token " x" and (nearly) nowhere else."""
     out = tmp_path_factory.mktemp("planted") / "llama-x"
     return plant_trigger_neuron(tiny_model_dir("llama"), out, TRIGGER_TOKEN, layer=0, index=5)
+
+
+@pytest.fixture(scope="session")
+def format1_bank(tmp_path_factory) -> Path:
+    """A format-1 bank (no heads) for the planted model: domains ex and plain."""
+    return make_format1_bank(tmp_path_factory.mktemp("bank1"))
+
+
+@pytest.fixture(scope="session")
+def heads_bank(planted_model, format1_bank, tmp_path_factory) -> Path:
+    """`rosetta-filter domains` on the planted two-domain world: a format-2 bank with heads."""
+    return make_heads_bank(planted_model, format1_bank, tmp_path_factory.mktemp("domains"))
 
 
 @pytest.fixture

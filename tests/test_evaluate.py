@@ -5,100 +5,23 @@ and `rosetta-filter evaluate` reports it beside the TF-IDF baseline on held-out 
 from __future__ import annotations
 
 import json
-import random
-from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from planted_domains import family_docs
 from pydantic import ValidationError
-from test_pipeline import WORDS, write_jsonl
+from test_pipeline import write_jsonl
 from typer.testing import CliRunner
 
-from discovery.domain.job import DomainsConfig, build_domain_bank
 from rosetta_filter.cli import app
 from rosetta_filter.config import NeuronsConfig, RunConfig, ScoringConfig
 from rosetta_filter.errors import BankError
 from rosetta_filter.filtering.pipeline import run
-from rosetta_filter.scoring.bank import FORMAT_VERSION, load_bank, write_bank
+from rosetta_filter.scoring.bank import FORMAT_VERSION, load_bank
 from rosetta_filter.scoring.scorer import NeuronSelection
 
 runner = CliRunner()
-# "ex" documents carry the trigger word " x"; each family draws from its own slice of words.
-FAMILIES = {
-    ("ex", "fa", "choose"): WORDS[:10],
-    ("ex", "fb", "choose"): WORDS[10:20],
-    ("ex", "fc", "heldout"): WORDS[20:],
-    ("plain", "pa", "choose"): WORDS[:12],
-    ("plain", "pb", "choose"): WORDS[12:],
-    ("plain", "pc", "heldout"): WORDS[5:25],
-}
-
-
-def _docs(role: str, per_family: int = 16) -> list[dict]:
-    rng = random.Random(role)
-    docs = []
-    for (domain, family, family_role), words in FAMILIES.items():
-        if family_role != role:
-            continue
-        for i in range(per_family):
-            text = [rng.choice(words) for _ in range(rng.randint(10, 30))]
-            if domain == "ex":
-                text.insert(rng.randrange(1, len(text)), "x")
-            docs.append(
-                {"id": f"{family}{i}", "text": " ".join(text), "domain": domain, "family": family}
-            )
-    return docs
-
-
-@pytest.fixture(scope="module")
-def format1_bank(tmp_path_factory) -> Path:
-    rows = [(0, 5, True, 0.99, 0.01), (1, 3, True, 0.6, 0.4), (2, 7, False, 0.5, 0.5)]
-    neurons = pa.Table.from_pylist(
-        [
-            {
-                "model": "tiny",
-                "layer": layer,
-                "index": index,
-                "is_rosetta": rosetta,
-                "preferred_domain": "ex",
-                "auroc__ex": ex,
-                "auroc__plain": plain,
-            }
-            for layer, index, rosetta, ex, plain in rows
-        ]
-    )
-    meta = {
-        "models": [{"id": "tiny", "family": "llama", "layers": 3, "d_mlp": 64}],
-        "probe_corpus": {"domains": ["ex", "plain"]},
-    }
-    pairs = pa.table({c: [] for c in ("model_a", "neuron_a", "model_b", "neuron_b", "r")})
-    return write_bank(tmp_path_factory.mktemp("bank1") / "bank", meta, neurons, pairs)
-
-
-@pytest.fixture(scope="module")
-def heads_bank(planted_model, format1_bank, tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("domains")
-    choose = write_jsonl(root / "choose.jsonl", [d | {"role": "choose"} for d in _docs("choose")])
-    cfg = DomainsConfig.model_validate(
-        {
-            "bank": str(format1_bank),
-            "out": str(root / "bank2"),
-            "model": {"name": str(planted_model), "threads": 1},
-            "bank_model": "tiny",
-            "labelled": {"path": str(choose)},
-            "tokens": {"max_tokens": 64},
-            "heads": {"candidates": 16, "max_neurons": 4},
-            "cache_dir": str(root / "cache"),
-        }
-    )
-    out, summary = build_domain_bank(cfg)
-    assert summary["ex"]["rosetta"]["auto_max_layer"] == 0
-    again, _ = build_domain_bank(cfg.model_copy(update={"out": str(root / "bank3")}))  # cached
-    assert len(list((root / "cache").glob("pooled-*.npz"))) == 1
-    assert load_bank(again).heads["domains"] == load_bank(out).heads["domains"]
-    return out
 
 
 def test_the_head_finds_the_trigger_at_the_shallowest_depth(heads_bank):
@@ -128,7 +51,7 @@ def test_the_scorer_uses_the_head_by_default_and_old_banks_say_why_not(heads_ban
 
 
 def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_bank, tmp_path):
-    heldout = write_jsonl(tmp_path / "heldout.jsonl", _docs("heldout"))
+    heldout = write_jsonl(tmp_path / "heldout.jsonl", family_docs("heldout"))
     config = tmp_path / "run.yaml"
     config.write_text(
         yaml.safe_dump(
@@ -162,7 +85,7 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
 def test_several_domains_are_tagged_in_one_pass_with_each_domains_own_scores(
     planted_model, heads_bank, tmp_path
 ):
-    docs = write_jsonl(tmp_path / "docs.jsonl", _docs("heldout"))
+    docs = write_jsonl(tmp_path / "docs.jsonl", family_docs("heldout"))
 
     def run_with(neurons: dict, name: str) -> tuple[RunConfig, list[dict]]:
         cfg = RunConfig.model_validate(

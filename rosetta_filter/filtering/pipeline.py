@@ -18,7 +18,13 @@ from rosetta_filter.filtering.executors import run_score_pass
 from rosetta_filter.filtering.manifest import write_manifest
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.run_dir import claim_run_dir, remove_run_dir
-from rosetta_filter.filtering.selection import SelectionRule, build_rule
+from rosetta_filter.filtering.score_pass import SET_SCORE_PREFIX, set_columns
+from rosetta_filter.filtering.selection import (
+    MixtureRule,
+    SelectionRule,
+    build_mixture_rule,
+    build_rule,
+)
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
 from rosetta_filter.filtering.write_pass import write_rank
@@ -31,32 +37,42 @@ log = logging.getLogger(__name__)
 class RunResult:
     run_dir: Path
     stats: RunStats
-    rule: SelectionRule
+    rule: SelectionRule | MixtureRule
     shards: list[ShardInfo]
     resumed: bool
 
 
 def rule_from_attributes(
     cfg: RunConfig, run_dir: Path, attributes: dict[int, list[ShardInfo]]
-) -> SelectionRule:
-    """Rank every scored document of every rank and derive the selection rule."""
-    scores, ranks, indexes, tokens = [], [], [], []
+) -> SelectionRule | MixtureRule:
+    """Rank every scored document of every rank and derive the selection rule (scores and
+    token counts only: texts are never read here)."""
+    sets = [c for c in set_columns(cfg) if cfg.selection.mixture is not None]
+    columns: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("score", "index", "total_tokens", "rank", *sets)
+    }
     for rank, shards in attributes.items():
         for shard in shards:
-            table = pq.read_table(run_dir / shard.path, columns=["score", "index", "total_tokens"])
-            score = table["score"].to_numpy(zero_copy_only=False)
-            valid = ~np.isnan(score.astype(np.float64))
-            scores.append(score[valid].astype(np.float64))
-            indexes.append(table["index"].to_numpy()[valid])
-            tokens.append(table["total_tokens"].to_numpy()[valid])
-            ranks.append(np.full(int(valid.sum()), rank))
-    return build_rule(
-        cfg.selection,
-        _concat(scores, np.float64),
-        _concat(ranks, np.int64),
-        _concat(indexes, np.int64),
-        _concat(tokens, np.int64),
-    )
+            table = pq.read_table(
+                run_dir / shard.path, columns=["score", "index", "total_tokens", *sets]
+            )
+            score = table["score"].to_numpy(zero_copy_only=False).astype(np.float64)
+            valid = ~np.isnan(score)
+            for name in ("score", "index", "total_tokens", *sets):
+                values = table[name].to_numpy(zero_copy_only=False)
+                columns[name].append(values[valid])
+            columns["rank"].append(np.full(int(valid.sum()), rank))
+    ranks = _concat(columns["rank"], np.int64)
+    indexes = _concat(columns["index"], np.int64)
+    tokens = _concat(columns["total_tokens"], np.int64)
+    if cfg.selection.mixture is not None:
+        set_scores = {
+            column.removeprefix(SET_SCORE_PREFIX): _concat(columns[column], np.float64)
+            for column in sets
+        }
+        return build_mixture_rule(cfg.selection, set_scores, ranks, indexes, tokens)
+    scores = _concat(columns["score"], np.float64)
+    return build_rule(cfg.selection, scores, ranks, indexes, tokens)
 
 
 def _input_paths(cfg: RunConfig) -> list[Path]:

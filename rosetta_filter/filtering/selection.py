@@ -9,13 +9,15 @@ record without holding the corpus in memory.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from rosetta_filter.config import SelectionConfig
+from rosetta_filter.config import REST_BUCKET, SelectionConfig
+from rosetta_filter.filtering.score_pass import SET_SCORE_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +41,134 @@ class SelectionRule:
         # Ranked by score descending, then (rank, index) ascending.
         return (-score, rank, index) <= (-self.cut_score, self.cut_rank, self.cut_index)
 
+    def decide(self, row: dict[str, Any], rank: int) -> tuple[bool, str | None]:
+        """(kept, bucket) of an attribute row; single-criterion rules have no buckets."""
+        return self.keeps(row["score"], rank, row["index"]), None
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class BucketCut:
+    """A mixture bucket's kept prefix: documents at or before ``(key, rank, index)`` in the
+    bucket's order (key = -score of its domain; for ``rest`` a seeded uniform number)."""
+
+    target_tokens: int
+    tokens: int = 0
+    n_keep: int = 0
+    cut_key: float | None = None
+    cut_rank: int | None = None
+    cut_index: int | None = None
+
+    def keeps(self, key: float, rank: int, index: int) -> bool:
+        if self.cut_key is None:
+            return False
+        return (key, rank, index) <= (self.cut_key, self.cut_rank, self.cut_index)
+
+
+@dataclass(frozen=True)
+class MixtureRule:
+    """``selection.mixture``: every document goes to at most one bucket, the tagged domain
+    whose score clears its threshold by the largest margin (else ``rest``), and each bucket
+    keeps the longest prefix of its order that fits its share of the token budget."""
+
+    thresholds: dict[str, float]  # the claiming domains, in config order
+    buckets: dict[str, BucketCut]
+    seed: int
+    mode: str = "mixture"
+
+    def claim(self, scores: dict[str, float | None]) -> str:
+        """The bucket a document belongs to (its scores by domain)."""
+        best, margin = REST_BUCKET, -math.inf
+        for name, threshold in self.thresholds.items():
+            score = scores.get(name)
+            if score is not None and score - threshold >= 0 and score - threshold > margin:
+                best, margin = name, score - threshold
+        return best
+
+    def decide(self, row: dict[str, Any], rank: int) -> tuple[bool, str | None]:
+        if row["score"] is None:
+            return False, None
+        bucket = self.claim({n: row[SET_SCORE_PREFIX + n] for n in self.thresholds})
+        cut = self.buckets.get(bucket)
+        if cut is None:
+            return False, None
+        if bucket == REST_BUCKET:
+            key = rest_key(self.seed, rank, row["index"])
+        else:
+            key = -row[SET_SCORE_PREFIX + bucket]
+        kept = cut.keeps(key, rank, row["index"])
+        return kept, bucket if kept else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "thresholds": self.thresholds,
+            "seed": self.seed,
+            "buckets": {name: asdict(cut) for name, cut in self.buckets.items()},
+        }
+
+
+def rest_key(seed: int, rank: int, index: int) -> float:
+    """A uniform number in [0, 1) per document: the seeded order of the ``rest`` bucket."""
+    digest = hashlib.sha256(f"{seed}:{rank}:{index}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def build_mixture_rule(
+    cfg: SelectionConfig,
+    set_scores: dict[str, np.ndarray],
+    ranks: np.ndarray,
+    indexes: np.ndarray,
+    tokens: np.ndarray,
+) -> MixtureRule:
+    """The mixture rule for scored documents (parallel arrays; ``set_scores`` by domain)."""
+    assert cfg.mixture is not None and cfg.token_budget is not None
+    claimers = [name for name in cfg.mixture if name != REST_BUCKET]
+    thresholds = {name: float(cfg.thresholds.get(name, 0.0)) for name in claimers}
+    rule = MixtureRule(thresholds, {}, cfg.seed)
+    claimed = np.asarray(
+        [rule.claim({n: float(set_scores[n][i]) for n in claimers}) for i in range(len(indexes))],
+        dtype=object,
+    )
+    buckets = {}
+    for name, share in cfg.mixture.items():
+        member = claimed == name
+        if name == REST_BUCKET:
+            keys = np.asarray(
+                [rest_key(cfg.seed, int(r), int(i)) for r, i in zip(ranks, indexes, strict=True)]
+            )
+        else:
+            keys = -set_scores[name]
+        buckets[name] = _prefix_cut(
+            math.floor(share * cfg.token_budget),
+            keys[member],
+            ranks[member],
+            indexes[member],
+            tokens[member],
+        )
+    return MixtureRule(thresholds, buckets, cfg.seed)
+
+
+def _prefix_cut(
+    target: int, keys: np.ndarray, ranks: np.ndarray, indexes: np.ndarray, tokens: np.ndarray
+) -> BucketCut:
+    """The longest prefix of ``(key, rank, index)`` order whose tokens fit ``target``."""
+    order = np.lexsort((indexes, ranks, keys))
+    cumulative = np.cumsum(tokens[order])
+    n_keep = int(np.searchsorted(cumulative, target, side="right")) if len(order) else 0
+    if n_keep == 0:
+        return BucketCut(target)
+    last = order[n_keep - 1]
+    return BucketCut(
+        target,
+        int(cumulative[n_keep - 1]),
+        n_keep,
+        float(keys[last]),
+        int(ranks[last]),
+        int(indexes[last]),
+    )
 
 
 def build_rule(

@@ -19,6 +19,8 @@ class RunStats:
     kept: int = 0
     dropped: int = 0
     tokens_kept: int = 0
+    bucket_docs: Counter = field(default_factory=Counter)  # mixture bucket -> kept docs
+    bucket_tokens: Counter = field(default_factory=Counter)  # mixture bucket -> kept tokens
     score_seconds: float = 0.0
     write_seconds: float = 0.0
 
@@ -31,13 +33,16 @@ class RunStats:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["invalid"] = dict(sorted(self.invalid.items()))
+        out["bucket_docs"] = dict(sorted(self.bucket_docs.items()))
+        out["bucket_tokens"] = dict(sorted(self.bucket_tokens.items()))
         out["invalid_total"] = sum(self.invalid.values())
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunStats:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        known["invalid"] = Counter(known.get("invalid", {}))
+        for name in ("invalid", "bucket_docs", "bucket_tokens"):
+            known[name] = Counter(known.get(name, {}))
         return cls(**known)
 
     def summary(self) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from rosetta_filter.errors import ShardError
 from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state, save_state
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.score_pass import checkpoint_every, set_columns
-from rosetta_filter.filtering.selection import SelectionRule
+from rosetta_filter.filtering.selection import MixtureRule, SelectionRule
 from rosetta_filter.filtering.shards import (
     ShardInfo,
     make_writer,
@@ -51,14 +51,18 @@ def document_schema(keep_fields: bool, set_scores: list[str] = ()) -> pa.Schema:
 
 
 def output_schema(cfg: RunConfig) -> pa.Schema:
-    """The schema of the run's output shards: documents, or attributes only."""
+    """The schema of the run's output shards: documents, or attributes only; a tagged
+    domain's score per ``score__{domain}`` column, and the mixture ``bucket`` kept in."""
     set_scores = set_columns(cfg)
     if cfg.output.attributes_only:
         schema = OUTPUT_ATTRIBUTE_SCHEMA
         for column in set_scores:
             schema = schema.insert(2, pa.field(column, pa.float64()))
-        return schema
-    return document_schema(cfg.output.keep_fields, set_scores)
+    else:
+        schema = document_schema(cfg.output.keep_fields, set_scores)
+    if cfg.selection.mixture is not None:
+        schema = schema.insert(3, pa.field("bucket", pa.string()))
+    return schema
 
 
 def iter_attributes(run_dir: Path, shards: list[ShardInfo], start: int) -> Iterator[dict]:
@@ -76,7 +80,7 @@ def iter_attributes(run_dir: Path, shards: list[ShardInfo], start: int) -> Itera
 
 def write_rank(
     cfg: RunConfig,
-    rule: SelectionRule,
+    rule: SelectionRule | MixtureRule,
     attribute_shards: list[ShardInfo],
     run_dir: Path,
     rank: int = 0,
@@ -93,6 +97,7 @@ def write_rank(
         remove_orphans(run_dir, subdir, rank, keep)
     schema = output_schema(cfg)
     set_scores = set_columns(cfg)
+    mixture = cfg.selection.mixture is not None
     writers = {
         subdir: make_writer(
             out.format,
@@ -131,18 +136,22 @@ def write_rank(
                 "re-run into a new output.dir",
                 field="source",
             )
-        kept = rule.keeps(attr["score"], rank, attr["index"])
+        kept, bucket = rule.decide(attr, rank)
         if attr["score"] is not None:
             stats.kept += kept
             stats.dropped += not kept
             stats.tokens_kept += attr["total_tokens"] if kept else 0
+            if bucket is not None:
+                stats.bucket_docs[bucket] += 1
+                stats.bucket_tokens[bucket] += attr["total_tokens"]
         if out.attributes_only:
-            writers[KEPT_DIR].write(
-                {**{k: attr[k] for k in schema.names if k in attr}, "kept": kept}
-            )
+            row = {**{k: attr[k] for k in schema.names if k in attr}, "kept": kept}
+            writers[KEPT_DIR].write(row | ({"bucket": bucket} if mixture else {}))
         elif attr["score"] is not None and (kept or out.write_rejected):
             row = {"id": record.id, "text": record.text, "score": attr["score"]}
             row |= {column: attr.get(column) for column in set_scores}
+            if mixture:
+                row["bucket"] = bucket
             if out.keep_fields:
                 row["metadata"] = json.dumps(record.fields, ensure_ascii=False, default=str)
             writers[KEPT_DIR if kept else REJECTED_DIR].write(row)
