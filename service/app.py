@@ -25,7 +25,7 @@ from rosetta_filter.scoring.scorer import ScoredDoc, Scorer
 from service.auth import BearerAuth, resolve_api_key
 from service.batcher import Batcher, TokenCounter
 from service.config import ServeConfig
-from service.errors import Unavailable, error_response
+from service.errors import InvalidRequest, Unavailable, error_response
 from service.limits import BodyLimit, apply_document_limits
 from service.metrics import MetricsMiddleware, ServiceMetrics
 from service.neuron_sets import NeuronSet, NeuronSets
@@ -70,27 +70,50 @@ async def _score(
     body: ScoreRequest, request: Request
 ) -> tuple[NeuronSet, list[DocumentScore], Usage]:
     service = _service(request)
-    chosen = service.sets.resolve(body.neuron_set)
+    several = _several_sets(body, service)
+    chosen = several[0] if several else service.sets.resolve(body.neuron_set)
     texts, cut = apply_document_limits(body.documents, service.cfg.server)
     scored: list[ScoredDoc] = await service.batcher.submit(
-        chosen.scorer,
+        service.sets.union if several else chosen.scorer,
         texts,
         with_neurons=body.return_neurons,
         timeout=service.cfg.server.request_timeout_s,
     )
     names = chosen.neuron_names
+    set_names = [s.name for s in several] if several else None
     docs = [
-        DocumentScore.build(doc, i, s, names, c)
+        DocumentScore.build(doc, i, s, names, c, set_names)
         for i, (doc, s, c) in enumerate(zip(body.documents, scored, cut, strict=True))
     ]
     return chosen, docs, Usage(documents=len(docs), tokens=sum(s.n_tokens for s in scored))
 
 
+def _several_sets(body: ScoreRequest, service: Service) -> list[NeuronSet]:
+    """The sets of a request naming ``neuron_sets`` ([] for a one-set request)."""
+    if body.neuron_sets is None:
+        return []
+    if body.neuron_set is not None:
+        raise InvalidRequest("give neuron_set or neuron_sets, not both", field="neuron_sets")
+    if isinstance(body, FilterRequest):
+        raise InvalidRequest(
+            "/v1/filter keeps by one set's threshold: give neuron_set (score several sets "
+            "with /v1/score)",
+            field="neuron_sets",
+        )
+    if body.return_neurons:
+        raise InvalidRequest(
+            "return_neurons is for one neuron_set at a time", field="return_neurons"
+        )
+    return service.sets.resolve_many(body.neuron_sets)
+
+
 @router.post("/v1/score", responses=_SCORING_ERRORS)
 async def score(body: ScoreRequest, request: Request) -> ScoreResponse:
-    """Score documents with a neuron set (default: the configured one)."""
+    """Score documents with a neuron set (default: the configured one), or with several
+    (``neuron_sets``) from one forward pass."""
     chosen, docs, usage = await _score(body, request)
-    return ScoreResponse(neuron_set=chosen.name, documents=docs, usage=usage)
+    sets = body.neuron_sets if body.neuron_sets else None
+    return ScoreResponse(neuron_set=chosen.name, neuron_sets=sets, documents=docs, usage=usage)
 
 
 @router.post("/v1/filter", responses=_SCORING_ERRORS)

@@ -83,6 +83,20 @@ class NeuronSets:
                 log.warning("bank domain %r is not offered: %s", domain, exc.message)
                 continue
             self.sets[domain] = NeuronSet(domain, "bank_domain", scorer, threshold)
+        # Every set in one scorer: a request naming several sets is one forward pass (up to
+        # the deepest layer among them), and such requests batch together whatever they name.
+        self.union = (
+            Scorer(
+                default.model,
+                default.selection,
+                cfg.scoring,
+                cfg.batching,
+                cfg.model.backend,
+                sets={name: s.scorer.selection for name, s in self.sets.items()},
+            )
+            if cfg.model.backend == "hf"
+            else None
+        )
 
     def resolve(self, name: str | None) -> NeuronSet:
         """The set a request names (None: the default); 422 naming the choices otherwise."""
@@ -95,6 +109,18 @@ class NeuronSets:
                 value=_shown(name),
             )
         return found
+
+    def resolve_many(self, names: list[str]) -> list[NeuronSet]:
+        """The sets of a several-set request, each checked as :meth:`resolve` does."""
+        if self.union is None:
+            raise InvalidRequest(
+                "neuron_sets needs the hf backend (each vLLM engine serves one set): ask one "
+                "neuron_set per request",
+                field="neuron_sets",
+            )
+        if len(set(names)) != len(names):
+            raise InvalidRequest("neuron_sets lists a set twice", field="neuron_sets")
+        return [self.resolve(name) for name in names]
 
     def describe(self) -> NeuronSetsResponse:
         bank = None

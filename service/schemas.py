@@ -40,6 +40,13 @@ class ScoreRequest(_Request):
     neuron_set: str | None = Field(
         None, description="a name from GET /v1/neuron-sets (a set or a bank domain)"
     )
+    neuron_sets: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="/v1/score only: several sets scored from one forward pass (each "
+        "document's `scores`; `score` is the first set's); instead of neuron_set",
+    )
     return_neurons: bool = Field(False, description="include each neuron's pooled value")
 
 
@@ -59,15 +66,28 @@ class DocumentScore(BaseModel):
     neurons: dict[str, float] | None = Field(
         None, description="pooled (and normalised) value per neuron, on request"
     )
+    scores: dict[str, float | None] | None = Field(
+        None, description="per requested set, when the request named neuron_sets"
+    )
 
     @classmethod
     def build(
-        cls, doc: Document, index: int, scored: ScoredDoc, neurons: list[str], cut: bool
+        cls,
+        doc: Document,
+        index: int,
+        scored: ScoredDoc,
+        neurons: list[str],
+        cut: bool,
+        sets: list[str] | None = None,
     ) -> DocumentScore:
         values = scored.neuron_values
+        scores = None
+        if sets is not None:
+            scores = {name: (scored.scores or {}).get(name) for name in sets}
         return cls(
+            scores=scores,
             id=doc.id if doc.id is not None else str(index),
-            score=scored.score,
+            score=scored.score if sets is None else scores[sets[0]],
             n_tokens=scored.n_tokens,
             total_tokens=scored.total_tokens,
             truncated=scored.truncated or cut,
@@ -86,7 +106,8 @@ class Usage(BaseModel):
 
 
 class ScoreResponse(BaseModel):
-    neuron_set: str
+    neuron_set: str = Field(description="the set of `score` (the first of neuron_sets)")
+    neuron_sets: list[str] | None = Field(None, description="the sets of `scores`, if asked")
     documents: list[DocumentScore]
     usage: Usage
 

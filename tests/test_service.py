@@ -476,3 +476,37 @@ def test_a_request_over_the_token_cap_gets_413(planted_model):
         big = capped.post("/v1/score", json={"documents": [{"text": "the cat sat x " * 30}]})
     assert small.status_code == 200
     assert big.status_code == 413 and "max_tokens_per_request=40" in big.json()["error"]["message"]
+
+
+def test_several_sets_are_scored_in_one_pass_with_each_sets_own_scores(client):
+    docs = [{"text": "the cat x sat on the mat"}, {"text": "the moon and the river"}]
+    alone = {
+        name: [
+            d["score"]
+            for d in client.post("/v1/score", json={"documents": docs, "neuron_set": name}).json()[
+                "documents"
+            ]
+        ]
+        for name in ("prose", "mixed", "default")
+    }
+    both = client.post(
+        "/v1/score", json={"documents": docs, "neuron_sets": ["prose", "mixed", "default"]}
+    )
+    assert both.status_code == 200, both.text
+    body = both.json()
+    assert body["neuron_set"] == "prose" and body["neuron_sets"] == ["prose", "mixed", "default"]
+    for i, doc in enumerate(body["documents"]):
+        for name, scores in alone.items():
+            assert doc["scores"][name] == pytest.approx(scores[i], abs=1e-5)
+        assert doc["score"] == doc["scores"]["prose"]
+    for payload, param in [
+        ({"neuron_sets": ["x", "legal"]}, "neuron_set"),
+        ({"neuron_sets": ["x", "x"]}, "neuron_sets"),
+        ({"neuron_sets": ["x"], "neuron_set": "x"}, "neuron_sets"),
+        ({"neuron_sets": ["x"], "return_neurons": True}, "return_neurons"),
+        ({"neuron_sets": []}, "neuron_sets"),
+    ]:
+        bad = client.post("/v1/score", json={"documents": docs, **payload})
+        assert bad.status_code == 422 and bad.json()["error"]["param"] == param, bad.text
+    filtered = client.post("/v1/filter", json={"documents": docs, "neuron_sets": ["x"]})
+    assert filtered.status_code == 422 and "/v1/filter" in filtered.json()["error"]["message"]
