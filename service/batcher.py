@@ -84,6 +84,7 @@ class Batcher:
         self._queued_docs = 0
         self._queued_tokens = 0
         self._closing = False
+        self._running: list[_Job] = []  # the micro-batch the worker is scoring
         self._tokens_per_s: float | None = None
         self._worker = threading.Thread(target=self._work, name="rosetta-inference", daemon=True)
 
@@ -168,6 +169,31 @@ class Batcher:
             return 1.0
         return min(max(self._queued_tokens / rate, 1.0), _MAX_RETRY_AFTER_S)
 
+    def begin_shutdown(self, grace_s: float) -> None:
+        """On SIGTERM (call on the event loop): stop taking requests now, let the worker go
+        on with what it holds, and after ``grace_s`` answer every request still waiting the
+        503 envelope with Retry-After, before the server's own shutdown timeout would cancel
+        them into bare 500s."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        asyncio.get_running_loop().call_later(grace_s, self._give_up)
+
+    def _give_up(self) -> None:
+        """Answer every queued and running request 503; the worker stops between parts."""
+        with self._cond:
+            jobs = [*self._queue, *self._running]
+            for job in self._queue:
+                self._account(job, -1)
+            self._queue.clear()
+        if jobs:
+            log.warning("shutdown: answering %d waiting requests 503", len(jobs))
+        for job in jobs:
+            unavailable = Unavailable(
+                "the server is shutting down: retry on another replica", retry_after=1.0
+            )
+            job.loop.call_soon_threadsafe(_settle, job.future, None, unavailable)
+
     async def close(self) -> None:
         """Stop taking requests, finish every queued one, stop the worker."""
         with self._cond:
@@ -183,7 +209,10 @@ class Batcher:
                 if not self._queue:
                     return  # closing and drained
                 jobs = self._take()
+                self._running = jobs
             self._run(jobs)
+            with self._cond:
+                self._running = []
 
     def _take(self) -> list[_Job]:
         """The oldest job plus later jobs of the same scorer that fit the token budget."""

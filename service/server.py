@@ -1,13 +1,17 @@
 """Running the service under uvicorn, with graceful shutdown.
 
 On SIGTERM or SIGINT uvicorn stops listening, lets in-flight requests finish (up to
-``server.shutdown_timeout_s``), then runs the lifespan's exit, which drains the batcher. With
+``server.shutdown_timeout_s``), then runs the lifespan's exit, which drains the batcher; new
+requests on open connections get 503 at once, and whatever still waits just before the timeout
+is answered 503 with Retry-After (:class:`DrainingServer`; with ``workers > 1`` uvicorn's
+supervisor runs the workers and this last step is uvicorn's own). With
 ``workers > 1`` uvicorn starts that many processes, each building the app from the config it
 finds in the environment (a process cannot inherit a Python object), each with its own model.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -47,10 +51,36 @@ def serve(
     _raise_open_file_limit(cfg.server.max_connections)
     log.info("rosetta-filter serve on http://%s:%d with %d worker(s)", host, port, workers)
     if workers == 1:
-        uvicorn.run(build_app(cfg), **options)
+        app = build_app(cfg)
+        DrainingServer(uvicorn.Config(app, **options), app, cfg.server.shutdown_timeout_s).run()
         return
     os.environ[CONFIG_ENV] = cfg.model_dump_json()
     uvicorn.run("service.server:app_from_env", factory=True, workers=workers, **options)
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, plus: on SIGTERM/SIGINT the batcher stops taking requests at once and, just
+    before ``shutdown_timeout_s`` runs out, answers whatever still waits 503 + Retry-After
+    (uvicorn alone would cancel those requests into bare 500s)."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI, shutdown_timeout_s: float) -> None:
+        super().__init__(config)
+        self.app = app
+        self.grace_s = max(0.1, shutdown_timeout_s - 0.5)  # answers leave before the cut
+        self._draining = False
+
+    def handle_exit(self, sig: int, frame: object) -> None:
+        super().handle_exit(sig, frame)
+        service = getattr(self.app.state, "service", None)
+        loop = getattr(self, "loop", None)
+        if self._draining or service is None or loop is None:
+            return
+        self._draining = True
+        loop.call_soon_threadsafe(service.batcher.begin_shutdown, self.grace_s)
+
+    async def serve(self, sockets=None) -> None:
+        self.loop = asyncio.get_running_loop()
+        await super().serve(sockets)
 
 
 def _raise_open_file_limit(connections: int) -> None:

@@ -32,6 +32,7 @@ from rosetta_filter.activations.models import load_model
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 from service.app import build_app
 from service.config import ServeConfig
+from service.server import DrainingServer
 
 REPO = Path(__file__).resolve().parent.parent
 API_KEY = "live-key"
@@ -42,14 +43,16 @@ class LiveServer:
     """uvicorn serving ``app`` on a free loopback port in a thread; ``stop()`` is what SIGTERM
     does (``should_exit``), so shutdown runs uvicorn's real graceful path."""
 
-    def __init__(self, app, shutdown_timeout_s: int = 10) -> None:
+    def __init__(self, app, shutdown_timeout_s: int = 10, draining: bool = False) -> None:
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(
             app, log_level="warning", timeout_graceful_shutdown=shutdown_timeout_s
         )
-        self.server = uvicorn.Server(config)
+        self.server = (
+            DrainingServer(config, app, shutdown_timeout_s) if draining else uvicorn.Server(config)
+        )
         self.thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
         )
@@ -266,6 +269,28 @@ def test_shutdown_drains_in_flight_and_queued_requests(planted_model, gated_app)
     assert [a.status_code for a in answers] == [200, 200]
     assert [d["score"] > 1 for a in answers for d in a.json()["documents"]] == [True, True, False]
     assert not app.state.service.batcher.accepting
+
+
+def test_sigterm_answers_what_still_waits_503_before_the_shutdown_timeout(planted_model, gated_app):
+    cfg = serve_config(planted_model, shutdown_timeout_s=2)
+    app, scorer = gated_app(cfg)
+    with (
+        LiveServer(app, shutdown_timeout_s=2, draining=True) as live,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        stuck = pool.submit(post, live.url, ["the model never finishes x"])
+        assert scorer.started.wait(10)
+        queued = pool.submit(post, live.url, ["queued x"])
+        wait_until(lambda: metric(live.url, "rosetta_filter_queue_documents") == 1)
+        started = time.monotonic()
+        live.server.handle_exit(signal.SIGTERM, None)  # what the signal handler calls
+        answers = [stuck.result(timeout=10), queued.result(timeout=10)]
+        assert time.monotonic() - started < 2.5
+        scorer.gate.set()
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["Retry-After"] == "1"
+        assert "shutting down" in answer.json()["error"]["message"]
 
 
 def _refused(url: str) -> bool:
