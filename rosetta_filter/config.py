@@ -5,6 +5,7 @@ Defaults live only here. Every model forbids unknown keys, so a typo fails with 
 
 from __future__ import annotations
 
+import glob
 import re
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -404,12 +405,39 @@ def load_config(
         raise ConfigError(f"{path} is not valid YAML: {exc}", field="config") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping of sections", field="config")
+    _inputs_next_to(data, path.parent)
     for item in overrides or []:
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--set {item!r}: expected key.sub=value", field="--set", value=item)
         _set_path(data, key.strip(), yaml.safe_load(raw))
     return validate_config(data, cls)
+
+
+_INPUT_PATHS = (("source", "data_files"), ("neurons", "bank"))
+
+
+def _inputs_next_to(data: dict[str, Any], config_dir: Path) -> None:
+    """Relative input paths (source files, the bank) that name nothing from the current
+    directory but do from the config file's directory are read from there, so a config runs
+    from anywhere; outputs and paths that exist here keep their meaning (``--set`` values,
+    given on the command line, are never moved)."""
+    for section, key in _INPUT_PATHS:
+        node = data.get(section)
+        if not isinstance(node, dict) or key not in node:
+            continue
+        value = node[key]
+        if isinstance(value, str):
+            node[key] = _next_to(value, config_dir)
+        elif isinstance(value, list):
+            node[key] = [_next_to(v, config_dir) if isinstance(v, str) else v for v in value]
+
+
+def _next_to(value: str, config_dir: Path) -> str:
+    if Path(value).is_absolute() or glob.glob(value) or Path(value).exists():
+        return value
+    beside = str(config_dir / value)
+    return beside if glob.glob(beside) or Path(beside).exists() else value
 
 
 def validate_config(data: dict[str, Any], cls: type[M] = RunConfig) -> M:

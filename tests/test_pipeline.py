@@ -9,8 +9,9 @@ from pathlib import Path
 import datasets
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
-from rosetta_filter.config import validate_config
+from rosetta_filter.config import load_config, validate_config
 from rosetta_filter.errors import ConfigError, ShardError
 from rosetta_filter.filtering.pipeline import run
 
@@ -259,3 +260,22 @@ def test_source_size_is_known_for_progress_where_cheap(tmp_path):
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "x.txt").write_text("a document")
     assert Source(SourceConfig(data_files=str(tmp_path / "t"))).estimated_total() is None
+
+
+def test_relative_inputs_are_found_next_to_the_config_from_any_directory(
+    planted_model, tmp_path, monkeypatch
+):
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    write_jsonl(project / "data" / "docs.jsonl", make_docs(4))
+    cfg = base_config(planted_model, "data/docs.jsonl", "out/run")
+    (project / "run.yaml").write_text(yaml.safe_dump(cfg))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    loaded = load_config(project / "run.yaml")
+    assert loaded.source.data_files == str(project / "data" / "docs.jsonl")
+    assert loaded.output.dir == "out/run"  # outputs stay relative to where the run starts
+    (elsewhere / "data").mkdir()
+    write_jsonl(elsewhere / "data" / "docs.jsonl", make_docs(2))
+    assert load_config(project / "run.yaml").source.data_files == "data/docs.jsonl"  # here wins
