@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -24,9 +24,7 @@ class BitsPerByte:
     nats: float  # total negative log-likelihood
     tokens: int  # tokens predicted
     bytes: int  # UTF-8 bytes of the documents
-
-    def to_dict(self) -> dict[str, float | int]:
-        return {"bpb": self.bpb, "nats": self.nats, "tokens": self.tokens, "bytes": self.bytes}
+    by_group: dict[str, float] = field(default_factory=dict)  # bpb per group of documents
 
 
 def separator_id(tokenizer) -> int:
@@ -62,32 +60,44 @@ def bits_per_byte(
     window: int,
     batch_size: int = 4,
     dtype: torch.dtype = torch.float32,
+    groups: Sequence[str] | None = None,
 ) -> BitsPerByte:
-    """Bits per byte of ``model`` on ``texts`` (model put in eval mode; restore it after)."""
+    """Bits per byte of ``model`` on ``texts`` (model put in eval mode; restore it after), and
+    per group when ``groups`` labels each text (e.g. its source family)."""
     separator = separator_id(tokenizer)
     encoded = tokenizer(list(texts), add_special_tokens=False)["input_ids"]
-    windows = [w for ids in encoded for w in document_windows(ids, window, separator)]
-    windows.sort(key=len)  # similar lengths batch together: less padding
+    windows = [
+        (doc, w)
+        for doc, ids in enumerate(encoded)
+        for w in document_windows(ids, window, separator)
+    ]
+    windows.sort(key=lambda item: len(item[1]))  # similar lengths batch together: less padding
     model.eval()
-    nats, tokens = 0.0, 0
+    doc_nats = [0.0] * len(encoded)
+    tokens = 0
     for start in range(0, len(windows), batch_size):
         batch = windows[start : start + batch_size]
-        width = max(map(len, batch))
+        width = max(len(w) for _, w in batch)
         ids = torch.zeros((len(batch), width), dtype=torch.long)
         mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, w in enumerate(batch):
+        for row, (_, w) in enumerate(batch):
             ids[row, : len(w)] = torch.tensor(w)
             mask[row, : len(w)] = 1
         with autocast(dtype):
             logits = model(input_ids=ids, attention_mask=mask).logits
         targets = ids[:, 1:].masked_fill(mask[:, 1:] == 0, -100)
         nll = F.cross_entropy(
-            logits[:, :-1].float().reshape(-1, logits.shape[-1]),
-            targets.reshape(-1),
-            ignore_index=-100,
-            reduction="sum",
-        )
-        nats += float(nll)
+            logits[:, :-1].float().transpose(1, 2), targets, ignore_index=-100, reduction="none"
+        ).sum(dim=1)
+        for (doc, _), value in zip(batch, nll.tolist(), strict=True):
+            doc_nats[doc] += value
         tokens += int((targets != -100).sum())
-    n_bytes = sum(len(t.encode("utf-8")) for t in texts)
-    return BitsPerByte(nats / math.log(2) / n_bytes, nats, tokens, n_bytes)
+    doc_bytes = [len(t.encode("utf-8")) for t in texts]
+    nats, n_bytes = sum(doc_nats), sum(doc_bytes)
+    by_group = {}
+    for group in sorted(set(groups or ())):
+        members = [i for i, g in enumerate(groups) if g == group]
+        by_group[group] = (
+            sum(doc_nats[i] for i in members) / math.log(2) / sum(doc_bytes[i] for i in members)
+        )
+    return BitsPerByte(nats / math.log(2) / n_bytes, nats, tokens, n_bytes, by_group)

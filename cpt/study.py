@@ -89,23 +89,24 @@ def run_study(
         )
 
     dtype = resolve_dtype(cfg.train.dtype, torch.device("cpu"))
-    eval_texts = {
-        name: [r["text"] for r in read_records(files[f"{name}_eval"])]
-        for name in ("target", "general")
-    }
+    eval_sets = {name: read_records(files[f"{name}_eval"]) for name in ("target", "general")}
 
     def evaluate(model: torch.nn.Module) -> dict[str, Any]:
-        return {
-            f"{name}_bpb": bits_per_byte(
+        """Bits per byte on each evaluation set, and per source family of each."""
+        out: dict[str, Any] = {}
+        for name, records in eval_sets.items():
+            measured = bits_per_byte(
                 model,
                 tokenizer,
-                texts,
+                [r["text"] for r in records],
                 window=cfg.train.seq_len,
                 batch_size=cfg.eval.batch_size,
                 dtype=dtype,
-            ).bpb
-            for name, texts in eval_texts.items()
-        }
+                groups=[r["family"] for r in records],
+            )
+            out[f"{name}_bpb"] = measured.bpb
+            out[f"{name}_bpb_by_family"] = measured.by_group
+        return out
 
     train_dir = cfg.out_dir / "train"
     base = _cached(train_dir / "base.json", lambda: evaluate(_load_model(location)))

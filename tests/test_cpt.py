@@ -191,16 +191,19 @@ def test_windows_predict_every_token_once():
 def test_bits_per_byte_equals_a_direct_computation(tokenizer):
     model = _tiny_lm().eval()
     texts = [r["text"] for r in _pool_records(6)]
-    got = bits_per_byte(model, tokenizer, texts, window=512, batch_size=4)  # one window each
-    nats = 0.0
+    groups = ["even" if i % 2 == 0 else "odd" for i in range(len(texts))]
+    got = bits_per_byte(model, tokenizer, texts, window=512, batch_size=4, groups=groups)
+    nats = []
     with torch.no_grad():
-        for text in texts:
+        for text in texts:  # one window each: the whole document is the context
             ids = [tokenizer.eos_token_id, *tokenizer(text, add_special_tokens=False)["input_ids"]]
             logp = torch.log_softmax(model(torch.tensor([ids])).logits[0].double(), -1)
-            nats -= sum(float(logp[i, ids[i + 1]]) for i in range(len(ids) - 1))
-    n_bytes = sum(len(t.encode()) for t in texts)
-    assert got.bytes == n_bytes
-    assert got.bpb == pytest.approx(nats / math.log(2) / n_bytes, rel=1e-5)
+            nats.append(-sum(float(logp[i, ids[i + 1]]) for i in range(len(ids) - 1)))
+    n_bytes = [len(t.encode()) for t in texts]
+    assert got.bytes == sum(n_bytes)
+    assert got.bpb == pytest.approx(sum(nats) / math.log(2) / sum(n_bytes), rel=1e-5)
+    even = sum(nats[::2]) / math.log(2) / sum(n_bytes[::2])
+    assert got.by_group["even"] == pytest.approx(even, rel=1e-5)
 
 
 # ---------------------------------------------------------------- training
