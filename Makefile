@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_VERBOSITY ?= error
 
-.PHONY: setup test test-slow lint demo bench clean-demo discover scaling domains evaluate cpt
+.PHONY: setup test test-slow test-adversarial lint demo bench clean-demo discover scaling domains evaluate cpt
 
 setup: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ test: setup
 
 test-slow: setup
 	$(BIN)/pytest -q -m slow
+
+# The reliability targets at full size (10,000 hostile records with 10 kills, 200 slow clients,
+# thousands of idle sockets); ROSETTA_ADVERSARIAL_SCALE=2 doubles every size.
+test-adversarial: setup
+	$(BIN)/pytest -q -m adversarial
 
 lint: setup
 	$(BIN)/ruff check .
