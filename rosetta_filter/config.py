@@ -125,6 +125,11 @@ class NeuronsConfig(Strict):
         description="score every listed domain in one forward pass (one `score__{domain}` "
         "column each, same settings as this section); domain defaults to the first",
     )
+    sets: dict[str, dict[str, Any]] | None = Field(
+        None,
+        description="named sets tagged in the same pass, each this section with some keys "
+        "changed: {code_fast: {domain: code, max_layer: 7}} gives a `score__code_fast` column",
+    )
     mode: Literal["auto", "head", "top_k"] = Field(
         "auto",
         description="head: the bank's sparse linear head for the domain (validated on held-out "
@@ -191,8 +196,38 @@ class NeuronsConfig(Strict):
             return {**data, "domain": domains[0]}
         return data
 
+    @field_validator("sets")
+    @classmethod
+    def _set_names(cls, v: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+        for name, changes in (v or {}).items():
+            if not _SET_NAME.fullmatch(name):
+                raise ValueError(f"{name!r}: a set name is letters, digits, '_' or '-'")
+            nested = sorted(set(changes) & {"domains", "sets"})
+            if nested:
+                raise ValueError(f"sets.{name}: {nested} cannot be nested in a set")
+        return v
+
+    def tagged(self) -> dict[str, NeuronsConfig]:
+        """Every set tagged in the run's one pass, by column name: ``domains`` then ``sets``."""
+        base = self.model_dump(exclude={"domains", "sets"})
+        out = {
+            domain: NeuronsConfig.model_validate({**base, "domain": domain})
+            for domain in self.domains or ()
+        }
+        for name, changes in (self.sets or {}).items():
+            try:
+                out[name] = NeuronsConfig.model_validate({**base, **changes})
+            except ValidationError as exc:
+                raise ValueError(f"neurons.sets.{name}: {format_validation_error(exc)}") from exc
+        return out
+
     @model_validator(mode="after")
     def _bank_or_explicit(self) -> NeuronsConfig:
+        shared = sorted(set(self.domains or ()) & set(self.sets or {}))
+        if shared:
+            raise ValueError(f"neurons.sets: {shared} also in neurons.domains; rename the set")
+        if self.sets:
+            self.tagged()  # every set must be a valid neurons section
         if self.domains is not None:
             if self.explicit is not None:
                 raise ValueError("neurons.domains scores bank domains: drop neurons.explicit")
@@ -365,11 +400,11 @@ class RunConfig(Strict):
         mixture = self.selection.mixture
         if mixture is None:
             return self
-        tagged = self.neurons.domains or []
+        tagged = list(self.neurons.tagged())
         missing = sorted(set(mixture) - {*tagged, REST_BUCKET})
         if missing:
             raise ValueError(
-                f"selection.mixture: {missing} not tagged; list them in neurons.domains "
+                f"selection.mixture: {missing} not tagged; list them in neurons.domains or sets "
                 f"(tagged: {tagged or 'none'}; `{REST_BUCKET}` is the unclaimed remainder)"
             )
         return self

@@ -121,3 +121,47 @@ def test_several_domains_are_tagged_in_one_pass_with_each_domains_own_scores(
     assert first.domain == "plain"
     with pytest.raises(ValidationError, match=r"not in neurons\.domains"):
         NeuronsConfig(bank=str(heads_bank), domains=["plain"], domain="ex")
+
+
+def test_named_sets_change_some_keys_of_the_section_and_are_tagged_alongside(
+    planted_model, heads_bank, tmp_path
+):
+    docs = write_jsonl(tmp_path / "docs.jsonl", family_docs("heldout"))
+    base = {
+        "source": {"data_files": str(docs)},
+        "model": {"name": str(planted_model), "threads": 1},
+        "scoring": {"max_tokens": 64},
+        "selection": {"keep_fraction": 0.5},
+    }
+    neurons = {"bank": str(heads_bank), "bank_model": "tiny", "domain": "ex"}
+    tagged = RunConfig.model_validate(
+        base
+        | {
+            "neurons": neurons
+            | {
+                "sets": {
+                    "plain_deep": {"domain": "plain", "max_layer": 2},
+                    "ex_top": {"mode": "top_k", "top_k": 1},
+                }
+            },
+            "output": {"dir": str(tmp_path / "sets")},
+        }
+    )
+    alone = RunConfig.model_validate(
+        base
+        | {
+            "neurons": neurons | {"domain": "plain", "max_layer": 2},
+            "output": {"dir": str(tmp_path / "alone")},
+        }
+    )
+    run(tagged)
+    run(alone)
+    got = pq.read_table(tmp_path / "sets" / "attributes").to_pylist()
+    want = pq.read_table(tmp_path / "alone" / "attributes").to_pylist()
+    for a, b in zip(got, want, strict=True):
+        assert a["score__plain_deep"] == pytest.approx(b["score"], abs=1e-5)
+        assert a["score__ex_top"] is not None
+    with pytest.raises(ValidationError, match=r"neurons\.sets\.bad"):
+        NeuronsConfig.model_validate(neurons | {"sets": {"bad": {"mode": "sideways"}}})
+    with pytest.raises(ValidationError, match=r"also in neurons\.domains"):
+        NeuronsConfig.model_validate(neurons | {"domains": ["ex"], "sets": {"ex": {}}})

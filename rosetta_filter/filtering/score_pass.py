@@ -43,8 +43,9 @@ SET_SCORE_PREFIX = "score__"
 
 
 def set_columns(cfg: RunConfig) -> list[str]:
-    """The per-set score columns of a run (``neurons.domains``): ``score__{domain}``."""
-    return [SET_SCORE_PREFIX + name for name in cfg.neurons.domains or ()]
+    """The per-set score columns of a run (``neurons.domains`` and ``neurons.sets``):
+    ``score__{name}``."""
+    return [SET_SCORE_PREFIX + name for name in cfg.neurons.tagged()]
 
 
 def attribute_schema(cfg: RunConfig) -> pa.Schema:

@@ -241,13 +241,8 @@ class Scorer:
         """A scorer for the config's neurons (or ``selection``, which then replaces them)."""
         bank = load_bank(neurons_cfg.bank) if neurons_cfg.bank else None
         sets = {
-            domain: NeuronSelection.from_config(
-                neurons_cfg.model_copy(update={"domain": domain, "domains": None}),
-                scoring,
-                model_cfg.name,
-                bank,
-            )
-            for domain in neurons_cfg.domains or ()
+            name: NeuronSelection.from_config(tagged, scoring, model_cfg.name, bank)
+            for name, tagged in neurons_cfg.tagged().items()
         }
         if selection is None:
             selection = sets.get(neurons_cfg.domain) or NeuronSelection.from_config(
