@@ -14,10 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-import yaml
 from test_hostile_records import RAW_LINES, _config
 from test_pipeline import WORDS
-from test_resume import _kill_when, _output, _start
+from test_resume import _output, assert_resumes_identically
 from test_service import serve_config
 from test_service_live import LiveServer, post
 
@@ -56,28 +55,16 @@ def test_10000_hostile_records_and_ten_kills_resume_to_identical_shards(planted_
     data = tmp_path / "docs.jsonl"
     data.write_bytes(b"\n".join(_hostile_lines(n, seed=11)) + b"\n")
 
-    def config(name: str):
-        cfg = _config(planted_model, data, tmp_path / name)
+    def config(out):
+        cfg = _config(planted_model, data, out)
         cfg["runtime"].update(checkpoint_docs=256, lookahead_docs=64)
         cfg["output"].update(shard_max_rows=500)
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(cfg))
-        return path
+        return cfg
 
-    reference = _start(config("reference"))
-    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
-    resumed = config("resumed")
     rng = random.Random(5)
-    points = sorted(rng.sample(range(256, n, 256), 6))
-    kills = 0
-    for stage, at_least in [("score", p) for p in points] + [
-        ("write", p) for p in sorted(rng.sample(range(1, n, 256), 4))
-    ]:
-        kills += _kill_when(_start(resumed), tmp_path / "resumed", stage, at_least)
-    final = _start(resumed)
-    assert final.wait() == 0, final.stderr.read().decode()[-2000:]
-    assert kills >= 8
-    assert _output(tmp_path / "resumed") == _output(tmp_path / "reference")
+    points = [("score", p) for p in sorted(rng.sample(range(256, n, 256), 6))]
+    points += [("write", p) for p in sorted(rng.sample(range(1, n, 256), 4))]
+    assert assert_resumes_identically(tmp_path, config, points) >= 8
     counts = _output(tmp_path / "reference")[1]
     assert counts["seen"] == n and sum(counts["invalid"].values()) > n // 10
 

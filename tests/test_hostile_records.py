@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_pipeline import WORDS, base_config
-from test_resume import _kill_when, _output, _start
+from test_resume import _output, assert_resumes_identically
 
 from rosetta_filter.config import validate_config
 from rosetta_filter.errors import SourceError
@@ -105,22 +104,11 @@ def test_a_killed_run_over_hostile_records_resumes_to_identical_shards(planted_m
     data = tmp_path / "docs.jsonl"
     data.write_bytes(b"\n".join(rows) + b"\n")
 
-    def config(name: str) -> Path:
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(_config(planted_model, data, tmp_path / name)))
-        return path
-
-    reference = _start(config("reference"))
-    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
-    resumed = config("resumed")
-    kills = sum(
-        _kill_when(_start(resumed), tmp_path / "resumed", stage, at_least)
-        for stage, at_least in [("score", 16), ("score", 200), ("write", 1), ("write", 300)]
+    points = [("score", 16), ("score", 200), ("write", 1), ("write", 300)]
+    kills = assert_resumes_identically(
+        tmp_path, lambda out: _config(planted_model, data, out), points
     )
-    final = _start(resumed)
-    assert final.wait() == 0, final.stderr.read().decode()[-2000:]
     assert kills >= 3
-    assert _output(tmp_path / "resumed") == _output(tmp_path / "reference")
     counts = _output(tmp_path / "reference")[1]
     assert counts["seen"] == 400 and counts["invalid"]["invalid_field"] >= 40
 

@@ -9,10 +9,9 @@ import random
 
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from planted_domains import family_docs
 from test_pipeline import write_jsonl
-from test_resume import _kill_when, _output, _start
+from test_resume import assert_resumes_identically
 
 from rosetta_filter.config import RunConfig
 from rosetta_filter.filtering.pipeline import run
@@ -122,23 +121,11 @@ def test_a_mixture_needs_its_domains_tagged_and_shares_that_sum_to_one(
 def test_sigkill_mid_mixture_resumes_to_identical_shards(planted_model, heads_bank, tmp_path):
     data = write_jsonl(tmp_path / "docs.jsonl", _docs(240))
 
-    def config(name: str):
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(
-            yaml.safe_dump(_config(planted_model, heads_bank, data, tmp_path / name, 3000))
-        )
-        return path
+    def config(out):
+        return _config(planted_model, heads_bank, data, out, 3000)
 
-    reference = _start(config("reference"))
-    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
-    resumed = config("resumed")
-    kills = 0
-    for stage, at_least in [("score", 16), ("score", 120), ("write", 1), ("write", 160)]:
-        kills += _kill_when(_start(resumed), tmp_path / "resumed", stage, at_least)
-    final = _start(resumed)
-    assert final.wait() == 0, final.stderr.read().decode()[-2000:]
-    assert kills >= 2
-    assert _output(tmp_path / "resumed") == _output(tmp_path / "reference")
+    points = [("score", 16), ("score", 120), ("write", 1), ("write", 160)]
+    assert assert_resumes_identically(tmp_path, config, points) >= 2
     ref = json.loads((tmp_path / "reference" / "stats.json").read_text())
     got = json.loads((tmp_path / "resumed" / "stats.json").read_text())
     assert got["bucket_tokens"] == ref["bucket_tokens"] and sum(ref["bucket_tokens"].values())

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -57,35 +58,46 @@ def _output(run_dir: Path) -> tuple[list, dict]:
     return [(s["path"], s["rows"], s["sha256"]) for s in manifest["shards"]], counts
 
 
+def assert_resumes_identically(
+    tmp_path: Path, config_for: Callable[[Path], dict], points: list[tuple[str, int]]
+) -> int:
+    """Run ``config_for(out_dir)`` straight through ("reference") and again killed with
+    SIGKILL once each ``(stage, records checkpointed)`` point is reached, then finished
+    ("resumed"); assert byte-identical shards and identical counts; return the kills made."""
+
+    def write(name: str) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(config_for(tmp_path / name)))
+        return path
+
+    reference = _start(write("reference"))
+    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
+    resumed = write("resumed")
+    kills = sum(
+        _kill_when(_start(resumed), tmp_path / "resumed", stage, at_least)
+        for stage, at_least in points
+    )
+    final = _start(resumed)
+    assert final.wait() == 0, final.stderr.read().decode()[-2000:]
+    assert _output(tmp_path / "resumed") == _output(tmp_path / "reference")
+    return kills
+
+
 def test_sigkill_at_several_points_resumes_to_the_identical_result(planted_model, tmp_path):
     docs = make_docs(1000, seed=7)
     docs[10]["text"] = None  # an invalid record must stay counted exactly once
     data = write_jsonl(tmp_path / "docs.jsonl", docs)
 
-    def config(name: str) -> Path:
-        cfg = base_config(planted_model, data, tmp_path / name, keep_fraction=0.3)
+    def config(out: Path) -> dict:
+        cfg = base_config(planted_model, data, out, keep_fraction=0.3)
         cfg["output"].update(write_rejected=True, shard_max_rows=40)
         cfg["runtime"].update(checkpoint_docs=64, lookahead_docs=32)
-        path = tmp_path / f"{name}.yaml"
-        path.write_text(yaml.safe_dump(cfg))
-        return path
+        return cfg
 
-    reference = _start(config("reference"))
-    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
-
-    resumed = config("resumed")
-    kills = 0
-    for stage, at_least in [("score", 64), ("score", 500), ("write", 1), ("write", 640)]:
-        proc = _start(resumed)
-        kills += _kill_when(proc, tmp_path / "resumed", stage, at_least)
-    final = _start(resumed)
-    assert final.wait() == 0, final.stderr.read().decode()[-2000:]
+    points = [("score", 64), ("score", 500), ("write", 1), ("write", 640)]
+    kills = assert_resumes_identically(tmp_path, config, points)
     assert kills >= 3  # the run really was interrupted, in both passes
-
     ref_shards, ref_counts = _output(tmp_path / "reference")
-    got_shards, got_counts = _output(tmp_path / "resumed")
-    assert got_counts == ref_counts
-    assert got_shards == ref_shards  # same shards, same rows, byte-identical
     assert ref_counts["seen"] == 1000 and ref_counts["invalid"] == {"null": 1}
     kept = sorted((tmp_path / "resumed" / "data").iterdir())
     assert len(kept) == sum(1 for p, _, _ in ref_shards if p.startswith("data/"))

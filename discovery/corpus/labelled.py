@@ -254,14 +254,30 @@ def _shuffled(docs: Sequence[LabelledDoc], seed: int) -> list[LabelledDoc]:
 def build_labelled(cfg: LabelledCorpusConfig, cache: Path | None = None) -> LabelledBuild:
     """Fetch (or reuse cached) packages of every configured family, assemble, and write
     ``choose.jsonl``, ``heldout.jsonl`` and ``manifest.json`` under ``cfg.out_dir``."""
+    texts, sources = gather_families(cfg.ordered_families(), cache)
+    docs, stats = assemble_labelled(texts, cfg)
+    return write_labelled(docs, cfg, sources, stats)
+
+
+def gather_families(
+    names: Sequence[str], cache: Path | None = None
+) -> tuple[dict[str, list[SourceText]], dict[str, list[dict[str, object]]]]:
+    """The source texts and package provenance of every family in ``names`` (fetched into, or
+    reused from, ``cache``)."""
     cache = cache or sources_home()
     texts: dict[str, list[SourceText]] = {}
     sources: dict[str, list[dict[str, object]]] = {}
-    for name in cfg.ordered_families():
+    for name in names:
         texts[name], sources[name] = FAMILIES[name].gather(cache)
         log.info("family %s: %d source texts", name, len(texts[name]))
-    docs, stats = assemble_labelled(texts, cfg)
-    return write_labelled(docs, cfg, sources, stats)
+    return texts, sources
+
+
+def write_docs(path: Path, docs: Sequence[LabelledDoc]) -> dict[str, object]:
+    """``docs`` as JSON lines at ``path`` (atomically); returns the manifest's file record."""
+    lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs)
+    write_text_atomic(path, lines)
+    return _file_record(path, len(docs))
 
 
 def write_labelled(
@@ -275,11 +291,8 @@ def write_labelled(
     files: dict[Role, Path] = {}
     records: dict[str, dict[str, object]] = {}
     for role in ROLES:
-        path = out / f"{role}.jsonl"
-        lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs[role])
-        write_text_atomic(path, lines)
-        files[role] = path
-        records[path.name] = _file_record(path, len(docs[role]))
+        files[role] = out / f"{role}.jsonl"
+        records[files[role].name] = write_docs(files[role], docs[role])
     manifest = {
         "builder_version": LABELLED_VERSION,
         "settings": cfg.model_dump(mode="json", exclude={"out_dir"}),

@@ -19,16 +19,21 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from discovery.corpus.build import _file_record, unit_hash
+from discovery.corpus.build import unit_hash
 from discovery.corpus.families import FAMILIES
-from discovery.corpus.fetch import sources_home
-from discovery.corpus.labelled import LabelledDoc, family_documents, sample_across_units
+from discovery.corpus.labelled import (
+    LabelledDoc,
+    family_documents,
+    gather_families,
+    sample_across_units,
+    write_docs,
+)
 from discovery.corpus.sources import SourceText
 from rosetta_filter.files import write_text_atomic
 
@@ -127,12 +132,7 @@ def assemble_pool(
 
 def build_pool(cfg: PoolCorpusConfig, cache: Path | None = None) -> PoolBuild:
     """Fetch (or reuse cached) packages of every listed family, assemble and write the parts."""
-    cache = cache or sources_home()
-    texts: dict[str, list[SourceText]] = {}
-    sources: dict[str, list[dict[str, object]]] = {}
-    for _, name, _ in cfg.ordered():
-        texts[name], sources[name] = FAMILIES[name].gather(cache)
-        log.info("family %s: %d source texts", name, len(texts[name]))
+    texts, sources = gather_families([name for _, name, _ in cfg.ordered()], cache)
     docs, stats = assemble_pool(texts, cfg)
     return write_pool(docs, cfg, sources, stats)
 
@@ -146,11 +146,8 @@ def write_pool(
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     files, records = {}, {}
     for part in PARTS:
-        path = cfg.out_dir / f"{part}.jsonl"
-        lines = "".join(json.dumps(asdict(d), ensure_ascii=False) + "\n" for d in docs[part])
-        write_text_atomic(path, lines)
-        files[part] = path
-        records[path.name] = _file_record(path, len(docs[part]))
+        files[part] = cfg.out_dir / f"{part}.jsonl"
+        records[files[part].name] = write_docs(files[part], docs[part])
     pool_chars = Counter[str]()
     for doc in docs["pool"]:
         pool_chars[doc.domain] += len(doc.text)
