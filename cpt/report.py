@@ -16,15 +16,18 @@ import numpy as np
 from rosetta_filter.files import write_text_atomic
 
 
-def arm_outcomes(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per arm with finished runs: final target/general bpb per seed, mean, min, max."""
-    out: dict[str, dict[str, Any]] = {}
+def arm_outcomes(results: dict[str, Any]) -> dict[str, dict[str, list[float]]]:
+    """Per arm with finished runs: final bpb per seed on each evaluation set (``target``,
+    ``general``) and on each target family (``target/{family}``)."""
+    out: dict[str, dict[str, list[float]]] = {}
     for key, run in results["runs"].items():
         arm = key.split("/")[0]
         last = run["curve"][-1]
-        entry = out.setdefault(arm, {"target": [], "general": []})
-        entry["target"].append(last["target_bpb"])
-        entry["general"].append(last["general_bpb"])
+        entry = out.setdefault(arm, {})
+        entry.setdefault("target", []).append(last["target_bpb"])
+        entry.setdefault("general", []).append(last["general_bpb"])
+        for family, bpb in last.get("target_bpb_by_family", {}).items():
+            entry.setdefault(f"target/{family}", []).append(bpb)
     return out
 
 
@@ -58,6 +61,26 @@ def markdown_table(results: dict[str, Any]) -> str:
             f"{_spread(done['general']) if done else ''} | "
             f"{'' if share is None else f'{share:.2f}'} |"
         )
+    families = sorted({k for o in outcomes.values() for k in o if k.startswith("target/")})
+    if families:
+        base_families = base.get("target_bpb_by_family", {})
+        lines += [
+            "",
+            "Target bits per byte by evaluation family (mean over seeds; before training in "
+            "the first row):",
+            "",
+            "| arm | " + " | ".join(f.removeprefix("target/") for f in families) + " |",
+            "|---|" + "---:|" * len(families),
+            "| (before) | "
+            + " | ".join(
+                f"{base_families.get(f.removeprefix('target/'), float('nan')):.4f}"
+                for f in families
+            )
+            + " |",
+        ]
+        for arm, done in outcomes.items():
+            cells = [f"{np.mean(done[f]):.4f}" if f in done else "" for f in families]
+            lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

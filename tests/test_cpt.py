@@ -18,6 +18,7 @@ from cpt.arms import Pool, arm_run_config, kept_texts, label_metrics
 from cpt.baselines import BaselineScorer, oracle_scores, random_scores, tfidf_scores
 from cpt.bpb import bits_per_byte, document_windows
 from cpt.config import CptConfig, TrainConfig
+from cpt.report import arm_outcomes, markdown_table, oracle_share, write_report
 from cpt.study import training_steps
 from cpt.train import RESULT, StudyError, evaluation_steps, lr_factor, pack, train
 from discovery.corpus.pool import PoolCorpusConfig, assemble_pool
@@ -257,3 +258,34 @@ def test_an_interrupted_run_resumes_to_the_same_weights(tmp_path, tokenizer):
         assert torch.equal(a, b), name
     with pytest.raises(StudyError, match="remove that directory"):
         _train(tmp_path, tokenizer, 9, name="resumed")
+
+
+# ---------------------------------------------------------------- report
+def test_the_report_gives_each_arms_share_of_the_oracle_gain(tmp_path):
+    def run(target: float) -> dict:
+        point = {"tokens": 100, "target_bpb": target, "general_bpb": 1.5}
+        return {"curve": [point | {"target_bpb_by_family": {"shell": target + 0.1}}]}
+
+    results = {
+        "base": {"target_bpb": 1.2, "general_bpb": 1.4, "target_bpb_by_family": {"shell": 1.3}},
+        "budget_tokens": 1000,
+        "train_tokens": 900,
+        "train_steps": 3,
+        "arms": {
+            arm: {"precision_tokens": p, "seconds": 1.0, "layers_run": 0}
+            for arm, p in (("random", 0.1), ("oracle", 1.0), ("rosetta", 0.9))
+        },
+        "runs": {
+            "random/seed0": run(1.10),
+            "random/seed1": run(1.12),
+            "oracle/seed0": run(1.00),
+            "rosetta/seed0": run(1.02),
+        },
+    }
+    outcomes = arm_outcomes(results)
+    assert oracle_share(outcomes, "rosetta") == pytest.approx((1.11 - 1.02) / (1.11 - 1.00))
+    table = markdown_table(results)
+    assert "| rosetta | 0.900 | 1 | 0 | 1.0200 (1 seed) | 1.5000 (1 seed) | 0.82 |" in table
+    assert "1.1100 (1.1000-1.1200, 2 seeds)" in table and "| (before) | 1.3000 |" in table
+    paths = write_report(results, tmp_path)
+    assert paths[1].read_bytes()[:4] == b"\x89PNG"
