@@ -295,7 +295,8 @@ class Scorer:
                 yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
                 continue
             raw = doc.pooled[self.scoring.pooling]  # (len(self.read),)
-            own = raw[self._columns[""]]
+            # without extra sets the read list is the selection's own, in its order
+            own = raw[self._columns[""]] if self.sets else raw
             yield ScoredDoc(
                 doc.index,
                 float(self.selection.combine(own)),
