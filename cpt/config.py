@@ -55,7 +55,12 @@ class TrainConfig(Strict):
 
     seq_len: int = Field(512, ge=8, description="tokens per packed training sequence")
     batch_size: int = Field(8, ge=1, description="sequences per optimiser step")
-    lr: float = Field(1e-4, gt=0, description="peak learning rate (chosen on the random arm)")
+    lr: float = Field(1e-4, gt=0, description="peak learning rate (when lr_candidates is empty)")
+    lr_candidates: list[float] = Field(
+        [],
+        description="peak learning rates to try on the random arm's first seed; the one with the "
+        "lowest target bits per byte trains every arm (empty: use lr)",
+    )
     warmup_fraction: float = Field(0.1, ge=0, lt=1, description="steps of linear warm-up")
     final_lr_fraction: float = Field(0.1, ge=0, le=1, description="cosine decays to lr x this")
     weight_decay: float = Field(0.0, ge=0)
@@ -88,4 +93,11 @@ class CptConfig(Strict):
     def _unique_arms(self) -> CptConfig:
         if len(set(self.arms.names)) != len(self.arms.names):
             raise ValueError(f"arms.names={self.arms.names}: an arm is listed twice")
+        if self.train.lr_candidates and "random" not in self.arms.names:
+            raise ValueError(
+                "train.lr_candidates: the learning rate is picked on the random arm; add "
+                "'random' to arms.names or set train.lr and lr_candidates: []"
+            )
+        if any(lr <= 0 for lr in self.train.lr_candidates):
+            raise ValueError(f"train.lr_candidates={self.train.lr_candidates}: must be > 0")
         return self

@@ -40,6 +40,18 @@ def oracle_share(outcomes: dict[str, dict[str, Any]], arm: str) -> float | None:
     return float((random - np.mean(outcomes[arm]["target"])) / gain) if gain > 0 else None
 
 
+def _learning_rate(results: dict[str, Any]) -> str:
+    """Which peak learning rate every arm trained with, and how it was picked."""
+    search = results["lr_search"]
+    if not search:
+        return f"Learning rate {results['lr']:g} (set, not searched)."
+    tried = ", ".join(f"{lr}: {bpb:.4f}" for lr, bpb in search.items())
+    return (
+        f"Learning rate {results['lr']:g}, picked on the random arm's target bpb "
+        f"(candidates {tried})."
+    )
+
+
 def markdown_table(results: dict[str, Any]) -> str:
     outcomes = arm_outcomes(results)
     base = results["base"]
@@ -47,6 +59,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         f"Before training: target {base['target_bpb']:.4f} bpb, general "
         f"{base['general_bpb']:.4f} bpb. Budget {results['budget_tokens']:,} tokens per arm, "
         f"{results['train_tokens']:,} trained ({results['train_steps']} steps).",
+        _learning_rate(results),
         "",
         "| arm | precision (tokens) | selection s | layers | target bpb | general bpb "
         "| share of oracle gain |",

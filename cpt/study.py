@@ -4,14 +4,19 @@ Stages and what makes each one skip or resume:
 - pool: built by ``corpus build`` semantics from ``pool_config`` unless its manifest has the same
   settings;
 - arms: one run directory each (``cpt.arms``), finished ones reused;
-- base evaluation: the untrained model on both evaluation sets, once (``train/base.json``);
-- training: one directory per (arm, seed) with checkpoints (``cpt.train``);
+- base evaluation: the untrained model on both evaluation sets, once per evaluation-set content
+  (``train/base-<sha>.json``);
+- learning rate: with ``train.lr_candidates``, the random arm's first seed trains once per
+  candidate and the lowest target bits per byte wins (those runs are reused as training runs);
+- training: one directory per (arm, seed) named by the hash of everything its result depends on
+  (:func:`run_identity`), with checkpoints (``cpt.train``);
 - ``results.json``: everything above, rewritten after every finished training run, so a study cut
   short still reports what it has.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -33,7 +38,7 @@ from discovery.corpus.pool import MANIFEST_FILE, PARTS, PoolCorpusConfig, build_
 from rosetta_filter.activations.models import locate_model
 from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.config import ModelConfig
-from rosetta_filter.files import write_json_atomic
+from rosetta_filter.files import sha256_file, write_json_atomic
 from rosetta_filter.filtering.progress import Progress
 
 log = logging.getLogger(__name__)
@@ -109,31 +114,91 @@ def run_study(
         return out
 
     train_dir = cfg.out_dir / "train"
-    base = _cached(train_dir / "base.json", lambda: evaluate(_load_model(location)))
+    eval_print = files_fingerprint(files["target_eval"], files["general_eval"])
+    base = _cached(
+        train_dir / f"base-{eval_print[:12]}.json", lambda: evaluate(_load_model(location))
+    )
     say(f"before training: target {base['target_bpb']:.4f}, general {base['general_bpb']:.4f} bpb")
     steps = training_steps(arms.values(), cfg.train.seq_len * cfg.train.batch_size)
-    runs: dict[str, dict[str, Any]] = {}
-    results = _results(cfg, target, pool, budget, steps, arms, base, runs, dtype)
     texts = {arm: kept_texts(cfg.out_dir / "arms" / arm) for arm in cfg.arms.names}
+    runs: dict[str, dict[str, Any]] = {}
+
+    def train_arm(arm: str, seed: int, lr: float) -> dict[str, Any]:
+        """One training run, in a directory named by everything that determines its result."""
+        identity = run_identity(cfg, texts[arm], seed=seed, lr=lr, steps=steps, evals=eval_print)
+        start = time.perf_counter()
+        result = train(
+            _load_model(location),
+            pack(texts[arm], tokenizer, cfg.train.seq_len, seed),
+            cfg.train.model_copy(update={"lr": lr}),
+            steps,
+            train_dir / f"{arm}-seed{seed}-{identity[:12]}",
+            evaluate=evaluate,
+            dtype=dtype,
+            progress=progress,
+        )
+        last = result["curve"][-1]
+        say(
+            f"{arm}/seed{seed} (lr {lr:g}): target {last['target_bpb']:.4f}, "
+            f"general {last['general_bpb']:.4f} bpb"
+        )
+        return result | {"lr": lr, "last_call_seconds": round(time.perf_counter() - start, 1)}
+
+    lr, search = cfg.train.lr, {}
+    if cfg.train.lr_candidates:  # picked on the random arm only, on its first seed
+        lr, search = pick_learning_rate(
+            cfg.train.lr_candidates,
+            lambda c: train_arm("random", cfg.train.seeds[0], c)["curve"][-1]["target_bpb"],
+        )
+        say(f"learning rate {lr:g}, the lowest random-arm target bpb of {search}")
+    study = {"steps": steps, "base": base, "lr": lr, "lr_search": search}
+    results = _results(cfg, target, pool, budget, arms, runs, dtype, study)
     for seed in cfg.train.seeds:  # every arm's first seed before any arm's second
         for arm in cfg.arms.names:
-            key = f"{arm}/seed{seed}"
-            start = time.perf_counter()
-            result = train(
-                _load_model(location),
-                pack(texts[arm], tokenizer, cfg.train.seq_len, seed),
-                cfg.train,
-                steps,
-                train_dir / f"{arm}-seed{seed}",
-                evaluate=evaluate,
-                dtype=dtype,
-                progress=progress,
-            )
-            runs[key] = result | {"last_call_seconds": round(time.perf_counter() - start, 1)}
-            last = result["curve"][-1]
-            say(f"{key}: target {last['target_bpb']:.4f}, general {last['general_bpb']:.4f} bpb")
-            results = _results(cfg, target, pool, budget, steps, arms, base, runs, dtype)
+            runs[f"{arm}/seed{seed}"] = train_arm(arm, seed, lr)
+            results = _results(cfg, target, pool, budget, arms, runs, dtype, study)
     return results
+
+
+def pick_learning_rate(
+    candidates: list[float], target_bpb: Callable[[float], float]
+) -> tuple[float, dict[str, float]]:
+    """The candidate whose training gives the lowest target bits per byte (the first on a tie),
+    and every candidate's value: the selection is visible in results, not just its winner."""
+    measured = {f"{lr:g}": target_bpb(lr) for lr in candidates}
+    return min(candidates, key=lambda lr: measured[f"{lr:g}"]), measured
+
+
+def files_fingerprint(*paths: Path) -> str:
+    """sha256 over the bytes of ``paths`` in order (what an evaluation measures on)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(sha256_file(path).encode())
+    return digest.hexdigest()
+
+
+def run_identity(
+    cfg: CptConfig, texts: list[str], *, seed: int, lr: float, steps: int, evals: str
+) -> str:
+    """sha256 of everything a training run's result depends on: the kept texts, the training
+    settings (with the learning rate actually used), the seed, the step count, the model and the
+    evaluation sets. A changed setting trains in a new directory instead of reusing a stale one."""
+    settings = cfg.train.model_dump(
+        mode="json", exclude={"seeds", "checkpoint_every", "lr_candidates"}
+    )
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(hashlib.sha256(text.encode()).digest())
+    payload = {
+        "texts": digest.hexdigest(),
+        "train": settings | {"lr": lr},
+        "seed": seed,
+        "steps": steps,
+        "model": cfg.model,
+        "eval": evals,
+        "eval_batch": cfg.eval.batch_size,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
 def training_steps(arms: Iterable[dict[str, Any]], tokens_per_step: int) -> int:
@@ -167,22 +232,23 @@ def _results(
     target: str,
     pool: Pool,
     budget: int,
-    steps: int,
     arms: dict[str, Any],
-    base: dict[str, Any],
     runs: dict[str, Any],
     dtype: torch.dtype,
+    study: dict[str, Any],
 ) -> dict[str, Any]:
     results = {
         "target": target,
         "model": cfg.model,
         "pool": {"docs": len(pool.records), "tokens": pool.tokens, "path": str(pool.path)},
         "budget_tokens": budget,
-        "train_steps": steps,
-        "train_tokens": steps * cfg.train.batch_size * cfg.train.seq_len,
+        "train_steps": study["steps"],
+        "train_tokens": study["steps"] * cfg.train.batch_size * cfg.train.seq_len,
+        "lr": study["lr"],
+        "lr_search": study["lr_search"],
         "dtype": str(dtype).removeprefix("torch."),
         "config": cfg.model_dump(mode="json"),
-        "base": base,
+        "base": study["base"],
         "arms": arms,
         "runs": runs,
     }

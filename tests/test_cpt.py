@@ -19,7 +19,7 @@ from cpt.baselines import BaselineScorer, oracle_scores, random_scores, tfidf_sc
 from cpt.bpb import bits_per_byte, document_windows
 from cpt.config import CptConfig, TrainConfig
 from cpt.report import arm_outcomes, markdown_table, oracle_share, write_report
-from cpt.study import training_steps
+from cpt.study import pick_learning_rate, run_identity, training_steps
 from cpt.train import RESULT, StudyError, evaluation_steps, lr_factor, pack, train
 from discovery.corpus.pool import PoolCorpusConfig, assemble_pool
 from discovery.corpus.sources import SourceText
@@ -271,6 +271,8 @@ def test_the_report_gives_each_arms_share_of_the_oracle_gain(tmp_path):
         "budget_tokens": 1000,
         "train_tokens": 900,
         "train_steps": 3,
+        "lr": 3e-4,
+        "lr_search": {"0.0001": 1.15, "0.0003": 1.10},
         "arms": {
             arm: {"precision_tokens": p, "seconds": 1.0, "layers_run": 0}
             for arm, p in (("random", 0.1), ("oracle", 1.0), ("rosetta", 0.9))
@@ -287,5 +289,43 @@ def test_the_report_gives_each_arms_share_of_the_oracle_gain(tmp_path):
     table = markdown_table(results)
     assert "| rosetta | 0.900 | 1 | 0 | 1.0200 (1 seed) | 1.5000 (1 seed) | 0.82 |" in table
     assert "1.1100 (1.1000-1.1200, 2 seeds)" in table and "| (before) | 1.3000 |" in table
+    assert "Learning rate 0.0003, picked on the random arm's target bpb" in table
     paths = write_report(results, tmp_path)
     assert paths[1].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_learning_rate_is_the_random_arms_best_and_every_candidate_is_recorded():
+    trained = []
+
+    def target_bpb(lr: float) -> float:
+        trained.append(lr)
+        return {1e-4: 1.05, 3e-4: 1.01, 1e-3: 1.20}[lr]
+
+    lr, measured = pick_learning_rate([1e-4, 3e-4, 1e-3], target_bpb)
+    assert lr == 3e-4 and trained == [1e-4, 3e-4, 1e-3]
+    assert measured == {"0.0001": 1.05, "0.0003": 1.01, "0.001": 1.2}
+    with pytest.raises(ValidationError, match="random arm"):
+        CptConfig.model_validate(
+            {"arms": {"names": ["oracle"]}, "train": {"lr_candidates": [1e-4]}}
+        )
+
+
+def test_a_training_run_is_named_by_everything_its_result_depends_on():
+    cfg = CptConfig()
+    base = {"seed": 0, "lr": 1e-4, "steps": 25, "evals": "e1"}
+    first = run_identity(cfg, ["a", "b"], **base)
+    assert first == run_identity(cfg, ["a", "b"], **base)
+    # bookkeeping that does not change the weights or the measurements keeps the directory
+    bookkeeping = cfg.model_copy(
+        update={"train": cfg.train.model_copy(update={"checkpoint_every": 9, "seeds": [3]})}
+    )
+    assert run_identity(bookkeeping, ["a", "b"], **base) == first
+    changed = [
+        run_identity(cfg, ["a", "c"], **base),
+        run_identity(cfg, ["ab"], **base),
+        *(
+            run_identity(cfg, ["a", "b"], **base | {k: v})
+            for k, v in (("seed", 1), ("lr", 3e-4), ("steps", 26), ("evals", "e2"))
+        ),
+    ]
+    assert first not in changed and len(set(changed)) == len(changed)

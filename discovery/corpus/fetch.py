@@ -146,6 +146,30 @@ PACKAGES: dict[str, Package] = {
             "9b8c87bb5aa87c0095f4cc36ed829c80e815c2f71337325bd6e25f8de1fba7f7",
         ),
         _deb(
+            "librust-serde-dev",
+            "1.0.152-2",
+            "amd64",
+            "c3ff1f1db5056118a102a6b06043cea152bf0b63e96fd71a16e9c827959fcc78",
+        ),
+        _deb(
+            "librust-rand-dev",
+            "0.8.5-1",
+            "amd64",
+            "78f80e1538969f798bd5aa3fa5a362b77ce28793d8d324f8ac4e8a693b90cae0",
+        ),
+        _deb(
+            "rake",
+            "13.0.6-3",
+            "all",
+            "9818519ad01d850db5b52c35bddee7571764cb6838f9ba4b1efab76613a4b9f9",
+        ),
+        _deb(
+            "ruby-minitest",
+            "5.17.0-1",
+            "all",
+            "5103be1cddbf3981a08fb38c571e9953afd5b962693115f01c875f3d3e95d8f8",
+        ),
+        _deb(
             "libc6-dev",
             "2.36-9+deb12u14",
             "amd64",

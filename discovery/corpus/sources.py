@@ -424,6 +424,22 @@ def strip_pod(perl: str) -> str:
     return _POD.sub("", perl)
 
 
+_LEADING_COMMENTS = re.compile(r"\A(?:[ \t]*(?://|#|/\*|\*|--)[^\n]*\n|[ \t]*\n)+")
+_LICENCE_WORDS = re.compile(r"licen[cs]e|copyright", re.I)
+
+
+def strip_licence_header(code: str) -> str:
+    """Source code without a leading comment block that names a licence or a copyright.
+
+    Evaluation code keeps what a model should learn from the language; a licence header is
+    legal prose that a pool's legal documents would teach just as well (docs/CPT.md), so it
+    would blur what a code evaluation measures. Comment blocks without licence words stay."""
+    header = _LEADING_COMMENTS.match(code)
+    if header is None or not _LICENCE_WORDS.search(header.group()):
+        return code
+    return code[header.end() :]
+
+
 # ---------------------------------------------------------------------------------------------
 # legal: ScanCode licence data, Debian copyright files
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
