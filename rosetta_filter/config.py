@@ -377,6 +377,18 @@ class RuntimeConfig(Strict):
     checkpoint_docs: int = Field(
         2048, ge=1, description="documents between checkpoints (each closes the open shards)"
     )
+    ranks: int = Field(
+        1,
+        ge=1,
+        description="local executor: processes that read, score and write work units in "
+        "parallel (each loads the model; torch threads are split between them)",
+    )
+    unit_bytes: int = Field(
+        256 << 20,
+        ge=1,
+        description="input bytes per work unit (files and parquet row groups are packed into "
+        "units of about this size; a unit is what one rank reads, scores and writes at a time)",
+    )
     ray_address: str | None = Field(None, description="ray://host:port or auto (RAY_ADDRESS)")
     ray_actors: int = Field(2, ge=1, description="scorer actors in the Ray pool")
 

@@ -1,23 +1,23 @@
-"""`runtime.executor: ray` on a local Ray (2 CPUs): the same kept set, scores, shards, stats and
-checkpoints as the local executor, for the same config."""
+"""`runtime.executor: ray` on a local Ray (2 CPUs): actors read, score and write their own work
+units, with the same kept set, scores, shards, stats and checkpoints as the local executor."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_pipeline import base_config, kept_ids, make_docs
+from test_work_units import write_parquet_corpus
 
 from rosetta_filter.config import ModelConfig, validate_config
-from rosetta_filter.errors import ConfigError, ShardError
+from rosetta_filter.errors import ConfigError
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.progress import NullProgress
 
 ray = pytest.importorskip("ray")
-from rosetta_filter.filtering.executors.ray import actor_resources, in_order  # noqa: E402
+from rosetta_filter.filtering.executors.ray import actor_resources  # noqa: E402
 
 pytestmark = pytest.mark.ray
 
@@ -87,10 +87,12 @@ def test_top_fraction_across_actors_keeps_the_local_set(local_ray, planted_model
     }
     for at, line in sorted(bad.items()):
         lines.insert(at, line)
-    data = tmp_path / "mixed.jsonl"
-    data.write_text("\n".join(lines) + "\n")
+    data = tmp_path / "mixed"
+    data.mkdir()
+    for part in range(3):  # three files, one work unit each, over two actors
+        (data / f"{part}.jsonl").write_text("\n".join(lines[part * 52 : (part + 1) * 52]) + "\n")
     cfg = base_config(planted_model, data, tmp_path, keep_fraction=0.25)
-    cfg["runtime"].update(lookahead_docs=8, checkpoint_docs=32, ray_actors=2)
+    cfg["runtime"].update(lookahead_docs=8, checkpoint_docs=32, ray_actors=2, unit_bytes=1)
     configs = both_executors(cfg, tmp_path)
 
     local = run(validate_config(configs["local"]))
@@ -119,49 +121,35 @@ def test_top_fraction_across_actors_keeps_the_local_set(local_ray, planted_model
 
 
 def test_an_interrupted_ray_run_resumes_to_the_local_result(local_ray, planted_model, tmp_path):
-    """A Hugging Face dataset directory (parquet inside), a token budget, rejected shards."""
-    docs = make_docs(120, seed=5)
-    folder = tmp_path / "dataset"
-    (folder / "data").mkdir(parents=True)
-    pq.write_table(pa.Table.from_pylist(docs), folder / "data" / "train-00000.parquet")
-    (folder / "README.md").write_text(
-        "---\nconfigs:\n- config_name: default\n  data_files:\n  - split: train\n"
-        "    path: data/train-*.parquet\n---\n"
-    )
-    cfg = base_config(planted_model, "unused", tmp_path, token_budget=700)
-    cfg["source"] = {"dataset": str(folder), "id_field": "doc_id"}
+    """Parquet row groups as units, a token budget, rejected shards; the driver stops after a
+    few units and the actors die with it, mid-unit."""
+    data = write_parquet_corpus(tmp_path / "data", make_docs(160, seed=5), files=2, row_group=20)
+    cfg = base_config(planted_model, data, tmp_path, token_budget=900)
     cfg["output"].update(write_rejected=True, shard_max_rows=16)
-    cfg["runtime"].update(lookahead_docs=8, checkpoint_docs=16, ray_actors=1)
+    cfg["runtime"].update(lookahead_docs=8, checkpoint_docs=8, ray_actors=2, unit_bytes=1)
     configs = both_executors(cfg, tmp_path)
     local = run(validate_config(configs["local"]))
     ray_cfg = validate_config(configs["ray"])
 
     with pytest.raises(StopAfter.Interrupted):
-        run(ray_cfg, progress=StopAfter(docs=57))
-    state_file = tmp_path / "ray" / ".state" / "score-00000.json"
-    state = json.loads(state_file.read_text())
-    assert state["records_done"] == 48 and not state["complete"]  # the last checkpoint
+        run(ray_cfg, progress=StopAfter(docs=50))
+    states = [json.loads(p.read_text()) for p in (tmp_path / "ray" / ".state").glob("score-*")]
+    assert 3 <= sum(s["complete"] for s in states) < 8  # 8 units of 20 rows
 
     resumed = run(ray_cfg)
     assert resumed.resumed
     kept = kept_ids(resumed.run_dir)
-    assert kept == kept_ids(local.run_dir) and 0 < len(kept) < 60
+    assert kept == kept_ids(local.run_dir) and 0 < len(kept) < 80
     assert all(int(i[1:]) % 2 == 0 for i in kept)
     assert outcome(resumed.run_dir) == outcome(local.run_dir)
     assert attributes(resumed.run_dir) == attributes(local.run_dir)
 
     # Both passes are complete now: nothing is scored (or loaded) again.
+    state_file = tmp_path / "ray" / ".state" / "score-00000.json"
     before = state_file.stat().st_mtime_ns
     again = run(ray_cfg, progress=StopAfter(docs=1))
     assert state_file.stat().st_mtime_ns == before
     assert outcome(again.run_dir) == outcome(local.run_dir)
-
-
-def test_scored_chunks_are_put_back_in_input_order():
-    chunks = [{"start": s, "index": list(range(s, s + 4))} for s in (8, 0, 12, 4)]
-    assert [c["start"] for c in in_order(chunks, 0)] == [0, 4, 8, 12]
-    with pytest.raises(ShardError, match="never the one at record 4"):
-        list(in_order([c for c in chunks if c["start"] != 4], 0))
 
 
 @pytest.mark.parametrize(
@@ -181,10 +169,3 @@ def test_actor_cpus_follow_model_threads_and_cuda_needs_a_gpu():
     assert actor_resources(ModelConfig(name="m", threads=3), 0) == {"num_cpus": 3, "num_gpus": 0}
     with pytest.raises(ConfigError, match=r"model\.device=cuda but the Ray cluster has no GPU"):
         actor_resources(ModelConfig(name="m", device="cuda"), 0)
-
-
-def test_a_scorer_built_in_this_process_is_refused_on_ray(tmp_path):
-    cfg = base_config(Path("m"), "x.jsonl", tmp_path / "run")
-    cfg["runtime"]["executor"] = "ray"
-    with pytest.raises(ConfigError, match="cannot use a scorer built in this process"):
-        run(validate_config(cfg), scorer=object())

@@ -1,7 +1,7 @@
-"""Per-stage, per-rank checkpoints of a run directory (``.state/{stage}-{rank:05d}.json``).
+"""Per-stage, per-unit checkpoints of a run directory (``.state/{stage}-{unit:05d}.json``).
 
 A checkpoint is written only after the shards it lists were published, so on resume every
-listed shard is complete and any other shard of that rank is an orphan to delete. Checkpoints
+listed shard is complete and any other shard of that unit is an orphan to delete. Checkpoints
 fall on multiples of ``runtime.checkpoint_docs``, which is a multiple of the engine's
 read-ahead, so a resumed run forms exactly the batches of an uninterrupted one and computes
 bit-identical scores.
@@ -52,23 +52,23 @@ class StageState:
         )
 
 
-def state_path(run_dir: Path, stage: str, rank: int) -> Path:
-    return run_dir / STATE_DIR / f"{stage}-{rank:05d}.json"
+def state_path(run_dir: Path, stage: str, unit: int) -> Path:
+    return run_dir / STATE_DIR / f"{stage}-{unit:05d}.json"
 
 
-def load_state(run_dir: Path, stage: str, rank: int) -> StageState:
-    path = state_path(run_dir, stage, rank)
+def load_state(run_dir: Path, stage: str, unit: int) -> StageState:
+    path = state_path(run_dir, stage, unit)
     return StageState.from_dict(json.loads(path.read_text())) if path.exists() else StageState()
 
 
-def save_state(run_dir: Path, stage: str, rank: int, state: StageState) -> None:
-    write_json_atomic(state_path(run_dir, stage, rank), state.to_dict())
+def save_state(run_dir: Path, stage: str, unit: int, state: StageState) -> None:
+    write_json_atomic(state_path(run_dir, stage, unit), state.to_dict())
 
 
 def checkpoint(
     run_dir: Path,
     stage: str,
-    rank: int,
+    unit: int,
     state: StageState,
     writers: Mapping[str, ShardWriter],
     done: int,
@@ -81,4 +81,4 @@ def checkpoint(
     state.shards = [s for w in writers.values() for s in w.published]
     state.seqs = {name: w.seq for name, w in writers.items()}
     state.records_done, state.source_state = done, position
-    save_state(run_dir, stage, rank, state)
+    save_state(run_dir, stage, unit, state)

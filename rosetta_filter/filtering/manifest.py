@@ -15,6 +15,7 @@ from rosetta_filter.files import sha256_file, write_json_atomic
 from rosetta_filter.filtering.selection import SelectionRule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
+from rosetta_filter.filtering.units import WorkUnit
 
 MANIFEST_VERSION = 1
 _PACKAGES = (
@@ -49,8 +50,11 @@ def write_manifest(
     rule: SelectionRule,
     shards: list[ShardInfo],
     stats: RunStats,
+    units: list[WorkUnit] = (),
 ) -> dict[str, Any]:
-    """``described`` is the scorer's ``describe()`` (None: model and neurons unknown)."""
+    """``described`` is the scorer's ``describe()`` (None: model and neurons unknown). Shard
+    names start with their work unit's number (``units``: which files and row groups each
+    unit read), so the output is partitioned by unit, whatever ran the units."""
     described = described or {}
     manifest = {
         "manifest_version": MANIFEST_VERSION,
@@ -67,6 +71,7 @@ def write_manifest(
         "scorer": described.get("scorer"),  # a scorer other than the neuron scorer (baselines)
         "selection": rule.to_dict(),
         "versions": package_versions(),
+        "units": [u.to_dict() for u in units],
         "shards": [s.to_dict() for s in shards],
         "rows": sum(s.rows for s in shards),
     }

@@ -1,6 +1,6 @@
-"""``rosetta-filter run``: the chain source -> score pass -> selection -> write pass ->
-manifest. Each pass runs per rank and resumes from its checkpoint; the executor decides where
-ranks run (``executors/``)."""
+"""``rosetta-filter run``: the chain source -> work units -> score pass -> selection -> write
+pass -> manifest. Each pass runs per work unit and resumes from the unit's checkpoint; the
+executor decides where units run (``executors/``), selection runs here on scores alone."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from rosetta_filter.config import RunConfig
-from rosetta_filter.filtering.executors import run_score_pass
+from rosetta_filter.filtering.executors import make_executor
 from rosetta_filter.filtering.manifest import write_manifest
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.run_dir import claim_run_dir, remove_run_dir
@@ -27,7 +27,7 @@ from rosetta_filter.filtering.selection import (
 )
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
-from rosetta_filter.filtering.write_pass import write_rank
+from rosetta_filter.filtering.units import claim_units
 from rosetta_filter.scoring.scorer import DocumentScorer
 
 log = logging.getLogger(__name__)
@@ -45,13 +45,13 @@ class RunResult:
 def rule_from_attributes(
     cfg: RunConfig, run_dir: Path, attributes: dict[int, list[ShardInfo]]
 ) -> SelectionRule | MixtureRule:
-    """Rank every scored document of every rank and derive the selection rule (scores and
+    """Rank every scored document of every unit and derive the selection rule (scores and
     token counts only: texts are never read here)."""
     sets = [c for c in set_columns(cfg) if cfg.selection.mixture is not None]
     columns: dict[str, list[np.ndarray]] = {
-        name: [] for name in ("score", "index", "total_tokens", "rank", *sets)
+        name: [] for name in ("score", "index", "total_tokens", "unit", *sets)
     }
-    for rank, shards in attributes.items():
+    for unit, shards in attributes.items():
         for shard in shards:
             table = pq.read_table(
                 run_dir / shard.path, columns=["score", "index", "total_tokens", *sets]
@@ -61,8 +61,8 @@ def rule_from_attributes(
             for name in ("score", "index", "total_tokens", *sets):
                 values = table[name].to_numpy(zero_copy_only=False)
                 columns[name].append(values[valid])
-            columns["rank"].append(np.full(int(valid.sum()), rank))
-    ranks = _concat(columns["rank"], np.int64)
+            columns["unit"].append(np.full(int(valid.sum()), unit))
+    units = _concat(columns["unit"], np.int64)
     indexes = _concat(columns["index"], np.int64)
     tokens = _concat(columns["total_tokens"], np.int64)
     if cfg.selection.mixture is not None:
@@ -70,9 +70,9 @@ def rule_from_attributes(
             column.removeprefix(SET_SCORE_PREFIX): _concat(columns[column], np.float64)
             for column in sets
         }
-        return build_mixture_rule(cfg.selection, set_scores, ranks, indexes, tokens)
+        return build_mixture_rule(cfg.selection, set_scores, units, indexes, tokens)
     scores = _concat(columns["score"], np.float64)
-    return build_rule(cfg.selection, scores, ranks, indexes, tokens)
+    return build_rule(cfg.selection, scores, units, indexes, tokens)
 
 
 def _input_paths(cfg: RunConfig) -> list[Path]:
@@ -109,9 +109,14 @@ def run(
     if overwrite:
         remove_run_dir(run_dir, [*inputs, *_input_paths(cfg)])
     resumed = claim_run_dir(run_dir, cfg)
-    scored = run_score_pass(cfg, run_dir, progress, scorer)
-    rule = rule_from_attributes(cfg, run_dir, {0: scored.state.shards})
-    write_state = write_rank(cfg, rule, scored.state.shards, run_dir, progress=progress)
-    stats = scored.state.stats + write_state.stats
-    write_manifest(run_dir, cfg, scored.described, rule, write_state.shards, stats)
-    return RunResult(run_dir, stats, rule, write_state.shards, resumed)
+    units = claim_units(run_dir, cfg.source, cfg.runtime.unit_bytes)
+    with make_executor(cfg, run_dir, progress, scorer) as executor:
+        scored = executor.score(units)
+        rule = rule_from_attributes(
+            cfg, run_dir, {unit: state.shards for unit, state in scored.states.items()}
+        )
+        written = executor.write(units, rule, scored.states)
+    stats = sum((s.stats for s in (*scored.states.values(), *written.values())), RunStats())
+    shards = [shard for unit in units for shard in written[unit.id].shards]
+    write_manifest(run_dir, cfg, scored.described, rule, shards, stats, units)
+    return RunResult(run_dir, stats, rule, shards, resumed)

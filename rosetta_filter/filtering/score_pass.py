@@ -1,5 +1,5 @@
-"""The score pass: stream one rank's records through the scorer and write attribute shards
-(``attributes/``: index, id, score, tokens, skip reason) in input order, checkpointed.
+"""The score pass: stream one work unit's records through the scorer and write attribute shards
+(``attributes/``: index, id, score, tokens, skip reason) in input order, checkpointed per unit.
 
 This is the expensive pass and the only one that runs the model; selection and the write pass
 read its attributes.
@@ -22,6 +22,7 @@ from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_sta
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.shards import ParquetShardWriter, remove_orphans
 from rosetta_filter.filtering.sources import Source, SourceRecord
+from rosetta_filter.filtering.units import WHOLE_SOURCE, WorkUnit
 from rosetta_filter.scoring.scorer import DocumentScorer
 
 log = logging.getLogger(__name__)
@@ -71,23 +72,23 @@ def checkpoint_every(cfg: RunConfig) -> int:
     return -(-cfg.runtime.checkpoint_docs // chunk) * chunk
 
 
-def score_rank(
+def score_unit(
     cfg: RunConfig,
     scorer: DocumentScorer,
     run_dir: Path,
-    rank: int = 0,
-    world_size: int = 1,
+    unit: WorkUnit = WHOLE_SOURCE,
     progress: Progress | None = None,
 ) -> StageState:
-    """Score every record of this rank (resuming from its checkpoint) and return the state."""
-    state = load_state(run_dir, STAGE, rank)
+    """Score every record of ``unit`` (resuming from its checkpoint) and return its state."""
+    state = load_state(run_dir, STAGE, unit.id)
     if state.complete:
         return state
-    records = Source(cfg.source, rank, world_size).records(
-        state.source_state, state.records_done, checkpoint_every(cfg)
-    )
+    source = Source(cfg.source, unit)
+    records = source.records(state.source_state, state.records_done, checkpoint_every(cfg))
     rows = score_records(scorer, records)
-    return write_attributes(cfg, run_dir, state, rows, rank=rank, progress=progress)
+    return write_attributes(
+        cfg, run_dir, state, rows, unit=unit.id, total=source.estimated_total(), progress=progress
+    )
 
 
 def score_records(
@@ -126,13 +127,14 @@ def write_attributes(
     state: StageState,
     rows: Iterable[AttributeRow],
     *,
-    rank: int = 0,
+    unit: int = 0,
+    total: int | None = None,
     progress: Progress | None = None,
 ) -> StageState:
     """Account for and write attribute rows (input order, from ``state.records_done`` on) as
     checkpointed shards; the row that ends a checkpoint interval carries the source position."""
     progress = progress or NullProgress()
-    removed = remove_orphans(run_dir, ATTRIBUTES_DIR, rank, {s.path for s in state.shards})
+    removed = remove_orphans(run_dir, ATTRIBUTES_DIR, unit, {s.path for s in state.shards})
     if removed or state.records_done:
         log.info(
             "resuming score pass at record %d (removed %d partial shards)",
@@ -144,14 +146,14 @@ def write_attributes(
         run_dir,
         ATTRIBUTES_DIR,
         attribute_schema(cfg),
-        rank=rank,
+        unit=unit,
         seq=state.seqs.get(ATTRIBUTES_DIR, 0),
         max_rows=1 << 40,
         max_bytes=1 << 60,  # attribute shards close at checkpoints only
     )
     writer.published.extend(state.shards)
     stats = state.stats
-    progress.start("score", Source(cfg.source).estimated_total(), state.records_done)
+    progress.start("score", total, state.records_done)
     started = time.perf_counter()
     writers = {ATTRIBUTES_DIR: writer}
     for attribute in rows:
@@ -173,10 +175,10 @@ def write_attributes(
             started = time.perf_counter()
             if attribute.position is None:  # a producer bug, never a user's: fail loudly
                 raise RuntimeError(f"row {done - 1} ends a checkpoint but has no position")
-            checkpoint(run_dir, STAGE, rank, state, writers, done, attribute.position)
+            checkpoint(run_dir, STAGE, unit, state, writers, done, attribute.position)
     stats.score_seconds += time.perf_counter() - started
-    checkpoint(run_dir, STAGE, rank, state, writers, stats.seen, state.source_state)
+    checkpoint(run_dir, STAGE, unit, state, writers, stats.seen, state.source_state)
     state.complete = True
-    save_state(run_dir, STAGE, rank, state)
+    save_state(run_dir, STAGE, unit, state)
     progress.finish()
     return state

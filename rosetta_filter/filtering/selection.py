@@ -1,7 +1,7 @@
 """Selection: which scored documents are kept.
 
 ``threshold`` keeps ``score >= t``. ``keep_fraction`` and ``token_budget`` are exact over the
-whole corpus: after the score pass, all scores are ranked by ``(score desc, rank, index)`` (ties
+whole corpus: after the score pass, all scores are ranked by ``(score desc, unit, index)`` (ties
 broken by input position, so the result is deterministic) and the kept set is a prefix of that
 order. Either way the outcome is a :class:`SelectionRule` that the write pass applies record by
 record without holding the corpus in memory.
@@ -27,23 +27,23 @@ class SelectionRule:
     mode: str
     threshold: float | None = None
     cut_score: float | None = None  # the last kept document's score ...
-    cut_rank: int | None = None  # ... its rank ...
+    cut_unit: int | None = None  # ... its unit ...
     cut_index: int | None = None  # ... and its index; None with n_keep == 0
     n_keep: int | None = None
 
-    def keeps(self, score: float | None, rank: int, index: int) -> bool:
+    def keeps(self, score: float | None, unit: int, index: int) -> bool:
         if score is None:
             return False
         if self.mode == "threshold":
             return score >= self.threshold
         if self.cut_score is None:
             return False
-        # Ranked by score descending, then (rank, index) ascending.
-        return (-score, rank, index) <= (-self.cut_score, self.cut_rank, self.cut_index)
+        # Ranked by score descending, then (unit, index) ascending.
+        return (-score, unit, index) <= (-self.cut_score, self.cut_unit, self.cut_index)
 
-    def decide(self, row: dict[str, Any], rank: int) -> tuple[bool, str | None]:
+    def decide(self, row: dict[str, Any], unit: int) -> tuple[bool, str | None]:
         """(kept, bucket) of an attribute row; single-criterion rules have no buckets."""
-        return self.keeps(row["score"], rank, row["index"]), None
+        return self.keeps(row["score"], unit, row["index"]), None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,20 +51,20 @@ class SelectionRule:
 
 @dataclass(frozen=True, slots=True)
 class BucketCut:
-    """A mixture bucket's kept prefix: documents at or before ``(key, rank, index)`` in the
+    """A mixture bucket's kept prefix: documents at or before ``(key, unit, index)`` in the
     bucket's order (key = -score of its domain; for ``rest`` a seeded uniform number)."""
 
     target_tokens: int
     tokens: int = 0
     n_keep: int = 0
     cut_key: float | None = None
-    cut_rank: int | None = None
+    cut_unit: int | None = None
     cut_index: int | None = None
 
-    def keeps(self, key: float, rank: int, index: int) -> bool:
+    def keeps(self, key: float, unit: int, index: int) -> bool:
         if self.cut_key is None:
             return False
-        return (key, rank, index) <= (self.cut_key, self.cut_rank, self.cut_index)
+        return (key, unit, index) <= (self.cut_key, self.cut_unit, self.cut_index)
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,7 @@ class MixtureRule:
                 best, margin = name, score - threshold
         return best
 
-    def decide(self, row: dict[str, Any], rank: int) -> tuple[bool, str | None]:
+    def decide(self, row: dict[str, Any], unit: int) -> tuple[bool, str | None]:
         if row["score"] is None:
             return False, None
         bucket = self.claim({n: row[SET_SCORE_PREFIX + n] for n in self.thresholds})
@@ -95,10 +95,10 @@ class MixtureRule:
         if cut is None:
             return False, None
         if bucket == REST_BUCKET:
-            key = rest_key(self.seed, rank, row["index"])
+            key = rest_key(self.seed, unit, row["index"])
         else:
             key = -row[SET_SCORE_PREFIX + bucket]
-        kept = cut.keeps(key, rank, row["index"])
+        kept = cut.keeps(key, unit, row["index"])
         return kept, bucket if kept else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,16 +110,16 @@ class MixtureRule:
         }
 
 
-def rest_key(seed: int, rank: int, index: int) -> float:
+def rest_key(seed: int, unit: int, index: int) -> float:
     """A uniform number in [0, 1) per document: the seeded order of the ``rest`` bucket."""
-    digest = hashlib.sha256(f"{seed}:{rank}:{index}".encode()).digest()
+    digest = hashlib.sha256(f"{seed}:{unit}:{index}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def build_mixture_rule(
     cfg: SelectionConfig,
     set_scores: dict[str, np.ndarray],
-    ranks: np.ndarray,
+    units: np.ndarray,
     indexes: np.ndarray,
     tokens: np.ndarray,
 ) -> MixtureRule:
@@ -137,14 +137,14 @@ def build_mixture_rule(
         member = claimed == name
         if name == REST_BUCKET:
             keys = np.asarray(
-                [rest_key(cfg.seed, int(r), int(i)) for r, i in zip(ranks, indexes, strict=True)]
+                [rest_key(cfg.seed, int(r), int(i)) for r, i in zip(units, indexes, strict=True)]
             )
         else:
             keys = -set_scores[name]
         buckets[name] = _prefix_cut(
             math.floor(share * cfg.token_budget),
             keys[member],
-            ranks[member],
+            units[member],
             indexes[member],
             tokens[member],
         )
@@ -152,10 +152,10 @@ def build_mixture_rule(
 
 
 def _prefix_cut(
-    target: int, keys: np.ndarray, ranks: np.ndarray, indexes: np.ndarray, tokens: np.ndarray
+    target: int, keys: np.ndarray, units: np.ndarray, indexes: np.ndarray, tokens: np.ndarray
 ) -> BucketCut:
-    """The longest prefix of ``(key, rank, index)`` order whose tokens fit ``target``."""
-    order = np.lexsort((indexes, ranks, keys))
+    """The longest prefix of ``(key, unit, index)`` order whose tokens fit ``target``."""
+    order = np.lexsort((indexes, units, keys))
     cumulative = np.cumsum(tokens[order])
     n_keep = int(np.searchsorted(cumulative, target, side="right")) if len(order) else 0
     if n_keep == 0:
@@ -166,7 +166,7 @@ def _prefix_cut(
         int(cumulative[n_keep - 1]),
         n_keep,
         float(keys[last]),
-        int(ranks[last]),
+        int(units[last]),
         int(indexes[last]),
     )
 
@@ -174,7 +174,7 @@ def _prefix_cut(
 def build_rule(
     cfg: SelectionConfig,
     scores: np.ndarray,
-    ranks: np.ndarray,
+    units: np.ndarray,
     indexes: np.ndarray,
     tokens: np.ndarray,
 ) -> SelectionRule:
@@ -185,7 +185,7 @@ def build_rule(
     """
     if cfg.mode == "threshold":
         return SelectionRule("threshold", threshold=cfg.threshold)
-    order = np.lexsort((indexes, ranks, -scores))  # last key is primary
+    order = np.lexsort((indexes, units, -scores))  # last key is primary
     if cfg.mode == "keep_fraction":
         n_keep = min(len(order), max(1, math.floor(cfg.keep_fraction * len(order) + 0.5)))
     else:
@@ -198,7 +198,7 @@ def build_rule(
     return SelectionRule(
         cfg.mode,
         cut_score=float(scores[last]),
-        cut_rank=int(ranks[last]),
+        cut_unit=int(units[last]),
         cut_index=int(indexes[last]),
         n_keep=n_keep,
     )

@@ -1,4 +1,4 @@
-"""The one place that writes shards. A writer owns naming (``{rank:05d}_{seq:05d}.ext``),
+"""The one place that writes shards. A writer owns naming (``{unit:05d}_{seq:05d}.ext``),
 rotation at a row or byte cap, atomic publication (temp name, fsync, rename) and the
 per-shard sha256; the format subclasses only turn buffered rows into bytes.
 
@@ -44,13 +44,13 @@ class ShardWriter(ABC):
         subdir: str,
         schema: pa.Schema,
         *,
-        rank: int = 0,
+        unit: int = 0,
         seq: int = 0,
         max_rows: int = 50_000,
         max_bytes: int = 256 << 20,
     ) -> None:
         self.run_dir, self.subdir, self.schema = run_dir, subdir, schema
-        self.rank, self.seq = rank, seq
+        self.unit, self.seq = unit, seq
         self.max_rows, self.max_bytes = max_rows, max_bytes
         self.rows: list[dict[str, Any]] = []
         self.buffered_bytes = 0
@@ -70,7 +70,7 @@ class ShardWriter(ABC):
         """Publish the buffered rows as one shard (nothing when empty)."""
         if not self.rows:
             return None
-        name = f"{self.rank:05d}_{self.seq:05d}.{self.extension}"
+        name = f"{self.unit:05d}_{self.seq:05d}.{self.extension}"
         data = self.encode(self.rows)
         write_bytes_atomic(self.run_dir / self.subdir / name, data)
         info = ShardInfo(
@@ -119,17 +119,19 @@ def make_writer(
     raise ShardError(f"unknown shard format {fmt!r}", field="output.format", value=fmt)
 
 
-def remove_orphans(run_dir: Path, subdir: str, rank: int, keep: set[str]) -> list[str]:
-    """Delete this rank's shards in ``subdir`` not listed in ``keep`` (paths relative to
-    ``run_dir``) and leftover temp files: the tail of a run killed after its last checkpoint."""
+def remove_orphans(run_dir: Path, subdir: str, unit: int, keep: set[str]) -> list[str]:
+    """Delete this unit's shards in ``subdir`` not listed in ``keep`` (paths relative to
+    ``run_dir``) and its leftover temp files: the tail of a unit killed after its last
+    checkpoint. Other units' files are never touched: they may be being written right now."""
     removed = []
     folder = run_dir / subdir
     if not folder.is_dir():
         return removed
+    prefix = f"{unit:05d}_"
     for path in sorted(folder.iterdir()):
         rel = f"{subdir}/{path.name}"
-        is_tmp = path.name.startswith(".") and path.name.endswith(".tmp")
-        if is_tmp or (path.name.startswith(f"{rank:05d}_") and rel not in keep):
+        is_tmp = path.name.startswith(f".{prefix}") and path.name.endswith(".tmp")
+        if is_tmp or (path.name.startswith(prefix) and rel not in keep):
             path.unlink()
             removed.append(rel)
     return removed

@@ -25,6 +25,7 @@ from typing import Any
 from rosetta_filter.activations.tokenize import text_problem
 from rosetta_filter.config import SourceConfig
 from rosetta_filter.errors import SourceError
+from rosetta_filter.filtering.units import WHOLE_SOURCE, Piece, WorkUnit
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ _COUNT_LINES_MAX_BYTES = 1 << 30
 
 @dataclass(slots=True)
 class SourceRecord:
-    index: int  # position in this rank's stream
+    index: int  # position in this work unit's stream
     id: str
     text: Any  # raw value; ``problem`` or :func:`text_problem` says if it is usable
     fields: dict[str, Any] = field(default_factory=dict)  # the record's other fields
@@ -101,7 +102,7 @@ def _fmt_of(path: Path) -> str | None:
     return _FORMATS.get(suffixes[-1]) if suffixes else None
 
 
-def _detect_format(files: list[str], fmt: str) -> str:
+def detect_format(files: list[str], fmt: str) -> str:
     if fmt != "auto":
         return fmt
     kinds = {_fmt_of(Path(f)) for f in files}
@@ -114,15 +115,54 @@ def _detect_format(files: list[str], fmt: str) -> str:
     return kinds.pop()
 
 
-class Source:
-    """A re-openable stream of :class:`SourceRecord` for one rank of ``world_size``."""
+class ParquetRows:
+    """The rows of parquet pieces (whole files or row groups), read with pyarrow one record
+    batch at a time, with a position (rows read) that a resume skips to without decoding the
+    row groups before it."""
 
-    def __init__(self, cfg: SourceConfig, rank: int = 0, world_size: int = 1) -> None:
-        self.cfg = cfg
-        self.rank, self.world_size = rank, world_size
-        self.files = expand_files(cfg.data_files) if cfg.data_files is not None else None
-        self.format = _detect_format(self.files, cfg.format) if self.files else None
-        self._dataset = None
+    def __init__(self, pieces: tuple[Piece, ...], batch_rows: int = 1024) -> None:
+        self.pieces, self.batch_rows = pieces, batch_rows
+        self.done = 0  # rows yielded (or skipped) so far
+
+    def state_dict(self) -> dict:
+        return {"parquet_rows": self.done}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.done = state["parquet_rows"]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        import pyarrow.parquet as pq
+
+        skip = self.done
+        for piece in self.pieces:
+            file = pq.ParquetFile(piece.file)
+            groups = piece.row_groups or tuple(range(file.metadata.num_row_groups))
+            for group in groups:
+                rows = file.metadata.row_group(group).num_rows
+                if skip >= rows:  # before the resume position: not even decoded
+                    skip -= rows
+                    continue
+                for batch in file.iter_batches(self.batch_rows, row_groups=[group]):
+                    if skip >= batch.num_rows:
+                        skip -= batch.num_rows
+                        continue
+                    for row in batch.slice(skip).to_pylist():
+                        self.done += 1
+                        yield row
+                    skip = 0
+
+
+class Source:
+    """A re-openable stream of :class:`SourceRecord` over one work unit (default: the whole
+    source as one stream); indexes count from 0 within the unit."""
+
+    def __init__(self, cfg: SourceConfig, unit: WorkUnit = WHOLE_SOURCE) -> None:
+        self.cfg, self.unit = cfg, unit
+        if unit.pieces is not None:
+            self.files = unit.files
+        else:
+            self.files = expand_files(cfg.data_files) if cfg.data_files is not None else None
+        self.format = detect_format(self.files, cfg.format) if self.files else None
 
     def describe(self) -> dict[str, Any]:
         if self.files is not None:
@@ -138,11 +178,9 @@ class Source:
         """Records this source will yield when that is cheap to know (progress ETA): parquet
         footers, or newline counts of uncompressed JSON Lines up to 1 GiB; else ``limit``."""
         total = None
-        if self.files is not None and self.world_size == 1:
+        if self.files is not None:
             if self.format == "parquet":
-                import pyarrow.parquet as pq
-
-                total = sum(pq.ParquetFile(f).metadata.num_rows for f in self.files)
+                total = sum(p.rows or 0 for p in self._parquet_pieces())
             elif (
                 self.format == "jsonl"
                 and all(
@@ -157,9 +195,10 @@ class Source:
 
     def _open(self):
         from datasets import load_dataset
-        from datasets.distributed import split_dataset_by_node
 
         cfg = self.cfg
+        if self.format == "parquet":
+            return ParquetRows(self._parquet_pieces())
         try:
             if self.files is not None:
                 builder = {"jsonl": "text", "text": "text"}.get(self.format, self.format)
@@ -187,9 +226,15 @@ class Source:
                 "source.data_files (local files) or a local dataset directory",
                 field="source",
             ) from exc
-        if self.world_size > 1:
-            ds = split_dataset_by_node(ds, rank=self.rank, world_size=self.world_size)
         return ds
+
+    def _parquet_pieces(self) -> tuple[Piece, ...]:
+        """This unit's parquet pieces; for the whole source, every row group of every file."""
+        if self.unit.pieces is not None:
+            return self.unit.pieces
+        import pyarrow.parquet as pq
+
+        return tuple(Piece(f, None, pq.ParquetFile(f).metadata.num_rows) for f in self.files)
 
     def records(
         self,
@@ -291,7 +336,7 @@ class Source:
         """A stable id: stream position (rank-qualified) plus a short content hash."""
         payload = text if isinstance(text, str) else repr(text)
         digest = hashlib.sha1(payload.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-        prefix = f"r{self.rank}-" if self.world_size > 1 else ""
+        prefix = f"u{self.unit.id:05d}-" if self.unit.of > 1 else ""
         return f"{prefix}{index:010d}-{digest}"
 
 

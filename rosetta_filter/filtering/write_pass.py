@@ -1,4 +1,4 @@
-"""The write pass: re-read one rank's records beside its attributes, apply the selection rule
+"""The write pass: re-read one work unit's records beside its attributes, apply the selection rule
 and write the kept (and optionally rejected) documents as shards, checkpointed. In
 attributes-only mode it writes (id, score, tokens, kept) per record in input order instead,
 without reading the source again."""
@@ -26,6 +26,7 @@ from rosetta_filter.filtering.shards import (
     remove_orphans,
 )
 from rosetta_filter.filtering.sources import Source
+from rosetta_filter.filtering.units import WHOLE_SOURCE, WorkUnit
 
 STAGE = "write"
 KEPT_DIR, REJECTED_DIR = "data", "rejected"
@@ -66,7 +67,7 @@ def output_schema(cfg: RunConfig) -> pa.Schema:
 
 
 def iter_attributes(run_dir: Path, shards: list[ShardInfo], start: int) -> Iterator[dict]:
-    """Attribute rows of one rank in input order, from record ``start`` on."""
+    """Attribute rows of one unit in input order, from record ``start`` on."""
     seen = 0
     for shard in shards:
         if seen + shard.rows <= start:
@@ -78,23 +79,23 @@ def iter_attributes(run_dir: Path, shards: list[ShardInfo], start: int) -> Itera
             seen += 1
 
 
-def write_rank(
+def write_unit(
     cfg: RunConfig,
     rule: SelectionRule | MixtureRule,
     attribute_shards: list[ShardInfo],
     run_dir: Path,
-    rank: int = 0,
-    world_size: int = 1,
+    unit: WorkUnit = WHOLE_SOURCE,
     progress: Progress | None = None,
 ) -> StageState:
+    """Write ``unit``'s kept (and rejected) documents, resuming from its checkpoint."""
     progress = progress or NullProgress()
-    state = load_state(run_dir, STAGE, rank)
+    state = load_state(run_dir, STAGE, unit.id)
     if state.complete:
         return state
     out = cfg.output
     keep = {s.path for s in state.shards}
     for subdir in (KEPT_DIR, REJECTED_DIR):
-        remove_orphans(run_dir, subdir, rank, keep)
+        remove_orphans(run_dir, subdir, unit.id, keep)
     schema = output_schema(cfg)
     set_scores = set_columns(cfg)
     mixture = cfg.selection.mixture is not None
@@ -104,7 +105,7 @@ def write_rank(
             run_dir,
             subdir,
             schema,
-            rank=rank,
+            unit=unit.id,
             seq=state.seqs.get(subdir, 0),
             max_rows=out.shard_max_rows,
             max_bytes=out.shard_max_bytes,
@@ -122,9 +123,7 @@ def write_rank(
     if out.attributes_only:
         records: Iterator[Any] = (None for _ in iter(int, 1))
     else:
-        records = Source(cfg.source, rank, world_size).records(
-            state.source_state, state.records_done, every
-        )
+        records = Source(cfg.source, unit).records(state.source_state, state.records_done, every)
     stats = state.stats
     progress.start("write", sum(s.rows for s in attribute_shards), state.records_done)
     started = time.perf_counter()
@@ -136,7 +135,7 @@ def write_rank(
                 "re-run into a new output.dir",
                 field="source",
             )
-        kept, bucket = rule.decide(attr, rank)
+        kept, bucket = rule.decide(attr, unit.id)
         if attr["score"] is not None:
             stats.kept += kept
             stats.dropped += not kept
@@ -159,10 +158,10 @@ def write_rank(
         done = attr["index"] + 1
         if done % every == 0:
             position = None if record is None else record.position
-            checkpoint(run_dir, STAGE, rank, state, writers, done, position)
+            checkpoint(run_dir, STAGE, unit.id, state, writers, done, position)
     stats.write_seconds += time.perf_counter() - started
-    checkpoint(run_dir, STAGE, rank, state, writers, state.records_done, state.source_state)
+    checkpoint(run_dir, STAGE, unit.id, state, writers, state.records_done, state.source_state)
     state.complete = True
-    save_state(run_dir, STAGE, rank, state)
+    save_state(run_dir, STAGE, unit.id, state)
     progress.finish()
     return state

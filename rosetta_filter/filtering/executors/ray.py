@@ -1,15 +1,15 @@
-"""The Ray executor: the score pass on Ray Data (read -> ``map_batches`` over a pool of stateful
-scorer actors), with the same records, scores, shards and checkpoints as the local executor.
+"""The Ray executor: work units on a pool of ``runtime.ray_actors`` Ray actors.
 
-Records come from :class:`~rosetta_filter.filtering.sources.Source`, the one reader, in a single
-read task that runs on the driver's node, so ids, skip reasons and input order are the local ones.
-One Ray row is one read-ahead chunk of ``runtime.lookahead_docs`` records: Ray may split or bundle
-blocks as it likes, yet an actor always scores whole chunks that start at multiples of the read-
-ahead, which is exactly how the local engine forms its batches, so the scores are bit-identical.
-Actors return scored chunks in any order; the driver puts them back in input order and writes
-attribute shards and checkpoints through the same
-:func:`~rosetta_filter.filtering.score_pass.write_attributes` as the local pass. A killed run
-resumes from the last checkpoint (every ``runtime.checkpoint_docs`` records) with either executor.
+Each actor loads the scorer once and runs the same per-unit functions as the local executor
+(:func:`~rosetta_filter.filtering.score_pass.score_unit`,
+:func:`~rosetta_filter.filtering.write_pass.write_unit`): it reads its unit's files itself, and
+writes the unit's attribute and output shards and checkpoints into the run directory, which must
+be storage that the driver and every node share (a network filesystem or a mounted bucket).
+Nothing flows through the driver but unit descriptions, the selection rule and small states:
+no single read task, no reordering, no records in the object store, so the driver's memory does
+not grow with the corpus. Units go to whichever actor is free next; results do not depend on
+which actor ran a unit, nor on how many there were. A killed actor or driver leaves every
+finished checkpoint behind: the same command resumes each unit where it stopped.
 """
 
 from __future__ import annotations
@@ -17,54 +17,31 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import Iterable, Iterator
-from itertools import islice
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import ray
-from ray.data import ActorPoolStrategy, Datasource, ReadTask
-from ray.data.block import BlockMetadata
+from ray.util import ActorPool
 
 from rosetta_filter.config import ModelConfig, RunConfig
-from rosetta_filter.errors import ConfigError, RosettaError, ShardError
+from rosetta_filter.errors import ConfigError, RosettaError
 from rosetta_filter.files import write_json_atomic
+from rosetta_filter.filtering import score_pass, write_pass
 from rosetta_filter.filtering.checkpoint import StageState, load_state
-from rosetta_filter.filtering.executors import ScorePassResult, description_path
-from rosetta_filter.filtering.progress import Progress
-from rosetta_filter.filtering.score_pass import (
-    STAGE,
-    AttributeRow,
-    attribute_schema,
-    checkpoint_every,
-    score_records,
-    write_attributes,
+from rosetta_filter.filtering.executors import (
+    Rule,
+    ScorePassResult,
+    description_path,
+    pending_units,
+    start_stage,
 )
-from rosetta_filter.filtering.sources import Source, SourceRecord
-from rosetta_filter.scoring.scorer import Scorer
+from rosetta_filter.filtering.executors.local import build_scorer, total_records
+from rosetta_filter.filtering.progress import NullProgress, Progress
+from rosetta_filter.filtering.units import WorkUnit
+from rosetta_filter.scoring.scorer import DocumentScorer
 
 log = logging.getLogger(__name__)
-
-CHUNK_SCHEMA = pa.schema(
-    [
-        ("start", pa.int64()),  # index of the chunk's first record
-        ("index", pa.list_(pa.int64())),
-        ("id", pa.list_(pa.string())),
-        ("text", pa.list_(pa.large_string())),  # null where ``problem`` is set
-        ("problem", pa.list_(pa.string())),
-        ("source_state", pa.string()),  # JSON position after the chunk, at checkpoints only
-    ]
-)
-
-
-def scored_chunk_schema(attributes: pa.Schema) -> pa.Schema:
-    """A scored chunk: its start, one list per attribute column, position and description."""
-    return pa.schema(
-        [("start", pa.int64())]
-        + [(f.name, pa.list_(f.type)) for f in attributes]
-        + [("source_state", pa.string()), ("described", pa.string())]
-    )
 
 
 def actor_resources(model: ModelConfig, cluster_gpus: float) -> dict[str, float]:
@@ -107,185 +84,100 @@ def ray_session(address: str | None) -> Iterator[None]:
         ray.shutdown()
 
 
-class SourceDatasource(Datasource):
-    """Our :class:`Source` as one Ray Data read task yielding read-ahead chunks, from a saved
-    position on. One task, because ids and order are those of a single stream."""
+class RankActor:
+    """One rank on Ray: loads the scorer on its first unit and keeps it."""
 
-    def __init__(self, cfg: RunConfig, state: StageState) -> None:
-        super().__init__()
-        self.cfg, self.state = cfg, state
-        Source(cfg.source)  # fail here, in the driver, on a missing file or unknown format
+    def __init__(self, cfg: RunConfig, run_dir: str, scorer: DocumentScorer | None) -> None:
+        self.cfg, self.run_dir, self.scorer = cfg, Path(run_dir), scorer
 
-    @property
-    def supports_distributed_reads(self) -> bool:
-        # Run the read on the driver's node: the source then only needs to be readable where
-        # `rosetta-filter run` runs, as it must be anyway for the write pass.
-        return False
+    def score(self, unit: WorkUnit) -> tuple[int, dict[str, Any]]:
+        self.scorer = self.scorer or build_scorer(self.cfg)
+        score_pass.score_unit(self.cfg, self.scorer, self.run_dir, unit, NullProgress())
+        return unit.id, self.scorer.describe()
 
-    def estimate_inmemory_data_size(self) -> int | None:
-        return None
-
-    def get_read_tasks(
-        self, parallelism: int, per_task_row_limit: int | None = None, data_context: Any = None
-    ) -> list[ReadTask]:
-        cfg, state = self.cfg, self.state
-        metadata = BlockMetadata(num_rows=None, size_bytes=None, input_files=None, exec_stats=None)
-        return [ReadTask(lambda: read_chunks(cfg, state), metadata, schema=CHUNK_SCHEMA)]
+    def write(self, unit: WorkUnit, rule: Rule, shards: list) -> int:
+        write_pass.write_unit(self.cfg, rule, shards, self.run_dir, unit, NullProgress())
+        return unit.id
 
 
-def read_chunks(cfg: RunConfig, state: StageState) -> Iterator[pa.Table]:
-    """One block per checkpoint interval, one row per read-ahead chunk."""
-    every, size = checkpoint_every(cfg), cfg.runtime.batching.lookahead_docs
-    records = Source(cfg.source).records(state.source_state, state.records_done, every)
-    rows = []
-    while chunk := list(islice(records, size)):
-        end = chunk[-1].index + 1
-        position = chunk[-1].position  # present exactly when ``end`` is a checkpoint
-        rows.append(
-            {
-                "start": chunk[0].index,
-                "index": [r.index for r in chunk],
-                "id": [r.id for r in chunk],
-                "text": [r.text if r.problem is None else None for r in chunk],
-                "problem": [r.problem for r in chunk],
-                "source_state": None if position is None else json.dumps(position),
-            }
-        )
-        if end % every == 0:
-            yield pa.Table.from_pylist(rows, schema=CHUNK_SCHEMA)
-            rows = []
-    if rows:
-        yield pa.Table.from_pylist(rows, schema=CHUNK_SCHEMA)
+class RayExecutor:
+    def __init__(
+        self,
+        cfg: RunConfig,
+        run_dir: Path,
+        progress: Progress,
+        scorer: DocumentScorer | None = None,
+    ) -> None:
+        self.cfg, self.run_dir, self.progress, self.scorer = cfg, run_dir, progress, scorer
+        self.stack = contextlib.ExitStack()
+        self.actors: list[Any] = []
 
+    def __enter__(self) -> RayExecutor:
+        self.stack.enter_context(ray_session(self.cfg.runtime.ray_address))
+        return self
 
-class ScorerActor:
-    """Loads the model once per actor and scores batches of chunks with the local per-batch
-    function."""
+    def __exit__(self, *exc: object) -> None:
+        for actor in self.actors:
+            ray.kill(actor)
+        self.actors = []
+        self.stack.close()
 
-    def __init__(self, cfg: RunConfig) -> None:
-        self.error: RosettaError | None = None
-        self.attributes = attribute_schema(cfg)
-        try:
-            self.scorer = Scorer.from_config(
-                cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching
+    def _pool(self) -> ActorPool:
+        if not self.actors:
+            resources = actor_resources(self.cfg.model, ray.cluster_resources().get("GPU", 0))
+            log.info("Ray: %d actors with %s each", self.cfg.runtime.ray_actors, resources)
+            remote = ray.remote(**resources)(RankActor)
+            self.actors = [
+                remote.remote(self.cfg, str(self.run_dir.resolve()), self.scorer)
+                for _ in range(self.cfg.runtime.ray_actors)
+            ]
+        return ActorPool(self.actors)
+
+    def score(self, units: list[WorkUnit]) -> ScorePassResult:
+        run_dir = self.run_dir
+        pending = pending_units(run_dir, score_pass.STAGE, units)
+        start_stage(self.progress, "score", run_dir, units, total_records(self.cfg, units))
+        if pending:
+            calls = self._pool().map_unordered(lambda a, u: a.score.remote(u), pending)
+            described = {}
+            for unit_id, described in _unwrap(calls):  # noqa: B007 (the last one is kept)
+                self._advance(score_pass.STAGE, unit_id)
+            write_json_atomic(description_path(run_dir), described)
+        self.progress.finish()
+        states = {u.id: load_state(run_dir, score_pass.STAGE, u.id) for u in units}
+        path = description_path(run_dir)
+        return ScorePassResult(states, json.loads(path.read_text()) if path.exists() else None)
+
+    def write(
+        self, units: list[WorkUnit], rule: Rule, attributes: dict[int, StageState]
+    ) -> dict[int, StageState]:
+        run_dir = self.run_dir
+        pending = pending_units(run_dir, write_pass.STAGE, units)
+        total = sum(s.records_done for s in attributes.values())
+        start_stage(self.progress, "write", run_dir, units, total)
+        if pending:
+            calls = self._pool().map_unordered(
+                lambda a, u: a.write.remote(u, rule, attributes[u.id].shards), pending
             )
-        except RosettaError as exc:
-            # Ray reports an actor that fails to start without its exception (and retries
-            # it); raised from a call instead, it reaches the driver as itself.
-            self.error = exc
-            return
-        self.described = json.dumps(self.scorer.describe())
+            for unit_id in _unwrap(calls):
+                self._advance(write_pass.STAGE, unit_id)
+        self.progress.finish()
+        return {u.id: load_state(run_dir, write_pass.STAGE, u.id) for u in units}
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        if self.error is not None:
-            raise self.error
-        # Only the stream's last chunk is short: sorted, every chunk but possibly the last is
-        # full, so the engine's read-ahead chunks coincide with ours.
-        chunks = sorted(batch.to_pylist(), key=lambda c: c["start"])
-        records = (
-            SourceRecord(index, rid, text, problem=problem)
-            for c in chunks
-            for index, rid, text, problem in zip(
-                c["index"], c["id"], c["text"], c["problem"], strict=True
-            )
-        )
-        rows = [row.values for row in score_records(self.scorer, records)]
-        scored, at = [], 0
-        for c in chunks:
-            part, at = rows[at : at + len(c["index"])], at + len(c["index"])
-            scored.append(
-                {
-                    "start": c["start"],
-                    **{name: [r.get(name) for r in part] for name in self.attributes.names},
-                    "source_state": c["source_state"],
-                    "described": self.described,
-                }
-            )
-        return pa.Table.from_pylist(scored, schema=scored_chunk_schema(self.attributes))
+    def _advance(self, stage: str, unit_id: int) -> None:
+        """Progress by whole units: an actor's unit reports when it is done."""
+        stats = load_state(self.run_dir, stage, unit_id).stats
+        if stage == score_pass.STAGE:
+            self.progress.advance(stats.seen, stats.tokens_scored)
+        else:
+            self.progress.advance(stats.kept + stats.dropped, 0, stats.kept)
 
 
-def in_order(chunks: Iterable[dict[str, Any]], start: int) -> Iterator[dict[str, Any]]:
-    """Scored chunks in input order (from record ``start``), whatever order they arrive in."""
-    waiting: dict[int, dict[str, Any]] = {}
-    expected = start
-    for chunk in chunks:
-        waiting[chunk["start"]] = chunk
-        while expected in waiting:
-            chunk = waiting.pop(expected)
-            yield chunk
-            expected += len(chunk["index"])
-    if waiting:
-        raise ShardError(
-            f"Ray returned scored chunks {sorted(waiting)[:5]} but never the one at record "
-            f"{expected}: the run cannot be completed in order; run it again to resume",
-            field="runtime.executor",
-            value="ray",
-        )
-
-
-def scoring_dataset(cfg: RunConfig, state: StageState) -> ray.data.Dataset:
-    """Source chunks from ``state`` on -> a fixed pool of scorer actors -> scored chunks."""
-    resources = actor_resources(cfg.model, ray.cluster_resources().get("GPU", 0))
-    log.info("scoring on Ray: %d actors with %s each", cfg.runtime.ray_actors, resources)
-    dataset = ray.data.read_datasource(
-        SourceDatasource(cfg, state),
-        override_num_blocks=1,
-        num_cpus=0,  # one light streaming read: the CPUs are left to the scorer actors
-    ).map_batches(
-        ScorerActor,
-        fn_constructor_kwargs={"cfg": cfg},
-        batch_size=checkpoint_every(cfg) // cfg.runtime.batching.lookahead_docs,  # in chunks
-        batch_format="pyarrow",
-        compute=ActorPoolStrategy(size=cfg.runtime.ray_actors),
-        **resources,
-    )
-    context = dataset.context  # this dataset's own copy
-    context.enable_progress_bars = False  # the driver reports progress through `Progress`
-    # One chunk per block instead of the read's output merged up to 128 MiB, so work reaches
-    # every actor as soon as a checkpoint interval has been read.
-    context.target_max_block_size = 1
-    context.raise_original_map_exception = True  # an actor's RosettaError reaches the driver
-    return dataset
-
-
-def attribute_rows(
-    chunks: Iterable[dict[str, Any]], start: int, description: Path, names: list[str]
-) -> Iterator[AttributeRow]:
-    """Attribute rows in input order from scored chunks in any order; a chunk's last row
-    carries the chunk's checkpoint position. Writes the actors' model description at
-    ``description`` once."""
-    for chunk in in_order(chunks, start):
-        if not description.exists():
-            write_json_atomic(description, json.loads(chunk["described"]))
-        columns = [chunk[name] for name in names]
-        rows = [dict(zip(names, v, strict=True)) for v in zip(*columns, strict=True)]
-        for row in rows[:-1]:
-            yield AttributeRow(row)
-        if rows:
-            position = chunk["source_state"]
-            yield AttributeRow(rows[-1], None if position is None else json.loads(position))
-
-
-def score_on_ray(cfg: RunConfig, run_dir: Path, progress: Progress) -> ScorePassResult:
-    """Run (or resume) the score pass of ``cfg`` on Ray. The model description for the
-    manifest comes from the actors: the driver never loads the model."""
-    description = description_path(run_dir)
-    state = load_state(run_dir, STAGE, 0)
-    if not state.complete:
-        with ray_session(cfg.runtime.ray_address):
-            dataset = scoring_dataset(cfg, state)
-            batches = iter(dataset.iter_batches(batch_size=None, batch_format="pyarrow"))
-            chunks = (chunk for table in batches for chunk in table.to_pylist())
-            rows = attribute_rows(
-                chunks, state.records_done, description, attribute_schema(cfg).names
-            )
-            try:
-                state = write_attributes(cfg, run_dir, state, rows, progress=progress)
-            except ray.exceptions.RayTaskError as exc:
-                if isinstance(exc.cause, RosettaError):
-                    raise exc.cause from None
-                raise
-            finally:
-                batches.close()  # stop the pipeline and its actors now, also after a failure
-    described = json.loads(description.read_text()) if description.exists() else None
-    return ScorePassResult(state, described)
+def _unwrap(results: Iterator[Any]) -> Iterator[Any]:
+    """Results of actor calls; a user's error raised in an actor is raised here as itself."""
+    try:
+        yield from results
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, RosettaError):
+            raise exc.cause from None
+        raise
