@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from rosetta_filter.errors import ConfigError
-from rosetta_filter.scoring.scorer import ScoredDoc
+from rosetta_filter.scoring.document import ScoredDoc
 
 ScoreFn = Callable[[list[str]], np.ndarray]
 _BATCH = 256

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from rosetta_filter.activations.pooling import PoolingMethod
+from rosetta_filter.activations.pooling_methods import PoolingMethod
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.neuron import Neuron
 

@@ -22,7 +22,7 @@ from rosetta_filter.errors import ShardError
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.sources import ParquetRows, Source
 from rosetta_filter.filtering.units import WHOLE_SOURCE, Piece, claim_units, plan_units
-from rosetta_filter.scoring.scorer import ScoredDoc
+from rosetta_filter.scoring.document import ScoredDoc
 
 
 def write_parquet_corpus(folder: Path, docs: list[dict], files: int, row_group: int) -> Path:
@@ -191,3 +191,49 @@ def test_a_scorer_given_by_the_caller_runs_in_every_rank(tmp_path):
         assert manifest["scorer"] == {"name": "trigger-counter"} and len(manifest["units"]) == 12
     assert outputs[1] == outputs[2]
     assert all(int(i[1:]) % 2 == 0 for i in outputs[2][0]) and len(outputs[2][0]) == 36
+
+
+def test_a_killed_driver_takes_its_ranks_with_it_and_resumes_identically(planted_model, tmp_path):
+    """Ranks orphaned by a killed driver would go on writing into the run directory while a
+    resumed run writes the same units: they must die with the driver."""
+    docs = make_docs(400, seed=12)
+    data = write_parquet_corpus(tmp_path / "data", docs, files=2, row_group=40)
+    group = pq.ParquetFile(data / "part-000.parquet").metadata.row_group(0).total_byte_size
+
+    def config(name: str) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        cfg = _config(planted_model, data, tmp_path / name, ranks=2, unit_bytes=group)
+        cfg["runtime"].update(checkpoint_docs=8)
+        path.write_text(yaml.safe_dump(cfg))
+        return path
+
+    reference = _start(config("reference"))
+    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
+    resumed = config("resumed")
+    proc = _start(resumed)
+    driver = psutil.Process(proc.pid)
+    state_dir = tmp_path / "resumed" / ".state"
+    deadline = time.monotonic() + 180
+    ranks: list[psutil.Process] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        checkpoints = [json.loads(p.read_text()) for p in state_dir.glob("score-*.json")]
+        ranks = _rank_processes(driver)
+        if ranks and any(c["records_done"] and not c["complete"] for c in checkpoints):
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    assert proc.wait() == -signal.SIGKILL and ranks, "the driver was not caught mid-run"
+
+    def files() -> dict[str, int]:
+        run_dir = tmp_path / "resumed"
+        return {str(p): p.stat().st_mtime_ns for p in run_dir.rglob("*") if p.is_file()}
+
+    at_kill = files()
+    _, alive = psutil.wait_procs(ranks, timeout=5)
+    assert not alive, f"ranks outlived their driver: {alive}"
+    time.sleep(1)
+    assert files() == at_kill  # nothing was written after the driver died
+
+    final = _start(resumed)
+    assert final.wait() == 0, final.stderr.read().decode()[-2000:]
+    assert _output(tmp_path / "resumed") == _output(tmp_path / "reference")

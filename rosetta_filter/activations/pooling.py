@@ -6,12 +6,11 @@ that is False on padding and special tokens, so padding can never change a docum
 
 from __future__ import annotations
 
-from typing import Literal
-
 import torch
 
-PoolingMethod = Literal["mean", "max", "topk_mean", "frac_active"]
-POOLING_METHODS: tuple[PoolingMethod, ...] = ("mean", "max", "topk_mean", "frac_active")
+from rosetta_filter.activations.pooling_methods import POOLING_METHODS, PoolingMethod
+
+__all__ = ["POOLING_METHODS", "PoolingMethod", "pool"]
 
 
 def pool(

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from transformers import PreTrainedTokenizerBase
+if TYPE_CHECKING:  # the type only: sources.py uses text_problem without loading transformers
+    from transformers import PreTrainedTokenizerBase
 
 from rosetta_filter.errors import ModelError
 

@@ -28,7 +28,7 @@ from rosetta_filter.filtering.selection import (
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
 from rosetta_filter.filtering.units import claim_units
-from rosetta_filter.scoring.scorer import DocumentScorer
+from rosetta_filter.scoring.document import DocumentScorer
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.shards import ParquetShardWriter, remove_orphans
 from rosetta_filter.filtering.sources import Source, SourceRecord
 from rosetta_filter.filtering.units import WHOLE_SOURCE, WorkUnit
-from rosetta_filter.scoring.scorer import DocumentScorer
+from rosetta_filter.scoring.document import DocumentScorer
 
 log = logging.getLogger(__name__)
 

@@ -51,7 +51,7 @@ _FORMATS = {
     ".text": "text",
 }
 _COMPRESSIONS = (".gz", ".bz2", ".xz", ".zst")
-_COUNT_LINES_MAX_BYTES = 1 << 30
+COUNT_LINES_MAX_BYTES = 1 << 30
 
 
 @dataclass(slots=True)
@@ -186,7 +186,7 @@ class Source:
                 and all(
                     Path(f).suffix == ".jsonl" or Path(f).suffix == ".ndjson" for f in self.files
                 )
-                and sum(Path(f).stat().st_size for f in self.files) <= _COUNT_LINES_MAX_BYTES
+                and sum(Path(f).stat().st_size for f in self.files) <= COUNT_LINES_MAX_BYTES
             ):
                 total = sum(_count_lines(Path(f)) for f in self.files)
         if self.cfg.limit is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 
@@ -31,35 +31,11 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
+from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import auto_layer, choose_depth, choose_pool, depth_rows
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True)
-class ScoredDoc:
-    index: int
-    score: float | None  # None when skipped
-    n_tokens: int = 0  # tokens scored
-    total_tokens: int = 0  # tokens of the whole document
-    truncated: bool = False
-    skip_reason: str | None = None
-    neuron_values: list[float] | None = None  # pooled, normalised, per selected neuron
-    scores: dict[str, float] | None = None  # per named set, when the scorer tags several
-
-
-class DocumentScorer(Protocol):
-    """What the filtering pipeline needs from a scorer."""
-
-    def score(self, records: Iterable) -> Iterator[ScoredDoc]:
-        """One :class:`ScoredDoc` per record (a text, or None for an unscorable record), in
-        order; ``total_tokens`` is what ``selection.token_budget`` counts."""
-        ...
-
-    def describe(self) -> dict[str, Any]:
-        """The manifest's ``model`` and ``neurons`` blocks: a plain, JSON-ready dict, so an
-        executor whose model lives elsewhere (a Ray actor) can send it to the driver."""
-        ...
+__all__ = ["DocumentScorer", "NeuronSelection", "ScoredDoc", "Scorer"]
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from rosetta_filter.filtering.progress import Progress
 from rosetta_filter.filtering.run_dir import STATE_DIR
 from rosetta_filter.filtering.selection import MixtureRule, SelectionRule
 from rosetta_filter.filtering.units import WorkUnit
-from rosetta_filter.scoring.scorer import DocumentScorer
+from rosetta_filter.scoring.document import DocumentScorer
 
 Rule = SelectionRule | MixtureRule
 

@@ -33,19 +33,28 @@ from rosetta_filter.filtering.executors import (
     start_stage,
 )
 from rosetta_filter.filtering.progress import Progress, UnitProgress
-from rosetta_filter.filtering.sources import Source
+from rosetta_filter.filtering.sources import COUNT_LINES_MAX_BYTES, Source
 from rosetta_filter.filtering.units import WorkUnit
-from rosetta_filter.scoring.scorer import DocumentScorer, Scorer
+from rosetta_filter.scoring.document import DocumentScorer
 
 _REPORT_EVERY_S = 0.2
 
 
 def build_scorer(cfg: RunConfig) -> DocumentScorer:
+    """The neuron scorer the config names (imported here: torch loads only where it runs)."""
+    from rosetta_filter.scoring.scorer import Scorer
+
     return Scorer.from_config(cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching)
 
 
 def total_records(cfg: RunConfig, units: list[WorkUnit]) -> int | None:
-    """Records of all units when every unit can tell cheaply (progress ETA), else None."""
+    """Records of all units when every unit can tell cheaply (progress ETA), else None.
+    Parquet footers are cheap at any size; counting lines is not past 1 GiB in all."""
+    if (
+        Source(cfg.source, units[0]).format != "parquet"
+        and sum(u.bytes for u in units) > COUNT_LINES_MAX_BYTES
+    ):
+        return None
     total = 0
     for unit in units:
         count = Source(cfg.source, unit).estimated_total()
@@ -191,12 +200,30 @@ class QueueProgress:
         self.pending, self.last = [0, 0, 0], time.monotonic()
 
 
+def _die_with_the_driver() -> None:
+    """Ask Linux to SIGKILL this rank when its parent (the driver) dies: an orphaned rank would
+    go on writing a unit that the resumed run writes too. Elsewhere a no-op (the pool's own
+    shutdown still stops ranks when the driver exits normally)."""
+    import ctypes
+    import signal
+    import sys
+
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() == 1:  # the driver died before the request was made
+            os._exit(1)
+
+
 def _start_rank(
     cfg: RunConfig, run_dir: Path, scorer: DocumentScorer | None, reports: Any, threads: int
 ) -> None:
-    import torch
+    _die_with_the_driver()
+    if scorer is None:  # this rank will load the model: give it its share of the cores
+        import torch
 
-    torch.set_num_threads(threads)
+        torch.set_num_threads(threads)
     _RANK.update(cfg=cfg, run_dir=run_dir, scorer=scorer, reports=reports)
 
 

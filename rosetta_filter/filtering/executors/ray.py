@@ -39,7 +39,7 @@ from rosetta_filter.filtering.executors import (
 from rosetta_filter.filtering.executors.local import build_scorer, total_records
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.units import WorkUnit
-from rosetta_filter.scoring.scorer import DocumentScorer
+from rosetta_filter.scoring.document import DocumentScorer
 
 log = logging.getLogger(__name__)
 
