@@ -120,25 +120,31 @@ def test_two_ranks_keep_what_one_rank_and_one_unit_keep(planted_model, tmp_path)
     assert _output(two)[1] == _output(one_unit)[1]
 
 
-def _rank_processes(driver: psutil.Process) -> list[psutil.Process]:
-    return [c for c in driver.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
-
-
-def test_a_killed_rank_resumes_to_the_identical_result(planted_model, tmp_path):
-    docs = make_docs(400, seed=9)
+def _reference_run_and_config(model: Path, tmp_path: Path, seed: int) -> Path:
+    """Two ranks over 10 row-group units: run ``reference`` to the end in a subprocess and
+    return the config file of an identical run into ``resumed`` (for the test to interrupt)."""
+    docs = make_docs(400, seed=seed)
     data = write_parquet_corpus(tmp_path / "data", docs, files=2, row_group=40)
     group = pq.ParquetFile(data / "part-000.parquet").metadata.row_group(0).total_byte_size
 
     def config(name: str) -> Path:
         path = tmp_path / f"{name}.yaml"
-        cfg = _config(planted_model, data, tmp_path / name, ranks=2, unit_bytes=group)
+        cfg = _config(model, data, tmp_path / name, ranks=2, unit_bytes=group)
         cfg["runtime"].update(checkpoint_docs=8)
         path.write_text(yaml.safe_dump(cfg))
         return path
 
     reference = _start(config("reference"))
     assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
-    resumed = config("resumed")
+    return config("resumed")
+
+
+def _rank_processes(driver: psutil.Process) -> list[psutil.Process]:
+    return [c for c in driver.children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+
+
+def test_a_killed_rank_resumes_to_the_identical_result(planted_model, tmp_path):
+    resumed = _reference_run_and_config(planted_model, tmp_path, seed=9)
     proc = _start(resumed)
     state_dir = tmp_path / "resumed" / ".state"
     deadline = time.monotonic() + 180
@@ -196,20 +202,7 @@ def test_a_scorer_given_by_the_caller_runs_in_every_rank(tmp_path):
 def test_a_killed_driver_takes_its_ranks_with_it_and_resumes_identically(planted_model, tmp_path):
     """Ranks orphaned by a killed driver would go on writing into the run directory while a
     resumed run writes the same units: they must die with the driver."""
-    docs = make_docs(400, seed=12)
-    data = write_parquet_corpus(tmp_path / "data", docs, files=2, row_group=40)
-    group = pq.ParquetFile(data / "part-000.parquet").metadata.row_group(0).total_byte_size
-
-    def config(name: str) -> Path:
-        path = tmp_path / f"{name}.yaml"
-        cfg = _config(planted_model, data, tmp_path / name, ranks=2, unit_bytes=group)
-        cfg["runtime"].update(checkpoint_docs=8)
-        path.write_text(yaml.safe_dump(cfg))
-        return path
-
-    reference = _start(config("reference"))
-    assert reference.wait() == 0, reference.stderr.read().decode()[-2000:]
-    resumed = config("resumed")
+    resumed = _reference_run_and_config(planted_model, tmp_path, seed=12)
     proc = _start(resumed)
     driver = psutil.Process(proc.pid)
     state_dir = tmp_path / "resumed" / ".state"

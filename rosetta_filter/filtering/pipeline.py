@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,14 +19,10 @@ from rosetta_filter.filtering.manifest import write_manifest
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.run_dir import claim_run_dir, remove_run_dir
 from rosetta_filter.filtering.score_pass import SET_SCORE_PREFIX, set_columns
-from rosetta_filter.filtering.selection import (
-    MixtureRule,
-    SelectionRule,
-    build_mixture_rule,
-    build_rule,
-)
+from rosetta_filter.filtering.selection import MixtureRule, SelectionRule, build_mixture_rule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
+from rosetta_filter.filtering.stream_select import Columns, streamed_rule
 from rosetta_filter.filtering.units import claim_units
 from rosetta_filter.scoring.document import DocumentScorer
 
@@ -46,33 +42,49 @@ def rule_from_attributes(
     cfg: RunConfig, run_dir: Path, attributes: dict[int, list[ShardInfo]]
 ) -> SelectionRule | MixtureRule:
     """Rank every scored document of every unit and derive the selection rule (scores and
-    token counts only: texts are never read here)."""
-    sets = [c for c in set_columns(cfg) if cfg.selection.mixture is not None]
+    token counts only: texts are never read here). A top fraction or a token budget is found
+    in passes over the attribute shards with bounded memory (``stream_select``); a mixture
+    ranks each bucket's scores in memory (~40 bytes per scored document and tagged set)."""
+    if cfg.selection.mixture is None:
+        return streamed_rule(cfg.selection, lambda: _score_columns(run_dir, attributes))
+    sets = set_columns(cfg)
     columns: dict[str, list[np.ndarray]] = {
-        name: [] for name in ("score", "index", "total_tokens", "unit", *sets)
+        name: [] for name in ("index", "total_tokens", "unit", *sets)
     }
-    for unit, shards in attributes.items():
-        for shard in shards:
-            table = pq.read_table(
-                run_dir / shard.path, columns=["score", "index", "total_tokens", *sets]
-            )
-            score = table["score"].to_numpy(zero_copy_only=False).astype(np.float64)
-            valid = ~np.isnan(score)
-            for name in ("score", "index", "total_tokens", *sets):
-                values = table[name].to_numpy(zero_copy_only=False)
-                columns[name].append(values[valid])
-            columns["unit"].append(np.full(int(valid.sum()), unit))
+    for unit, table in _attribute_tables(run_dir, attributes, ["index", "total_tokens", *sets]):
+        for name in ("index", "total_tokens", *sets):
+            columns[name].append(table[name])
+        columns["unit"].append(np.full(len(table["index"]), unit))
+    set_scores = {
+        column.removeprefix(SET_SCORE_PREFIX): _concat(columns[column], np.float64)
+        for column in sets
+    }
     units = _concat(columns["unit"], np.int64)
     indexes = _concat(columns["index"], np.int64)
     tokens = _concat(columns["total_tokens"], np.int64)
-    if cfg.selection.mixture is not None:
-        set_scores = {
-            column.removeprefix(SET_SCORE_PREFIX): _concat(columns[column], np.float64)
-            for column in sets
-        }
-        return build_mixture_rule(cfg.selection, set_scores, units, indexes, tokens)
-    scores = _concat(columns["score"], np.float64)
-    return build_rule(cfg.selection, scores, units, indexes, tokens)
+    return build_mixture_rule(cfg.selection, set_scores, units, indexes, tokens)
+
+
+def _attribute_tables(
+    run_dir: Path, attributes: dict[int, list[ShardInfo]], names: list[str]
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(unit, columns) of each attribute shard, scored documents only (skipped ones have no
+    score)."""
+    for unit, shards in attributes.items():
+        for shard in shards:
+            table = pq.read_table(run_dir / shard.path, columns=["score", *names])
+            score = table["score"].to_numpy(zero_copy_only=False).astype(np.float64)
+            valid = ~np.isnan(score)
+            values = {"score": score[valid]}
+            for name in names:
+                values[name] = table[name].to_numpy(zero_copy_only=False)[valid]
+            yield unit, values
+
+
+def _score_columns(run_dir: Path, attributes: dict[int, list[ShardInfo]]) -> Iterator[Columns]:
+    for unit, t in _attribute_tables(run_dir, attributes, ["index", "total_tokens"]):
+        units = np.full(len(t["score"]), unit, dtype=np.int64)
+        yield Columns(t["score"], units, t["index"].astype(np.int64), t["total_tokens"])
 
 
 def _input_paths(cfg: RunConfig) -> list[Path]:
