@@ -12,6 +12,7 @@ from discovery.domain.lofo import (
     LabelledDocs,
     domain_stats,
     family_folds,
+    fold_plan,
     rank_neurons,
 )
 from discovery.errors import DiscoveryError
@@ -76,6 +77,29 @@ def test_family_folds_hold_out_one_family_of_every_domain():
         assert set(labels.families[held & (labels.domains == "b")]) == {f"b{i % 2 + 1}"}
 
 
+def test_cross_validation_ranks_each_folds_candidates_without_its_held_out_family():
+    """Neuron 0 is perfect on family f1 and noise on f2; neuron 1 is a noisy general detector.
+    Ranked on every family, neuron 1 wins (worst family); a fold that holds out f2 has only f1
+    to rank on, picks neuron 0 and must report the failure on f2, which a ranking that had
+    seen f2 would hide."""
+    rng = np.random.default_rng(3)
+    labels = _labels(
+        {("code", "f1"): 60, ("code", "f2"): 60, ("prose", "g1"): 40, ("prose", "g2"): 40}
+    )
+    code, f1 = labels.domains == "code", labels.families == "f1"
+    specific = np.where(f1, 4.0, 0.0) + rng.normal(0, 0.3, len(code))
+    general = np.where(code, 1.0, 0.0) + rng.normal(0, 0.5, len(code))
+    values = np.stack([specific, general], axis=1)
+    stats = domain_stats(values, labels, "code")
+    assert rank_neurons(stats, [0, 1]).tolist() == [1, 0]
+    plan = fold_plan(values, labels, "code")
+    held_f2 = [i for i, m in enumerate(plan.held) if set(labels.families[m & code]) == {"f2"}]
+    assert rank_neurons(plan.train_stats[held_f2[0]], [0, 1]).tolist() == [0, 1]
+    head = fit_head(values, labels, "code", stats, np.arange(2), HeadSettings(candidates=1))
+    assert head.columns == [1]  # the final head ranks on every family
+    assert head.fold_auroc[held_f2[0]] < 0.75 < 0.85 < head.fold_auroc[1 - held_f2[0]]
+
+
 def test_one_family_is_refused():
     labels = _labels({("a", "a1"): 3, ("b", "b1"): 3})
     with pytest.raises(DiscoveryError, match="at least 2"):
@@ -115,6 +139,13 @@ def test_auto_depth_takes_the_shallowest_within_the_loss():
     assert choose_depth(rows, None, 0.005)["max_layer"] == 6
     with pytest.raises(BankError, match="shallowest head"):
         choose_depth([{"max_layer": 3, "worst_fold_auroc": 1.0}], 1, 0.0)
+    # a bank that ranks depths by the mean over families: the noisy worst fold is ignored
+    rows = [
+        {"max_layer": 0, "worst_fold_auroc": 0.90, "mean_fold_auroc": 0.990},
+        {"max_layer": 1, "worst_fold_auroc": 0.99, "mean_fold_auroc": 0.992},
+    ]
+    assert choose_depth(rows, "auto", 0.005, "mean_fold_auroc")["max_layer"] == 0
+    assert choose_depth(rows, "auto", 0.005)["max_layer"] == 1
 
 
 def test_rosetta_only_auto_takes_the_pool_that_validated_better():
@@ -137,3 +168,23 @@ def test_rosetta_only_auto_takes_the_pool_that_validated_better():
     assert choose_pool(bank, "m", "code", "auto", 0.005) is False  # all neurons validated better
     assert choose_pool(bank, "m", "code", 0, 0.005) is False
     assert choose_pool(bank, "m", "prose", "auto", 0.005) is True  # a tie keeps the prior
+
+
+def test_a_bank_names_the_statistic_that_ranks_its_depths():
+    import pyarrow as pa
+
+    from rosetta_filter.scoring.bank import NeuronBank
+    from rosetta_filter.scoring.heads import auto_layer, quality_key
+
+    rows = [
+        {"max_layer": 0, "worst_fold_auroc": 0.90, "mean_fold_auroc": 0.990},
+        {"max_layer": 5, "worst_fold_auroc": 0.99, "mean_fold_auroc": 0.992},
+    ]
+    heads = {"model": "m", "domains": {"code": {"rosetta": {"depths": rows}}}}
+    old = NeuronBank(Path("b"), {}, pa.table({}), pa.table({}), heads)
+    new = NeuronBank(
+        Path("b"), {}, pa.table({}), pa.table({}), heads | {"quality_key": "mean_fold_auroc"}
+    )
+    assert quality_key(old) == "worst_fold_auroc" and quality_key(new) == "mean_fold_auroc"
+    assert auto_layer(old, "m", "code", True, 0.005) == 5
+    assert auto_layer(new, "m", "code", True, 0.005) == 0

@@ -5,7 +5,10 @@ One neuron is brittle on unseen sources (it may know "Python" rather than "code"
 words is not explainable. A head is the middle: L1-regularised logistic regression on
 standardised document-pooled activations of the best candidates (by worst-family AUROC), its
 strength picked by family-disjoint cross-validation (:func:`discovery.domain.lofo.family_folds`),
-so the weights a user can read are the ones that held on sources they were not fitted on.
+so the weights a user can read are the ones that held on sources they were not fitted on. The
+cross-validation is nested: each fold ranks its candidates on its own training families
+(:class:`~discovery.domain.lofo.FoldPlan`), so a fold's quality is measured on families that took
+no part in choosing its neurons.
 
 The depth table fits one head per depth limit (only neurons at layers <= L): its quality says
 how much an early exit costs, so ``neurons.max_layer: auto`` can take the shallowest depth within
@@ -20,7 +23,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from discovery.domain.lofo import DomainStats, LabelledDocs, family_folds, rank_neurons
+from discovery.domain.lofo import DomainStats, FoldPlan, LabelledDocs, fold_plan, rank_neurons
 from discovery.errors import DiscoveryError
 from rosetta_filter.evaluation.metrics import auroc
 
@@ -80,9 +83,9 @@ def _fit(x: np.ndarray, y: np.ndarray, strength: float, seed: int):
     return model
 
 
-def _fold_aurocs(x: np.ndarray, y: np.ndarray, folds: Sequence[np.ndarray], c: float, seed: int):
+def _fold_aurocs(fold_x: Sequence[np.ndarray], y: np.ndarray, plan: FoldPlan, c: float, seed: int):
     aurocs = []
-    for held in folds:
+    for x, held in zip(fold_x, plan.held, strict=True):
         z, mean, std = _standardise(x[~held])
         model = _fit(z, y[~held], c, seed)
         scores = model.decision_function((x[held] - mean) / std)
@@ -97,33 +100,39 @@ def fit_head(
     stats: DomainStats,
     pool: np.ndarray,
     settings: HeadSettings = HeadSettings(),
+    plan: FoldPlan | None = None,
 ) -> Head:
     """The head of ``domain`` over the neurons (columns) in ``pool``.
 
-    Candidates are the ``settings.candidates`` best of ``pool`` by worst-family AUROC; the L1
+    Candidates are the ``settings.candidates`` best of ``pool`` by worst-family AUROC (in each
+    fold, by that fold's training statistics in ``plan``: computed here when not given); the L1
     strength maximises the worst held-out fold's AUROC (then the mean, then fewer neurons)
     among strengths whose full fit keeps at most ``max_neurons`` neurons; the final head is
     refit on every labelled document.
     """
     if len(pool) == 0:
         raise DiscoveryError(f"no candidate neurons for the {domain!r} head", field="pool")
+    plan = plan or fold_plan(values, labels, domain)
     columns = rank_neurons(stats, pool)[: settings.candidates]
     x = values[:, columns].astype(np.float64)
     y = labels.domains == domain
-    folds = family_folds(labels, domain)
+    fold_x = [
+        values[:, rank_neurons(s, pool)[: settings.candidates]].astype(np.float64)
+        for s in plan.train_stats
+    ]
     best = None
     for c in settings.strengths:
         z, _, _ = _standardise(x)
         nonzero = int((_fit(z, y, c, settings.seed).coef_[0] != 0).sum())
         if nonzero == 0 or nonzero > settings.max_neurons:
             continue
-        aurocs = _fold_aurocs(x, y, folds, c, settings.seed)
+        aurocs = _fold_aurocs(fold_x, y, plan, c, settings.seed)
         key = (min(aurocs), float(np.mean(aurocs)), -nonzero)
         if best is None or key > best[0]:
             best = (key, c, aurocs)
     if best is None:  # every strength kept too many (or no) neurons: the strongest L1 wins
         c = settings.strengths[0]
-        best = ((0.0, 0.0, 0), c, _fold_aurocs(x, y, folds, c, settings.seed))
+        best = ((0.0, 0.0, 0), c, _fold_aurocs(fold_x, y, plan, c, settings.seed))
     _, strength, aurocs = best
     z, mean, std = _standardise(x)
     coef = _fit(z, y, strength, settings.seed).coef_[0]
@@ -150,14 +159,17 @@ def depth_table(
     layers: np.ndarray,
     depths: Sequence[int],
     settings: HeadSettings = HeadSettings(),
+    plan: FoldPlan | None = None,
 ) -> list[tuple[int, Head]]:
     """One head per depth limit: ``(max_layer, head over pool neurons at layers <= max_layer)``
     for each depth with at least one candidate."""
+    plan = plan or fold_plan(values, labels, domain)
     table = []
     for depth in depths:
         shallow = pool[layers[pool] <= depth]
         if len(shallow):
-            table.append((int(depth), fit_head(values, labels, domain, stats, shallow, settings)))
+            head = fit_head(values, labels, domain, stats, shallow, settings, plan)
+            table.append((int(depth), head))
     return table
 
 

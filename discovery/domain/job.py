@@ -25,7 +25,7 @@ import pyarrow as pa
 from pydantic import Field
 
 from discovery.domain.heads import HeadSettings, auto_depth, depth_table
-from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats
+from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
 from discovery.domain.pooled_pass import pooled_activations
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import BatchingConfig, ModelConfig, Strict, TokensConfig
@@ -49,6 +49,11 @@ class HeadsConfig(Strict):
     strengths: list[float] = Field([0.01, 0.03, 0.1, 0.3, 1.0], description="L1 C values tried")
     depth_step: int = Field(1, ge=1, description="fit a head at every n-th layer (and the last)")
     max_quality_loss: float = Field(0.005, ge=0, le=1, description="recorded auto depth's loss")
+    depth_statistic: Literal["mean", "worst"] = Field(
+        "mean",
+        description="fold statistic that ranks depths for max_layer: auto: the mean over "
+        "held-out families (the worst of 4-6 folds of ~60-80 documents is one noisy draw)",
+    )
 
 
 class DomainsConfig(Strict):
@@ -127,15 +132,17 @@ def build_domain_bank(
     domains = sorted(set(labels.domains.tolist()))
     stats: dict[str, DomainStats] = {}
     heads: dict[str, dict] = {}
+    quality_key = f"{cfg.heads.depth_statistic}_fold_auroc"
     for domain in domains:
         stats[domain] = domain_stats(values, labels, domain)
+        plan = fold_plan(values, labels, domain)
         heads[domain] = {}
         for name, pool in pools.items():
             table = depth_table(
-                values, labels, domain, stats[domain], pool, layers, depths, settings
+                values, labels, domain, stats[domain], pool, layers, depths, settings, plan
             )
             rows = [_head_row(depth, head, d_mlp) for depth, head in table]
-            quality = [(r["max_layer"], r["worst_fold_auroc"]) for r in rows]
+            quality = [(r["max_layer"], r[quality_key]) for r in rows]
             heads[domain][name] = {
                 "depths": rows,
                 "auto_max_layer": auto_depth(quality, cfg.heads.max_quality_loss),
@@ -147,6 +154,7 @@ def build_domain_bank(
         "pooling": cfg.pooling,
         "tokens": cfg.tokens.model_dump(mode="json"),
         "max_quality_loss": cfg.heads.max_quality_loss,
+        "quality_key": quality_key,
         "labelled_corpus": {
             "path": cfg.labelled.path,
             "docs": int(scored.sum()),

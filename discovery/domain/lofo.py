@@ -53,10 +53,12 @@ def dprime(values: np.ndarray, positive: np.ndarray) -> np.ndarray:
     return np.divide(diff, spread, out=np.zeros_like(diff, dtype=np.float64), where=spread > 0)
 
 
-def domain_stats(values: np.ndarray, labels: LabelledDocs, domain: str) -> DomainStats:
+def domain_stats(
+    values: np.ndarray, labels: LabelledDocs, domain: str, min_families: int = 2
+) -> DomainStats:
     """Leave-one-family-out AUROC of every neuron for ``domain`` (see the module docstring)."""
     families = labels.families_of(domain)
-    if len(families) < 2:
+    if len(families) < min_families:
         raise DiscoveryError(
             f"domain {domain!r} has {len(families)} source family in the labelled corpus: "
             "source-disjoint statistics need at least 2 (add families to the corpus)",
@@ -87,6 +89,26 @@ def family_folds(labels: LabelledDocs, domain: str) -> list[np.ndarray]:
             held |= (labels.domains == d) & (labels.families == fams[i % len(fams)])
         folds.append(held)
     return folds
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """The family folds of one domain and, per fold, the neuron statistics of its training
+    part: a fold's candidates must be ranked without the families it holds out, or the
+    cross-validated quality of a head is measured on families that helped choose its neurons."""
+
+    held: list[np.ndarray]  # boolean held-out masks (:func:`family_folds`)
+    train_stats: list[DomainStats]  # statistics on each fold's complement
+
+
+def fold_plan(values: np.ndarray, labels: LabelledDocs, domain: str) -> FoldPlan:
+    held = family_folds(labels, domain)
+    stats = []
+    for mask in held:
+        train = LabelledDocs(labels.domains[~mask], labels.families[~mask])
+        # a domain with two families leaves one to rank on: its in-sample AUROC is all there is
+        stats.append(domain_stats(values[~mask], train, domain, min_families=1))
+    return FoldPlan(held, stats)
 
 
 def rank_neurons(stats: DomainStats, candidates: Sequence[int] | np.ndarray) -> np.ndarray:

@@ -19,10 +19,15 @@ from rosetta_filter.filtering.manifest import write_manifest
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.run_dir import claim_run_dir, remove_run_dir
 from rosetta_filter.filtering.score_pass import SET_SCORE_PREFIX, set_columns
-from rosetta_filter.filtering.selection import MixtureRule, SelectionRule, build_mixture_rule
+from rosetta_filter.filtering.selection import MixtureRule, SelectionRule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
-from rosetta_filter.filtering.stream_select import Columns, streamed_rule
+from rosetta_filter.filtering.stream_select import (
+    Columns,
+    SetColumns,
+    streamed_mixture_rule,
+    streamed_rule,
+)
 from rosetta_filter.filtering.units import claim_units
 from rosetta_filter.scoring.document import DocumentScorer
 
@@ -42,27 +47,12 @@ def rule_from_attributes(
     cfg: RunConfig, run_dir: Path, attributes: dict[int, list[ShardInfo]]
 ) -> SelectionRule | MixtureRule:
     """Rank every scored document of every unit and derive the selection rule (scores and
-    token counts only: texts are never read here). A top fraction or a token budget is found
-    in passes over the attribute shards with bounded memory (``stream_select``); a mixture
-    ranks each bucket's scores in memory (~40 bytes per scored document and tagged set)."""
+    token counts only: texts are never read here). A top fraction, a token budget or each
+    bucket of a mixture is cut in passes over the attribute shards with bounded memory
+    (``stream_select``)."""
     if cfg.selection.mixture is None:
         return streamed_rule(cfg.selection, lambda: _score_columns(run_dir, attributes))
-    sets = set_columns(cfg)
-    columns: dict[str, list[np.ndarray]] = {
-        name: [] for name in ("index", "total_tokens", "unit", *sets)
-    }
-    for unit, table in _attribute_tables(run_dir, attributes, ["index", "total_tokens", *sets]):
-        for name in ("index", "total_tokens", *sets):
-            columns[name].append(table[name])
-        columns["unit"].append(np.full(len(table["index"]), unit))
-    set_scores = {
-        column.removeprefix(SET_SCORE_PREFIX): _concat(columns[column], np.float64)
-        for column in sets
-    }
-    units = _concat(columns["unit"], np.int64)
-    indexes = _concat(columns["index"], np.int64)
-    tokens = _concat(columns["total_tokens"], np.int64)
-    return build_mixture_rule(cfg.selection, set_scores, units, indexes, tokens)
+    return streamed_mixture_rule(cfg.selection, lambda: _set_columns(cfg, run_dir, attributes))
 
 
 def _attribute_tables(
@@ -87,6 +77,18 @@ def _score_columns(run_dir: Path, attributes: dict[int, list[ShardInfo]]) -> Ite
         yield Columns(t["score"], units, t["index"].astype(np.int64), t["total_tokens"])
 
 
+def _set_columns(
+    cfg: RunConfig, run_dir: Path, attributes: dict[int, list[ShardInfo]]
+) -> Iterator[SetColumns]:
+    sets = set_columns(cfg)
+    for unit, t in _attribute_tables(run_dir, attributes, ["index", "total_tokens", *sets]):
+        scores = {
+            c.removeprefix(SET_SCORE_PREFIX): t[c].astype(np.float64, copy=False) for c in sets
+        }
+        units = np.full(len(t["score"]), unit, dtype=np.int64)
+        yield SetColumns(scores, units, t["index"].astype(np.int64), t["total_tokens"])
+
+
 def _input_paths(cfg: RunConfig) -> list[Path]:
     """Local paths the run reads: source files (globs cut at their first wildcard), the bank."""
     source = cfg.source.data_files or cfg.source.dataset
@@ -95,10 +97,6 @@ def _input_paths(cfg: RunConfig) -> list[Path]:
     if cfg.neurons.bank:
         paths.append(Path(cfg.neurons.bank).expanduser())
     return paths
-
-
-def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
 
 def run(

@@ -116,59 +116,17 @@ def rest_key(seed: int, unit: int, index: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def build_mixture_rule(
-    cfg: SelectionConfig,
-    set_scores: dict[str, np.ndarray],
-    units: np.ndarray,
-    indexes: np.ndarray,
-    tokens: np.ndarray,
-) -> MixtureRule:
-    """The mixture rule for scored documents (parallel arrays; ``set_scores`` by domain)."""
-    assert cfg.mixture is not None and cfg.token_budget is not None
-    claimers = [name for name in cfg.mixture if name != REST_BUCKET]
-    thresholds = {name: float(cfg.thresholds.get(name, 0.0)) for name in claimers}
-    rule = MixtureRule(thresholds, {}, cfg.seed)
-    claimed = np.asarray(
-        [rule.claim({n: float(set_scores[n][i]) for n in claimers}) for i in range(len(indexes))],
-        dtype=object,
-    )
-    buckets = {}
-    for name, share in cfg.mixture.items():
-        member = claimed == name
-        if name == REST_BUCKET:
-            keys = np.asarray(
-                [rest_key(cfg.seed, int(r), int(i)) for r, i in zip(units, indexes, strict=True)]
-            )
-        else:
-            keys = -set_scores[name]
-        buckets[name] = _prefix_cut(
-            math.floor(share * cfg.token_budget),
-            keys[member],
-            units[member],
-            indexes[member],
-            tokens[member],
-        )
-    return MixtureRule(thresholds, buckets, cfg.seed)
-
-
-def _prefix_cut(
-    target: int, keys: np.ndarray, units: np.ndarray, indexes: np.ndarray, tokens: np.ndarray
-) -> BucketCut:
-    """The longest prefix of ``(key, unit, index)`` order whose tokens fit ``target``."""
-    order = np.lexsort((indexes, units, keys))
-    cumulative = np.cumsum(tokens[order])
-    n_keep = int(np.searchsorted(cumulative, target, side="right")) if len(order) else 0
-    if n_keep == 0:
-        return BucketCut(target)
-    last = order[n_keep - 1]
-    return BucketCut(
-        target,
-        int(cumulative[n_keep - 1]),
-        n_keep,
-        float(keys[last]),
-        int(units[last]),
-        int(indexes[last]),
-    )
+def claim_codes(
+    set_scores: dict[str, np.ndarray], thresholds: dict[str, float], count: int
+) -> np.ndarray:
+    """:meth:`MixtureRule.claim` for ``count`` documents at once: per document the position of
+    the claiming domain in ``thresholds`` (config order), or -1 for ``rest``. The largest margin
+    wins and a tie goes to the earlier domain, as in the per-record claim."""
+    if not thresholds:
+        return np.full(count, -1, dtype=np.int64)
+    margins = np.stack([set_scores[n] - t for n, t in thresholds.items()], axis=1)
+    margins = np.where(margins >= 0, margins, -np.inf)  # NaN (unscored) and below: no claim
+    return np.where(margins.max(axis=1) > -np.inf, np.argmax(margins, axis=1), -1)
 
 
 def build_rule(

@@ -9,6 +9,10 @@ becomes the next group. Once a group has at most ``in_memory_rows`` documents it
 finished with a sort. A spread of scores needs one or two passes; ties (equal scores) are
 resolved by the unit and index digits, so even a constant score costs a bounded number of passes
 (at most 12), never memory. The result is bit-for-bit the rule ``build_rule`` computes.
+
+A mixture is the same cut per bucket: each bucket reads only the documents it claims, ordered by
+its domain's score (``rest`` by its seeded key), and keeps the longest prefix within its share of
+the token budget.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rosetta_filter.config import SelectionConfig
-from rosetta_filter.filtering.selection import SelectionRule
+from rosetta_filter.config import REST_BUCKET, SelectionConfig
+from rosetta_filter.filtering.selection import (
+    BucketCut,
+    MixtureRule,
+    SelectionRule,
+    claim_codes,
+    rest_key,
+)
 
 DIGIT_BITS = 16
 _DIGITS_PER_WORD = 64 // DIGIT_BITS
@@ -38,7 +48,18 @@ class Columns:
     tokens: np.ndarray  # int64
 
 
+@dataclass(frozen=True, slots=True)
+class SetColumns:
+    """One shard's scored documents with each tagged domain's score, parallel arrays."""
+
+    set_scores: dict[str, np.ndarray]  # domain -> float64 (NaN: not scored for it)
+    units: np.ndarray
+    indexes: np.ndarray
+    tokens: np.ndarray
+
+
 Reader = Callable[[], Iterable[Columns]]  # a fresh pass over every shard
+SetReader = Callable[[], Iterable[SetColumns]]
 
 
 def descending_key(scores: np.ndarray) -> np.ndarray:
@@ -155,3 +176,55 @@ def streamed_rule(
         return SelectionRule(cfg.mode, n_keep=0)
     score, unit, index = nth(read, n_keep, in_memory_rows)
     return SelectionRule(cfg.mode, cut_score=score, cut_unit=unit, cut_index=index, n_keep=n_keep)
+
+
+def _at_or_before(c: Columns, score: float, unit: int, index: int) -> np.ndarray:
+    """Rows of ``c`` ranked at or before the document ``(score, unit, index)``."""
+    key, cut = descending_key(c.scores), descending_key(np.asarray([score]))[0]
+    return (key < cut) | (
+        (key == cut) & ((c.units < unit) | ((c.units == unit) & (c.indexes <= index)))
+    )
+
+
+def _bucket_cut(read: Reader, target: int, in_memory_rows: int) -> BucketCut:
+    """The longest prefix of ``read``'s ranking within ``target`` tokens, as a bucket cut."""
+    n_keep = kept_by_budget(read, target, in_memory_rows)
+    if n_keep == 0:
+        return BucketCut(target)
+    score, unit, index = nth(read, n_keep, in_memory_rows)
+    tokens = sum(int(c.tokens[_at_or_before(c, score, unit, index)].sum()) for c in read())
+    return BucketCut(target, tokens, n_keep, -score, unit, index)
+
+
+def _bucket_reader(read: SetReader, name: str, code: int, rule: MixtureRule) -> Reader:
+    """The documents ``name`` claims, as :class:`Columns` whose descending score is the bucket's
+    order: its domain's score, or for ``rest`` the negated seeded key (ascending key)."""
+
+    def bucket() -> Iterator[Columns]:
+        for c in read():
+            member = claim_codes(c.set_scores, rule.thresholds, len(c.units)) == code
+            units, indexes = c.units[member], c.indexes[member]
+            if name == REST_BUCKET:
+                pairs = zip(units.tolist(), indexes.tolist(), strict=True)
+                order = -np.asarray([rest_key(rule.seed, u, i) for u, i in pairs], np.float64)
+            else:
+                order = c.set_scores[name][member]
+            yield Columns(order, units, indexes, c.tokens[member])
+
+    return bucket
+
+
+def streamed_mixture_rule(
+    cfg: SelectionConfig, read: SetReader, in_memory_rows: int = 1 << 20
+) -> MixtureRule:
+    """The :class:`MixtureRule` of ``cfg.mixture`` in passes over ``read()``: every bucket's cut
+    with memory bounded by ``in_memory_rows`` documents (see the module docstring)."""
+    assert cfg.mixture is not None and cfg.token_budget is not None
+    claimers = [name for name in cfg.mixture if name != REST_BUCKET]
+    rule = MixtureRule({n: float(cfg.thresholds.get(n, 0.0)) for n in claimers}, {}, cfg.seed)
+    buckets = {}
+    for name, share in cfg.mixture.items():
+        code = -1 if name == REST_BUCKET else claimers.index(name)
+        reader = _bucket_reader(read, name, code, rule)
+        buckets[name] = _bucket_cut(reader, math.floor(share * cfg.token_budget), in_memory_rows)
+    return MixtureRule(rule.thresholds, buckets, cfg.seed)

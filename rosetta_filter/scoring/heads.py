@@ -4,8 +4,10 @@ Per domain and neuron pool (``rosetta``: Rosetta Neurons only; ``all``: any neur
 anchor) the bank holds a depth table: one sparse linear head per depth limit, each with its
 held-out-family validation (written by ``rosetta-filter domains``, :mod:`discovery.domain`).
 ``neurons.max_layer`` picks the row: an integer takes the deepest head at or below that layer;
-``auto`` the shallowest head whose worst held-out-family AUROC is within
-``neurons.max_quality_loss`` of the table's best, so the early exit is chosen by measurement.
+``auto`` the shallowest head whose held-out-family AUROC (the statistic the bank names in
+``quality_key``: the mean over families; banks written before it was recorded used the worst) is
+within ``neurons.max_quality_loss`` of the table's best, so the early exit is chosen by
+measurement.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Any, Literal
 from rosetta_filter.errors import BankError
 from rosetta_filter.scoring.bank import NeuronBank
 
-QUALITY_KEY = "worst_fold_auroc"
+LEGACY_QUALITY_KEY = "worst_fold_auroc"  # banks whose heads.json names no quality_key
+
+
+def quality_key(bank: NeuronBank) -> str:
+    """The depth-table statistic that ranks a bank's heads (see the module docstring)."""
+    return (bank.heads or {}).get("quality_key", LEGACY_QUALITY_KEY)
 
 
 def pool_name(rosetta_only: bool) -> str:
@@ -58,14 +65,18 @@ def depth_rows(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool)
 
 
 def choose_depth(
-    rows: list[dict], max_layer: int | Literal["auto"] | None, max_quality_loss: float
+    rows: list[dict],
+    max_layer: int | Literal["auto"] | None,
+    max_quality_loss: float,
+    key: str = LEGACY_QUALITY_KEY,
 ) -> dict[str, Any]:
-    """The depth-table row ``max_layer`` asks for (see the module docstring)."""
+    """The depth-table row ``max_layer`` asks for (see the module docstring); ``key`` is the
+    bank's :func:`quality_key`."""
     if max_layer is None:
         return rows[-1]
     if max_layer == "auto":
-        best = max(r[QUALITY_KEY] for r in rows)
-        return next(r for r in rows if r[QUALITY_KEY] >= best - max_quality_loss)
+        best = max(r[key] for r in rows)
+        return next(r for r in rows if r[key] >= best - max_quality_loss)
     fitting = [r for r in rows if r["max_layer"] <= max_layer]
     if not fitting:
         raise BankError(
@@ -81,7 +92,8 @@ def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool,
     """The depth ``max_layer: auto`` resolves to, or None for a bank without heads."""
     if bank.heads is None:
         return None
-    return choose_depth(depth_rows(bank, model_id, domain, rosetta_only), "auto", loss)["max_layer"]
+    rows = depth_rows(bank, model_id, domain, rosetta_only)
+    return choose_depth(rows, "auto", loss, quality_key(bank))["max_layer"]
 
 
 def choose_pool(
@@ -95,10 +107,11 @@ def choose_pool(
     at the same depth request validated better on the held-out families of the bank's build
     (its cross-validation, never on the documents a user later evaluates on)."""
     quality = {}
+    key = quality_key(bank)
     for rosetta_only in (True, False):
         try:
             rows = depth_rows(bank, model_id, domain, rosetta_only)
-            quality[rosetta_only] = choose_depth(rows, max_layer, loss)[QUALITY_KEY]
+            quality[rosetta_only] = choose_depth(rows, max_layer, loss, key)[key]
         except BankError:
             continue
     if not quality:  # neither pool can serve: let the Rosetta lookup raise its error

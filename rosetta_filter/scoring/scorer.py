@@ -32,7 +32,13 @@ from rosetta_filter.scoring.bank import (
     select_neurons,
 )
 from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
-from rosetta_filter.scoring.heads import auto_layer, choose_depth, choose_pool, depth_rows
+from rosetta_filter.scoring.heads import (
+    auto_layer,
+    choose_depth,
+    choose_pool,
+    depth_rows,
+    quality_key,
+)
 
 log = logging.getLogger(__name__)
 __all__ = ["DocumentScorer", "NeuronSelection", "ScoredDoc", "Scorer"]
@@ -118,7 +124,7 @@ class NeuronSelection:
                 bank, bank_model, cfg.domain, cfg.max_layer, cfg.max_quality_loss
             )
         rows = depth_rows(bank, bank_model, cfg.domain, rosetta_only)
-        head = choose_depth(rows, cfg.max_layer, cfg.max_quality_loss)
+        head = choose_depth(rows, cfg.max_layer, cfg.max_quality_loss, quality_key(bank))
         return cls(
             tuple(Neuron.parse(n) for n in head["neurons"]),
             tuple(head["weights"]),
