@@ -14,6 +14,7 @@ into a fresh directory; variants alternate over rounds and the medians are compa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -26,6 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -39,6 +41,9 @@ WORDS = (
     "data model token layer neuron filter corpus shard record budget score rank unit file "
     "parquet row group stream actor driver memory cluster python rust legal math prose"
 ).split()
+
+
+SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string())])
 
 
 class StubScorer:
@@ -56,18 +61,31 @@ class StubScorer:
                 yield ScoredDoc(index, zlib.crc32(text.encode()) / 2**32, tokens, tokens)
 
 
-def write_corpus(folder: Path, docs: int, files: int, row_group: int, seed: int = 0) -> int:
-    """``docs`` documents of 200-3,000 characters over ``files`` parquet files; returns bytes."""
+def write_corpus(
+    folder: Path, docs: int, files: int, row_group: int, seed: int = 0, letters: bool = False
+) -> int:
+    """``docs`` documents of 200-3,000 characters over ``files`` parquet files, written one row
+    group at a time (a multi-GB file never sits in memory); returns bytes. Documents are words
+    of a small vocabulary (parquet compresses them ~3x), or with ``letters`` random letters and
+    spaces, which barely compress, so a file's size on disk is about its text."""
     rng = random.Random(seed)
+    alphabet = np.frombuffer(b"abcdefghijklmnopqrstuvwxyz     ", dtype=np.uint8)
     folder.mkdir(parents=True, exist_ok=True)
     per_file = -(-docs // files)
     for f in range(files):
-        rows = []
-        for i in range(f * per_file, min(docs, (f + 1) * per_file)):
-            length = rng.randint(200, 3000)
-            words = rng.choices(WORDS, k=length // 5)
-            rows.append({"id": f"d{i:08d}", "text": " ".join(words)[:length]})
-        pq.write_table(pa.Table.from_pylist(rows), folder / f"part-{f:04d}.parquet", row_group)
+        first, end = f * per_file, min(docs, (f + 1) * per_file)
+        with pq.ParquetWriter(folder / f"part-{f:04d}.parquet", SCHEMA) as writer:
+            for start in range(first, end, row_group):
+                rows = []
+                for i in range(start, min(end, start + row_group)):
+                    length = rng.randint(200, 3000)
+                    if letters:
+                        codes = np.random.default_rng([seed, i]).integers(0, 31, length)
+                        text = alphabet[codes].tobytes().decode()
+                    else:
+                        text = " ".join(rng.choices(WORDS, k=length // 5))[:length]
+                    rows.append({"id": f"d{i:08d}", "text": text})
+                writer.write_table(pa.Table.from_pylist(rows, schema=SCHEMA))
     return sum(p.stat().st_size for p in folder.iterdir())
 
 
@@ -117,12 +135,24 @@ def timed_run(cfg: dict[str, Any], scorer: Any) -> tuple[float, int]:
     return time.perf_counter() - start, result.stats.seen
 
 
+def kept_digest(run_dir: Path) -> str:
+    """sha256 of the sorted kept ids: equal digests mean the same kept set, however the
+    shards were partitioned."""
+    ids = sorted(
+        i
+        for path in (run_dir / "data").glob("*.parquet")
+        for i in pq.read_table(path)["id"].to_pylist()
+    )
+    return hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+
+
 def local_ranks(
     data: Path, work: Path, rounds: int, ranks: list[int], model: str | None, unit_bytes: int
 ) -> dict[str, Any]:
     """docs/s of the full pipeline for each rank count, alternating over rounds."""
     names = [str(r) for r in ranks]
     walls: dict[str, list[float]] = {n: [] for n in names}
+    digests: dict[str, str] = {}
     docs = 0
     scorer = None if model else StubScorer()
     cores = os.cpu_count() or 1
@@ -134,19 +164,26 @@ def local_ranks(
             cfg["model"]["threads"] = threads
             wall, docs = timed_run(cfg, scorer)
             walls[name].append(wall)
+            digests[name] = kept_digest(work / f"ranks-{name}")
             print(f"  round {round_no} ranks {r}: {docs / wall:,.0f} docs/s ({wall:.1f} s)")
     rates = {n: docs / median(w) for n, w in walls.items()}
+    manifest = json.loads((work / f"ranks-{names[-1]}" / "manifest.json").read_text())
     return {
         "docs": docs,
+        "units": len(manifest["units"]),
+        "input_files": len({p["file"] for u in manifest["units"] for p in u["pieces"] or []}),
+        "kept_ids_sha256": digests,
         "docs_per_s": rates,
         "speedup_vs_1": {n: rates[n] / rates[names[0]] for n in names},
     }
 
 
 def ray_driver_memory(
-    work: Path, docs: int, files: int, actors: int, unit_bytes: int
+    work: Path, docs: int, files: int, actors: int, unit_bytes: int, select_rows: int
 ) -> dict[str, Any]:
-    """Driver peak RSS growth for a corpus and one 4x larger (4x the files), many actors."""
+    """Driver peak RSS growth for a corpus and one 4x larger (4x the files), many actors.
+    ``select_rows`` (``runtime.select_rows``) below the smaller corpus makes both cut their
+    selection in passes, as a corpus beyond the default 2**20 documents would."""
     import ray
 
     ray.init(num_cpus=actors, include_dashboard=False, log_to_driver=False)
@@ -162,6 +199,7 @@ def ray_driver_memory(
                 executor="ray",
                 ray_actors=actors,
                 unit_bytes=unit_bytes,
+                select_rows=select_rows,
             )
             with PeakRss() as rss:
                 wall, seen = timed_run(cfg, StubScorer())
@@ -189,12 +227,19 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="also measure the real model (registry)")
     parser.add_argument("--model-docs", type=int, default=256)
     parser.add_argument("--ray-actors", type=int, default=0, help="0: skip the Ray simulation")
+    parser.add_argument(
+        "--select-rows", type=int, default=1 << 20, help="runtime.select_rows (Ray simulation)"
+    )
+    parser.add_argument("--letters", action="store_true", help="incompressible random letters")
+    parser.add_argument("--row-group", type=int, default=2000, help="rows per parquet row group")
     args = parser.parse_args()
     unit_bytes = int(args.unit_mb * 2**20)
     results: dict[str, Any] = {"cores": os.cpu_count()}
     with tempfile.TemporaryDirectory(prefix="scaleout-") as tmp:
         work = Path(tmp)
-        size = write_corpus(work / "corpus", args.docs, args.files, row_group=2000)
+        size = write_corpus(
+            work / "corpus", args.docs, args.files, args.row_group, letters=args.letters
+        )
         print(f"corpus: {args.docs:,} docs, {args.files} parquet files, {size / 2**20:.1f} MiB")
         print("stub scorer (I/O bound):")
         stub = local_ranks(work / "corpus", work, args.rounds, args.ranks, None, unit_bytes)
@@ -213,7 +258,7 @@ def main() -> None:
         if args.ray_actors:
             print(f"Ray, {args.ray_actors} actors on a local cluster:")
             results["ray"] = ray_driver_memory(
-                work, args.docs // 4, args.files * 2, args.ray_actors, unit_bytes
+                work, args.docs // 4, args.files * 2, args.ray_actors, unit_bytes, args.select_rows
             )
     print(json.dumps(results, indent=2, default=float))
 

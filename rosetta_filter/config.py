@@ -391,6 +391,13 @@ class RuntimeConfig(Strict):
     )
     ray_address: str | None = Field(None, description="ray://host:port or auto (RAY_ADDRESS)")
     ray_actors: int = Field(2, ge=1, description="scorer actors in the Ray pool")
+    select_rows: int = Field(
+        1 << 20,
+        ge=0,
+        description="scored documents the driver may sort in memory to find the selection's "
+        "cut (~32 bytes each); a corpus with more is cut in extra passes over the attribute "
+        "shards, with the same result",
+    )
 
     @model_validator(mode="before")
     @classmethod

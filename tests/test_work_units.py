@@ -186,11 +186,14 @@ class TriggerCounter:
 
 
 def test_a_scorer_given_by_the_caller_runs_in_every_rank(tmp_path):
+    """... and a driver allowed to sort only 5 scores in memory (``runtime.select_rows``) finds
+    the same cut in passes over the attribute shards."""
     docs = make_docs(120, seed=4)
     data = write_parquet_corpus(tmp_path / "data", docs, files=4, row_group=10)
     outputs = {}
     for ranks in (1, 2):
         cfg = _config(Path("unused"), data, tmp_path / f"r{ranks}", ranks, unit_bytes=1)
+        cfg["runtime"]["select_rows"] = 5 if ranks == 2 else 1 << 20
         result = run(validate_config(cfg), scorer=TriggerCounter())
         outputs[ranks] = (kept_ids(result.run_dir), _output(result.run_dir))
         manifest = json.loads((result.run_dir / "manifest.json").read_text())

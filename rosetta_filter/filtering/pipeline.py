@@ -50,9 +50,12 @@ def rule_from_attributes(
     token counts only: texts are never read here). A top fraction, a token budget or each
     bucket of a mixture is cut in passes over the attribute shards with bounded memory
     (``stream_select``)."""
+    rows = cfg.runtime.select_rows
     if cfg.selection.mixture is None:
-        return streamed_rule(cfg.selection, lambda: _score_columns(run_dir, attributes))
-    return streamed_mixture_rule(cfg.selection, lambda: _set_columns(cfg, run_dir, attributes))
+        return streamed_rule(cfg.selection, lambda: _score_columns(run_dir, attributes), rows)
+    return streamed_mixture_rule(
+        cfg.selection, lambda: _set_columns(cfg, run_dir, attributes), rows
+    )
 
 
 def _attribute_tables(

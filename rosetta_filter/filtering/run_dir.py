@@ -26,7 +26,7 @@ MARKER = f"{STATE_DIR}/run.json"
 RUN_ENTRIES = ("data", "rejected", "attributes", STATE_DIR, "manifest.json", "stats.json")
 RUN_TEMPORARIES = (".manifest.json.*.tmp", ".stats.json.*.tmp")
 # Settings that change where a run executes but not what it computes.
-_PLACEMENT_ONLY = {"runtime": {"executor", "ray_address", "ray_actors", "ranks"}}
+_PLACEMENT_ONLY = {"runtime": {"executor", "ray_address", "ray_actors", "ranks", "select_rows"}}
 
 
 def config_fingerprint(cfg: RunConfig) -> str:
