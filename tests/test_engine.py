@@ -156,3 +156,33 @@ def test_bad_records_get_a_documented_skip_reason(tiny_model_dir):
     assert results[6].n_tokens > 0
     # A read-ahead chunk holding nothing scorable still yields one result per record.
     assert [r.skip_reason for r in engine.run(["", None, "  "])] == ["empty", "null", "empty"]
+
+
+def test_a_document_is_pooled_and_its_token_outputs_freed_before_the_next_batch(tiny_model_dir):
+    """Whole-layer taps over a look-ahead chunk would hold every window's per-token outputs
+    (~24 GB for 256 documents of 512 tokens on SmolLM2): a finished document must release
+    them before the next forward runs, so at most one batch is held."""
+    import weakref
+
+    loaded = load_model(ModelConfig(name=str(tiny_model_dir("llama")), threads=1))
+    engine = ActivationEngine(
+        loaded,
+        [Neuron(layer, i) for layer in range(LAYERS) for i in range(D_MLP)],
+        batching=BatchingConfig(batch_tokens=32, lookahead_docs=64),
+    )
+    inner, refs, alive = engine.forward, [], []
+
+    class Tracking:
+        packs_batches, pools = inner.packs_batches, inner.pools
+
+        def __call__(self, batch):
+            alive.append(sum(r() is not None for r in refs))
+            outputs = inner(batch)
+            refs.extend(weakref.ref(o) for o in outputs)
+            return outputs
+
+    engine.forward = Tracking()
+    docs = [CORPUS[i % len(CORPUS)] for i in range(40)]
+    results = list(engine.run(docs))
+    assert [r.index for r in results] == list(range(40)) and len(alive) > 5
+    assert max(alive) <= 1  # released (the loop may still name the last window of a batch)

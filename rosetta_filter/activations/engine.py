@@ -133,31 +133,44 @@ class ActivationEngine:
             out.put(exc)
 
     def _run_chunk(self, chunk: _Chunk) -> Iterator[DocActivations]:
+        """Forward every window of a chunk, in length-packed batches, and yield its documents
+        in input order. A document is pooled as soon as its last window is computed, so the
+        per-token outputs held at once are one batch's, not the chunk's (whole-layer taps over
+        256 documents of 512 tokens would be ~24 GB)."""
         windows = [w for doc in chunk.tokenized.values() for w in doc.windows]
         batches = pack(windows, self.batching) if self.forward.packs_batches else [windows]
         outputs: dict[tuple[int, int], torch.Tensor] = {}  # (doc, part) -> forward output
+        remaining = {offset: len(doc.windows) for offset, doc in chunk.tokenized.items()}
+        done: dict[int, DocActivations] = {}
         for batch in batches:
             if batch:
                 for window, out in zip(batch, self.forward(batch), strict=True):
                     outputs[window.doc, window.part] = out
+                    remaining[window.doc] -= 1
+                    if remaining[window.doc] == 0:
+                        done[window.doc] = self._document(chunk, window.doc, outputs)
         for offset, problem in enumerate(chunk.problems):
-            index = chunk.start + offset
             if problem is not None:
-                yield DocActivations(index, skip_reason=problem)
-                continue
-            doc = chunk.tokenized[offset]
-            parts = [outputs[offset, w.part] for w in doc.windows]
-            if self.forward.pools:  # pooled by the backend: a document is one window then
-                yield DocActivations(
-                    index,
-                    n_tokens=doc.n_tokens,
-                    total_tokens=doc.total_tokens,
-                    truncated=doc.truncated,
-                    pooled=dict(zip(POOLING_METHODS, parts[0], strict=True)),
-                )
-                continue
-            acts = torch.cat(parts)  # (n_tokens, n_neurons)
-            yield self._result(index, doc, acts, [o for w in doc.windows for o in w.offsets])
+                yield DocActivations(chunk.start + offset, skip_reason=problem)
+            else:
+                yield done.pop(offset)
+
+    def _document(
+        self, chunk: _Chunk, offset: int, outputs: dict[tuple[int, int], torch.Tensor]
+    ) -> DocActivations:
+        """The result of a document whose windows are all in ``outputs`` (taken out of it)."""
+        index, doc = chunk.start + offset, chunk.tokenized[offset]
+        parts = [outputs.pop((offset, w.part)) for w in doc.windows]
+        if self.forward.pools:  # pooled by the backend: a document is one window then
+            return DocActivations(
+                index,
+                n_tokens=doc.n_tokens,
+                total_tokens=doc.total_tokens,
+                truncated=doc.truncated,
+                pooled=dict(zip(POOLING_METHODS, parts[0], strict=True)),
+            )
+        acts = torch.cat(parts)  # (n_tokens, n_neurons)
+        return self._result(index, doc, acts, [o for w in doc.windows for o in w.offsets])
 
     def _result(
         self, index: int, doc: TokenizedDoc, acts: torch.Tensor, offsets: list
