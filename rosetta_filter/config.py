@@ -142,9 +142,10 @@ class NeuronsConfig(Strict):
         description="top_k ranking: worst held-out source family's AUROC (format-2 banks), or "
         "the probe AUROC (format 1's only choice); auto: the first the bank has",
     )
-    rosetta_only: bool | Literal["auto"] = Field(
+    rosetta_only: bool | Literal["auto", "consistent"] = Field(
         "auto",
-        description="only Rosetta Neurons (cross-model matches); auto: for heads, the pool "
+        description="only Rosetta Neurons (cross-model matches); consistent: only Rosetta "
+        "Neurons whose group matches in every model of the bank; auto: for heads, the pool "
         "(Rosetta or all neurons) whose head validated better on held-out source families when "
         "the bank was built (a tie keeps Rosetta); for top_k and banks without heads, Rosetta",
     )

@@ -41,7 +41,11 @@ def family_docs(role: str, per_family: int = 16) -> list[dict]:
 
 
 def make_format1_bank(root: Path) -> Path:
-    rows = [(0, 5, True, 0.99, 0.01), (1, 3, True, 0.6, 0.4), (2, 7, False, 0.5, 0.5)]
+    rows = [  # layer, index, Rosetta, consistent group, probe AUROC of ex and plain
+        (0, 5, True, True, 0.99, 0.01),
+        (1, 3, True, False, 0.6, 0.4),
+        (2, 7, False, False, 0.5, 0.5),
+    ]
     neurons = pa.Table.from_pylist(
         [
             {
@@ -49,11 +53,12 @@ def make_format1_bank(root: Path) -> Path:
                 "layer": layer,
                 "index": index,
                 "is_rosetta": rosetta,
+                "consistent": consistent,
                 "preferred_domain": "ex",
                 "auroc__ex": ex,
                 "auroc__plain": plain,
             }
-            for layer, index, rosetta, ex, plain in rows
+            for layer, index, rosetta, consistent, ex, plain in rows
         ]
     )
     meta = {

@@ -34,6 +34,27 @@ def test_the_head_finds_the_trigger_at_the_shallowest_depth(heads_bank):
     assert weights["L0.N5"] > 0 and shallow["worst_fold_auroc"] > 0.95
     trigger = next(r for r in bank.rows("tiny") if (r["layer"], r["index"]) == (0, 5))
     assert trigger["lofo_worst__ex"] > 0.95 > trigger["lofo_worst__plain"]
+    # the consistent pool (Rosetta groups matched in every model) holds only L0.N5 here
+    consistent = bank.heads["domains"]["ex"]["consistent"]["depths"]
+    assert {n for row in consistent for n in row["neurons"]} == {"L0.N5"}
+
+
+def test_the_consistent_pool_serves_heads_and_top_k(heads_bank, format1_bank):
+    scoring = ScoringConfig(max_tokens=64)
+    cfg = NeuronsConfig(bank=str(heads_bank), bank_model="tiny", domain="ex")
+    head = NeuronSelection.from_config(
+        cfg.model_copy(update={"rosetta_only": "consistent"}), scoring, "tiny"
+    )
+    assert [str(n) for n in head.neurons] == ["L0.N5"] and head.intercept is not None
+    top_k = cfg.model_copy(
+        update={"bank": str(format1_bank), "mode": "top_k", "rosetta_only": "consistent"}
+    )
+    picked = NeuronSelection.from_config(top_k.model_copy(update={"top_k": 3}), scoring, "tiny")
+    assert [str(n) for n in picked.neurons] == ["L0.N5"]  # L1.N3 is Rosetta, not consistent
+    with pytest.raises(BankError, match="no consistent Rosetta neuron"):
+        NeuronSelection.from_config(
+            top_k.model_copy(update={"domain": "plain", "max_layer": 0}), scoring, "tiny"
+        )
 
 
 def test_the_scorer_uses_the_head_by_default_and_old_banks_say_why_not(heads_bank, format1_bank):

@@ -9,7 +9,8 @@ families are for ``rosetta-filter evaluate``). Steps: the anchor-only pooled pas
 (:mod:`~discovery.domain.lofo`), then per domain and neuron pool (Rosetta only, all) a depth
 table of heads (:mod:`~discovery.domain.heads`). Output: a new bank directory with
 ``lofo_worst__{domain}``, ``lofo_mean__{domain}``, ``dprime__{domain}`` columns and
-``heads.json``; the input bank is never modified.
+``heads.json``; the input bank is never modified. Pools: Rosetta Neurons, ``consistent`` Rosetta
+groups (matched in every model), all neurons.
 """
 
 from __future__ import annotations
@@ -30,7 +31,15 @@ from discovery.domain.pooled_pass import pooled_activations
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import BatchingConfig, ModelConfig, Strict, TokensConfig
 from rosetta_filter.evaluation.labelled import LabelledSet, read_labelled
-from rosetta_filter.scoring.bank import FORMAT_VERSION, NeuronBank, load_bank, write_bank
+from rosetta_filter.scoring.bank import (
+    FORMAT_VERSION,
+    NeuronBank,
+    Pool,
+    in_pool,
+    load_bank,
+    write_bank,
+)
+from rosetta_filter.scoring.heads import pool_name
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +82,8 @@ def neuron_name(column: int, d_mlp: int) -> str:
     return f"L{column // d_mlp}.N{column % d_mlp}"
 
 
-def _rosetta_columns(bank: NeuronBank, model_id: str, d_mlp: int) -> np.ndarray:
-    rows = [r for r in bank.rows(model_id) if r["is_rosetta"]]
+def _pool_columns(bank: NeuronBank, model_id: str, d_mlp: int, pool: Pool) -> np.ndarray:
+    rows = [r for r in bank.rows(model_id) if in_pool(r, pool)]
     return np.asarray(sorted(int(r["layer"]) * d_mlp + int(r["index"]) for r in rows), np.int64)
 
 
@@ -126,7 +135,11 @@ def build_domain_bank(
     values, labels = values[scored], LabelledDocs(labels.domains[scored], labels.families[scored])
     n_layers = values.shape[1] // d_mlp
     layers = np.arange(values.shape[1]) // d_mlp
-    pools = {"rosetta": _rosetta_columns(bank, model_id, d_mlp), "all": np.arange(values.shape[1])}
+    pools = {
+        pool_name(pool): _pool_columns(bank, model_id, d_mlp, pool) for pool in (True, "consistent")
+    }
+    pools["all"] = np.arange(values.shape[1])
+    pools = {name: columns for name, columns in pools.items() if len(columns)}
     depths = sorted({*range(0, n_layers, cfg.heads.depth_step), n_layers - 1})
     settings = HeadSettings(cfg.heads.max_neurons, cfg.heads.candidates, tuple(cfg.heads.strengths))
     domains = sorted(set(labels.domains.tolist()))

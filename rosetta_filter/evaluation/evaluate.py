@@ -8,7 +8,8 @@ pass (the union of all variants' neurons, read once): the configured filter (the
 of each neuron pool at every depth of the depth table and at ``auto``, and top-k by held-out
 families vs by the probe AUROC. Reported: AUROC of domain vs rest, the worst held-out family's
 AUROC where the file has families, and precision/recall of the configured selection rule (the
-baseline keeps the same number of documents).
+baseline keeps the same number of documents). Neuron pools: Rosetta Neurons, consistent Rosetta
+groups (matched in every model of the bank), all neurons.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from rosetta_filter.evaluation.labelled import LabelledSet
 from rosetta_filter.evaluation.metrics import auroc, precision_recall
 from rosetta_filter.filtering.selection import build_rule
 from rosetta_filter.neuron import Neuron
-from rosetta_filter.scoring.bank import NeuronBank, load_bank
+from rosetta_filter.scoring.bank import NeuronBank, Pool, load_bank
 from rosetta_filter.scoring.heads import depth_rows, pool_name
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 
@@ -55,7 +56,10 @@ def variants(
     neurons = cfg.neurons.model_copy(update={"domain": domain, "explicit": None})
     asked = {CONFIGURED: neurons}
     if bank.heads is not None:
-        for rosetta_only in (True, False):
+        pools: tuple[Pool, ...] = (True, False)
+        if "consistent" in bank.heads.get("domains", {}).get(domain, {}):  # newer banks
+            pools = (True, "consistent", False)
+        for rosetta_only in pools:
             rows = depth_rows(bank, neurons.bank_model or model, domain, rosetta_only)
             for depth in [row["max_layer"] for row in rows] + ["auto"]:
                 name = f"head/{pool_name(rosetta_only)}/{depth if depth == 'auto' else f'L{depth}'}"

@@ -23,11 +23,11 @@ from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED, DomainResul
 from rosetta_filter.evaluation.labelled import LabelledSet
 from rosetta_filter.files import write_bytes_atomic, write_json_atomic
 
-_DEPTH = re.compile(r"head/(rosetta|all)/L(\d+)$")
+POOLS = ("rosetta", "consistent", "all")
+_DEPTH = re.compile(rf"head/({'|'.join(POOLS)})/L(\d+)$")
 SUMMARY_VARIANTS = (
     CONFIGURED,
-    "head/rosetta/auto",
-    "head/all/auto",
+    *(f"head/{pool}/auto" for pool in POOLS),
     "top_k/rosetta/held_out_families",
     "top_k/rosetta/probe_auroc",
     BASELINE,
@@ -70,7 +70,7 @@ def depth_figure(results: dict[str, DomainResult]) -> bytes | None:
     fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
     drawn = False
     for ax, (domain, result) in zip(axes[0], results.items(), strict=True):
-        for pool in ("rosetta", "all"):
+        for pool in POOLS:
             points = sorted(
                 (int(m.group(2)), metrics["auroc"])
                 for name, metrics in result.metrics.items()

@@ -19,7 +19,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -30,6 +30,8 @@ from rosetta_filter.neuron import Neuron
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 HEADS_FILE = "heads.json"
+Pool = bool | Literal["consistent"]  # neurons.rosetta_only once "auto" is resolved
+POOL_WORDS: dict[Pool, str] = {True: "Rosetta ", False: "", "consistent": "consistent Rosetta "}
 REQUIRED_NEURON_COLUMNS = ("model", "layer", "index", "is_rosetta", "preferred_domain")
 PAIR_COLUMNS = ("model_a", "neuron_a", "model_b", "neuron_b", "r")
 
@@ -158,7 +160,7 @@ def select_neurons(
     domain: str,
     *,
     top_k: int,
-    rosetta_only: bool = True,
+    rosetta_only: Pool = True,
     max_layer: int | None = None,
     min_auroc: float = 0.5,
     rank_by: str | None = None,
@@ -177,7 +179,7 @@ def select_neurons(
     rows = [
         r
         for r in bank.rows(model_id)
-        if (r["is_rosetta"] or not rosetta_only)
+        if in_pool(r, rosetta_only)
         and (max_layer is None or r["layer"] <= max_layer)
         and r.get(column) is not None
         and r[column] > min_auroc
@@ -185,7 +187,7 @@ def select_neurons(
     rows.sort(key=lambda r: (-r[column], r["layer"], r["index"]))
     if not rows:
         raise BankError(
-            f"bank {bank.path} has no {'Rosetta ' if rosetta_only else ''}neuron of {model_id} "
+            f"bank {bank.path} has no {POOL_WORDS[rosetta_only]}neuron of {model_id} "
             f"with AUROC > {min_auroc} for {domain!r}"
             + (f" at layer <= {max_layer}" if max_layer is not None else "")
             + ": relax neurons.max_layer / neurons.rosetta_only, or pick another domain",
@@ -193,6 +195,14 @@ def select_neurons(
             value=domain,
         )
     return rows[:top_k]
+
+
+def in_pool(row: dict[str, Any], pool: Pool) -> bool:
+    """Whether a neuron row belongs to a pool: all neurons, Rosetta Neurons, or Rosetta
+    Neurons of a group that matched in every model (``consistent``)."""
+    if pool == "consistent":
+        return bool(row["is_rosetta"] and row.get("consistent"))
+    return bool(row["is_rosetta"] or not pool)
 
 
 def neuron_of(row: dict[str, Any]) -> Neuron:

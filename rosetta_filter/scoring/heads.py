@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from rosetta_filter.errors import BankError
-from rosetta_filter.scoring.bank import NeuronBank
+from rosetta_filter.scoring.bank import NeuronBank, Pool
 
 LEGACY_QUALITY_KEY = "worst_fold_auroc"  # banks whose heads.json names no quality_key
 
@@ -25,11 +25,14 @@ def quality_key(bank: NeuronBank) -> str:
     return (bank.heads or {}).get("quality_key", LEGACY_QUALITY_KEY)
 
 
-def pool_name(rosetta_only: bool) -> str:
+def pool_name(rosetta_only: Pool) -> str:
+    """The depth-table key of a neuron pool (``neurons.rosetta_only``)."""
+    if rosetta_only == "consistent":
+        return "consistent"
     return "rosetta" if rosetta_only else "all"
 
 
-def depth_rows(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool) -> list[dict]:
+def depth_rows(bank: NeuronBank, model_id: str, domain: str, rosetta_only: Pool) -> list[dict]:
     """The depth table of one domain and pool, shallowest first."""
     heads = bank.heads
     if heads is None:
@@ -57,7 +60,7 @@ def depth_rows(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool)
     if not rows:
         raise BankError(
             f"bank {bank.path} has no {pool_name(rosetta_only)!r} head for {domain!r}: "
-            "flip neurons.rosetta_only",
+            "set neurons.rosetta_only to another pool (true, false or consistent)",
             field="neurons.rosetta_only",
             value=rosetta_only,
         )
@@ -88,7 +91,7 @@ def choose_depth(
     return fitting[-1]
 
 
-def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: bool, loss: float):
+def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: Pool, loss: float):
     """The depth ``max_layer: auto`` resolves to, or None for a bank without heads."""
     if bank.heads is None:
         return None

@@ -81,7 +81,7 @@ class NeuronSelection:
         else:
             assert bank is not None and cfg.domain is not None
             max_layer = cfg.max_layer
-            rosetta_only = cfg.rosetta_only is not False  # auto: Rosetta for top_k
+            rosetta_only = True if cfg.rosetta_only == "auto" else cfg.rosetta_only  # top_k
             if max_layer == "auto":
                 max_layer = auto_layer(
                     bank, bank_model, cfg.domain, rosetta_only, cfg.max_quality_loss
