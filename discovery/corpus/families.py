@@ -244,6 +244,11 @@ FAMILIES: dict[str, Family] = {
             ),
         ),
         Family(
+            "tcl-tcllib",
+            "code",
+            _files("tcllib", "usr/share/tcltk/tcllib1.21", ("*.tcl",), "tcl"),
+        ),
+        Family(
             "shell-bash-completion",
             "code",
             _files(
@@ -322,6 +327,16 @@ FAMILIES: dict[str, Family] = {
             "math",
             _packaged(
                 "gap-doc", read=lambda f: read_gap_manual(f.root / "usr/share/gap/doc", tag(f))
+            ),
+        ),
+        Family(
+            "octave-manual",
+            "math",
+            _packaged(
+                "octave-doc",
+                read=lambda f: read_info_manual(
+                    f.root / "usr/share/info", "octave.info*.gz", tag(f)
+                ),
             ),
         ),
         # ---- medical

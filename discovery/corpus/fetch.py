@@ -128,6 +128,12 @@ PACKAGES: dict[str, Package] = {
             "3ed38ffa8320e9bf7597cefa01b6a6ace4a08ccc77cdfd15ef7d8b711dea7166",
         ),
         _deb(
+            "tcllib",
+            "1.21+dfsg-1",
+            "all",
+            "6bf4cbb66b52d47dcf02e8de4469597d25dc475668d49f8b7f3f3135e3eb2d08",
+        ),
+        _deb(
             "libruby3.1",
             "3.1.7+really3.1.2-0+deb12u1",
             "amd64",
@@ -214,6 +220,12 @@ PACKAGES: dict[str, Package] = {
             "5.46.0-11",
             "all",
             "01a726b693a7e465a62040ac5ade4762194d7553524231d77cd1fcd4a69a75b9",
+        ),
+        _deb(
+            "octave-doc",
+            "7.3.0-2",
+            "all",
+            "b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1eadd5",
         ),
         _deb(
             "gap-doc",
