@@ -58,10 +58,11 @@ class HeadsConfig(Strict):
     strengths: list[float] = Field([0.01, 0.03, 0.1, 0.3, 1.0], description="L1 C values tried")
     depth_step: int = Field(1, ge=1, description="fit a head at every n-th layer (and the last)")
     max_quality_loss: float = Field(0.005, ge=0, le=1, description="recorded auto depth's loss")
-    depth_statistic: Literal["mean", "worst"] = Field(
-        "mean",
-        description="fold statistic that ranks depths for max_layer: auto: the mean over "
-        "held-out families (the worst of 4-6 folds of ~60-80 documents is one noisy draw)",
+    depth_statistic: Literal["worst", "mean"] = Field(
+        "worst",
+        description="fold statistic that ranks depths (and pools) for max_layer: auto: the "
+        "worst held-out family (default), or the mean over families, which chose shallower "
+        "but worse depths on held-out families (docs/DISCOVERY.md)",
     )
 
 

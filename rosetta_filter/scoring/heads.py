@@ -5,9 +5,9 @@ anchor) the bank holds a depth table: one sparse linear head per depth limit, ea
 held-out-family validation (written by ``rosetta-filter domains``, :mod:`discovery.domain`).
 ``neurons.max_layer`` picks the row: an integer takes the deepest head at or below that layer;
 ``auto`` the shallowest head whose held-out-family AUROC (the statistic the bank names in
-``quality_key``: the mean over families; banks written before it was recorded used the worst) is
-within ``neurons.max_quality_loss`` of the table's best, so the early exit is chosen by
-measurement.
+``quality_key``: the worst family by default, or the mean; banks written before it was recorded
+used the worst) is within ``neurons.max_quality_loss`` of the table's best, so the early exit is
+chosen by measurement.
 """
 
 from __future__ import annotations
