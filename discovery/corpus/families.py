@@ -249,6 +249,21 @@ FAMILIES: dict[str, Family] = {
             _files("tcllib", "usr/share/tcltk/tcllib1.21", ("*.tcl",), "tcl"),
         ),
         Family(
+            "go-cobra",
+            "code",
+            _files(
+                "golang-github-spf13-cobra-dev",
+                "usr/share/gocode/src/github.com/spf13/cobra",
+                ("*.go",),
+                "go",
+            ),
+        ),
+        Family(
+            "lua-penlight",
+            "code",
+            _files("lua-penlight", "usr/share/lua/5.1/pl", ("*.lua",), "lua"),
+        ),
+        Family(
             "shell-bash-completion",
             "code",
             _files(
@@ -339,6 +354,16 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
+        Family(
+            "flint-doc",
+            "math",
+            _files(
+                "libflint-doc",
+                "usr/share/doc/libflint-dev/html/_sources",
+                ("*.rst.txt",),
+                "flint",
+            ),
+        ),
         # ---- medical
         Family("hpo", "medical", gather_hpo),
         Family(
@@ -399,6 +424,14 @@ FAMILIES: dict[str, Family] = {
             "prose",
             _packaged(
                 "fortunes",
+                read=lambda f: read_fortunes(f.root / "usr/share/games/fortunes", tag(f)),
+            ),
+        ),
+        Family(
+            "fortune-anarchism",
+            "prose",
+            _packaged(
+                "fortune-anarchism",
                 read=lambda f: read_fortunes(f.root / "usr/share/games/fortunes", tag(f)),
             ),
         ),

@@ -128,6 +128,18 @@ PACKAGES: dict[str, Package] = {
             "3ed38ffa8320e9bf7597cefa01b6a6ace4a08ccc77cdfd15ef7d8b711dea7166",
         ),
         _deb(
+            "golang-github-spf13-cobra-dev",
+            "1.6.1-1",
+            "all",
+            "4f5d20855133319beef3c5b49d3c21a0406f270bf94fb4b6f4d406b691283cb2",
+        ),
+        _deb(
+            "lua-penlight",
+            "1.13.1-3",
+            "all",
+            "69918434ee650d06aa470d49ba05a1a16ae43e66b8216e135cc5075f7d5d9ff3",
+        ),
+        _deb(
             "tcllib",
             "1.21+dfsg-1",
             "all",
@@ -228,6 +240,12 @@ PACKAGES: dict[str, Package] = {
             "b27897cc7e3d688daa5cb8f8d1ea47077f3fbd205ce32e22522200ff0c1eadd5",
         ),
         _deb(
+            "libflint-doc",
+            "2.9.0-5",
+            "all",
+            "9bc6964e11553d7c03a2abcaaedbf8d6c7c8a51fa517e6cf717482ca256dae10",
+        ),
+        _deb(
             "gap-doc",
             "4.12.1-2",
             "all",
@@ -298,6 +316,12 @@ PACKAGES: dict[str, Package] = {
             "1:1.99.1-7.3",
             "all",
             "41d0551dc0ff52f875a2ecef7c39da2f672ab468c37e170119f7e0245a9d63c5",
+        ),
+        _deb(
+            "fortune-anarchism",
+            "1.8.0-1",
+            "all",
+            "836841db3fddf68b139c8e50a906a89ce44727584cf829dd504b0ef4b7bd3efa",
         ),
         _deb(
             "dict-devil",
