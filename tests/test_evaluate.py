@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 from rosetta_filter.cli import app
 from rosetta_filter.config import NeuronsConfig, RunConfig, ScoringConfig
 from rosetta_filter.errors import BankError
+from rosetta_filter.evaluation.metrics import auroc
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.scoring.bank import FORMAT_VERSION, load_bank
 from rosetta_filter.scoring.scorer import NeuronSelection
@@ -101,6 +102,19 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
     assert 0.0 <= ex["tfidf_lr"]["auroc"] <= 1.0 and ex["tfidf_lr"]["kept"] == 16
     assert (out / "figures" / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "figures" / "depth.png").exists() and (out / "evaluation.html").exists()
+    # sampling uncertainty: intervals around the estimates, the lead over TF-IDF paired
+    for name in ("configured", "head/all/auto", "tfidf_lr"):
+        low, high = ex[name]["auroc_ci"]
+        assert low <= ex[name]["auroc"] <= high
+    lead = ex["configured"]["vs_baseline"]
+    assert lead["difference"] == pytest.approx(ex["configured"]["auroc"] - ex["tfidf_lr"]["auroc"])
+    assert lead["ci"][0] <= lead["difference"] <= lead["ci"][1]
+    # every document's score, from which the reported AUROC is recomputed
+    scores = pq.read_table(out / "scores.parquet").to_pandas()
+    assert len(scores) == report["docs"] and {"id", "label", "family"} <= set(scores.columns)
+    positive = (scores["label"] == "ex").to_numpy()
+    recomputed = auroc(scores["ex/configured"].to_numpy(), positive)[0]
+    assert recomputed == pytest.approx(ex["configured"]["auroc"])
 
 
 def test_several_domains_are_tagged_in_one_pass_with_each_domains_own_scores(

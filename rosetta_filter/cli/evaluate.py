@@ -58,16 +58,20 @@ def evaluate(
             "config_summary": cfg.neurons.model_dump(mode="json"),
         }
         written = write_evaluation(results, data, out_dir, meta)
-    table = Table("domain", "variant", "AUROC", "worst family", "precision", "recall", "depth")
+    table = Table(
+        "domain", "variant", "AUROC", "95% CI", "worst family", "precision", "recall", "depth"
+    )
     for row in summary_rows(results):
         table.add_row(
             row["domain"],
             row["variant"],
-            *(_fmt(row[k]) for k in ("auroc", "worst_family_auroc", "precision", "recall")),
+            _fmt(row["auroc"]),
+            "-".join(_fmt(v) for v in row["auroc_ci"]) if row["auroc_ci"] else "",
+            *(_fmt(row[k]) for k in ("worst_family_auroc", "precision", "recall")),
             _fmt(row["max_layer"]),
         )
     out.print(table)
-    out.print(f"wrote {written}, {written.parent / 'evaluation.html'} and figures/")
+    out.print(f"wrote {written}, {written.parent / 'evaluation.html'}, scores.parquet and figures/")
 
 
 def _default_train(bank_dir: str | None) -> Path | None:

@@ -26,6 +26,12 @@ from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import BankError, ConfigError
 from rosetta_filter.evaluation.labelled import LabelledSet
 from rosetta_filter.evaluation.metrics import auroc, precision_recall
+from rosetta_filter.evaluation.uncertainty import (
+    interval,
+    paired_difference,
+    resampled_aurocs,
+    stratified_resamples,
+)
 from rosetta_filter.filtering.selection import build_rule
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import NeuronBank, Pool, load_bank
@@ -35,6 +41,7 @@ from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 log = logging.getLogger(__name__)
 CONFIGURED = "configured"
 BASELINE = "tfidf_lr"
+AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in ("rosetta", "consistent", "all"))
 
 
 @dataclass
@@ -163,6 +170,8 @@ def evaluate(
         advance(1)
     column = {n: i for i, n in enumerate(union)}
     baseline = tfidf_baseline(train, data.texts, domains) if train is not None else {}
+    strata = np.char.add(np.char.add(data.labels.astype(str), "\t"), data.families.astype(str))
+    resamples = stratified_resamples(strata)
     results = {}
     for domain, selections in by_domain.items():
         result = DomainResult(domain, unavailable=built[domain][1])
@@ -179,8 +188,27 @@ def evaluate(
             result.metrics[BASELINE] = _metrics(baseline[domain], data, domain)
         if CONFIGURED in result.scores:
             _at_selection(cfg, result, data, n_tokens)
+        _intervals(result, data, resamples)
         results[domain] = result
     return results
+
+
+def _intervals(result: DomainResult, data: LabelledSet, rows: np.ndarray) -> None:
+    """95% bootstrap intervals of the headline variants' AUROC and, paired, of the configured
+    filter's lead over the baseline (:mod:`rosetta_filter.evaluation.uncertainty`)."""
+    positive = data.labels == result.domain
+    boot = {
+        name: resampled_aurocs(result.scores[name], positive, rows)
+        for name in (CONFIGURED, *AUTO_HEADS, BASELINE)
+        if name in result.scores
+    }
+    for name, values in boot.items():
+        result.metrics[name]["auroc_ci"] = interval(values)
+    if CONFIGURED in boot and BASELINE in boot:
+        result.metrics[CONFIGURED]["vs_baseline"] = {
+            "difference": result.metrics[CONFIGURED]["auroc"] - result.metrics[BASELINE]["auroc"],
+            **paired_difference(boot[CONFIGURED], boot[BASELINE]),
+        }
 
 
 def _at_selection(cfg: RunConfig, result: DomainResult, data: LabelledSet, tokens: np.ndarray):

@@ -1,6 +1,8 @@
 """What ``rosetta-filter evaluate`` writes: ``evaluation.json`` (every metric), two figures
-(ROC curves per domain; held-out AUROC against the depth limit) as PNG files, and
-``evaluation.html`` with the tables and the figures inlined, so a user can look rather than read.
+(ROC curves per domain; held-out AUROC against the depth limit) as PNG files,
+``evaluation.html`` with the tables and the figures inlined, so a user can look rather than read,
+and ``scores.parquet``: every document's score under the configured filter and the baseline, per
+domain, so a user can see which documents a filter ranks where and why a family fails.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED, DomainResult
 from rosetta_filter.evaluation.labelled import LabelledSet
-from rosetta_filter.files import write_bytes_atomic, write_json_atomic
+from rosetta_filter.files import atomic_path, write_bytes_atomic, write_json_atomic
 
 POOLS = ("rosetta", "consistent", "all")
 _DEPTH = re.compile(rf"head/({'|'.join(POOLS)})/L(\d+)$")
@@ -97,6 +101,7 @@ def summary_rows(results: dict[str, DomainResult]) -> list[dict[str, Any]]:
                         "domain": domain,
                         "variant": name,
                         "auroc": m["auroc"],
+                        "auroc_ci": m.get("auroc_ci"),
                         "worst_family_auroc": m.get("worst_family_auroc"),
                         "precision": m.get("precision"),
                         "recall": m.get("recall"),
@@ -122,12 +127,34 @@ def write_evaluation(
         "unavailable": {d: r.unavailable for d, r in results.items() if r.unavailable},
     }
     write_json_atomic(out_dir / "evaluation.json", payload)
+    write_scores(results, data, out_dir / "scores.parquet")
     write_bytes_atomic(out_dir / "evaluation.html", _html(payload, figures).encode())
     return out_dir / "evaluation.json"
 
 
+def write_scores(results: dict[str, DomainResult], data: LabelledSet, path: Path) -> None:
+    """One row per evaluated document (id, label, family) with a ``{domain}/{variant}`` column
+    for the configured filter and the baseline of every domain."""
+    columns: dict[str, Any] = {"id": data.ids, "label": data.labels, "family": data.families}
+    for domain, result in results.items():
+        for name in (CONFIGURED, BASELINE):
+            if name in result.scores:
+                columns[f"{domain}/{name}"] = result.scores[name]
+    with atomic_path(path) as tmp:
+        pq.write_table(pa.table(columns), tmp)
+
+
 def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
-    head = ["domain", "variant", "auroc", "worst_family_auroc", "precision", "recall", "max_layer"]
+    head = [
+        "domain",
+        "variant",
+        "auroc",
+        "auroc_ci",
+        "worst_family_auroc",
+        "precision",
+        "recall",
+        "max_layer",
+    ]
     cells = "".join(
         "<tr>" + "".join(f"<td>{_cell(row[k])}</td>" for k in head) + "</tr>"
         for row in payload["summary"]
@@ -149,4 +176,6 @@ def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
 def _cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
+    if isinstance(value, list):
+        return "&ndash;".join(_cell(v) for v in value)
     return html.escape("" if value is None else str(value))
