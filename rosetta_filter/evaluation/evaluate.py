@@ -155,6 +155,7 @@ def evaluate(
             "--label-field",
             field="labels",
         )
+    model_id = cfg.neurons.bank_model or cfg.model.name
     built = {d: variants(cfg, bank, d) for d in domains}
     by_domain = {d: selections for d, (selections, _) in built.items()}
     union = _union([s for v in by_domain.values() for s in v.values()])
@@ -183,6 +184,9 @@ def evaluate(
                 "neurons": [str(n) for n in selection.neurons],
                 "max_layer": max(n.layer for n in selection.neurons),
             }
+        for name, validation in _validation(bank, model_id, domain).items():
+            if name in result.metrics:
+                result.metrics[name]["validation"] = validation
         if domain in baseline:
             result.scores[BASELINE] = baseline[domain]
             result.metrics[BASELINE] = _metrics(baseline[domain], data, domain)
@@ -191,6 +195,25 @@ def evaluate(
         _intervals(result, data, resamples)
         results[domain] = result
     return results
+
+
+def _validation(bank: NeuronBank, model_id: str, domain: str) -> dict[str, dict[str, float]]:
+    """The bank's own family cross-validation of every head variant (worst and mean fold), to
+    set beside what the evaluated set says: where the two disagree, the bank's depth choice
+    rests on families unlike the evaluated ones."""
+    found = {}
+    for pool in (True, "consistent", False):
+        try:
+            rows = depth_rows(bank, model_id, domain, pool)
+        except BankError:
+            continue
+        for row in rows:
+            folds = row["fold_auroc"]
+            found[f"head/{pool_name(pool)}/L{row['max_layer']}"] = {
+                "worst_fold_auroc": float(min(folds)),
+                "mean_fold_auroc": float(np.mean(folds)),
+            }
+    return found
 
 
 def _intervals(result: DomainResult, data: LabelledSet, rows: np.ndarray) -> None:

@@ -75,17 +75,27 @@ def depth_figure(results: dict[str, DomainResult]) -> bytes | None:
     drawn = False
     for ax, (domain, result) in zip(axes[0], results.items(), strict=True):
         for pool in POOLS:
-            points = sorted(
-                (int(m.group(2)), metrics["auroc"])
+            rows = sorted(
+                (int(m.group(2)), metrics)
                 for name, metrics in result.metrics.items()
                 if (m := _DEPTH.match(name)) and m.group(1) == pool
             )
-            if points:
+            if rows:
                 drawn = True
-                ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=f"head ({pool})")
+                depths = [depth for depth, _ in rows]
+                (line,) = ax.plot(
+                    depths, [m["auroc"] for _, m in rows], marker="o", ms=3, label=f"head ({pool})"
+                )
+                folds = [m.get("validation", {}).get("worst_fold_auroc") for _, m in rows]
+                if None not in folds:  # the bank's own worst choose-family fold
+                    ax.plot(depths, folds, ls=":", color=line.get_color(), lw=1)
         if BASELINE in result.metrics:
             ax.axhline(result.metrics[BASELINE]["auroc"], color="#888", ls="--", label="TF-IDF")
-        ax.set(title=domain, xlabel="max_layer", ylabel="AUROC (evaluated set)")
+        ax.set(
+            title=domain,
+            xlabel="max_layer",
+            ylabel="AUROC: evaluated set (solid), bank's worst fold (dotted)",
+        )
         ax.legend(fontsize=6, loc="lower right")
     return _png(fig) if drawn else (plt.close(fig) or None)
 
