@@ -71,7 +71,7 @@ def roc_figure(results: dict[str, DomainResult], data: LabelledSet) -> bytes:
 
 
 def depth_figure(results: dict[str, DomainResult]) -> bytes | None:
-    fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(results), figsize=(3.2 * len(results), 3.2), squeeze=False)
     drawn = False
     for ax, (domain, result) in zip(axes[0], results.items(), strict=True):
         for pool in POOLS:
@@ -80,23 +80,29 @@ def depth_figure(results: dict[str, DomainResult]) -> bytes | None:
                 for name, metrics in result.metrics.items()
                 if (m := _DEPTH.match(name)) and m.group(1) == pool
             )
-            if rows:
-                drawn = True
-                depths = [depth for depth, _ in rows]
-                (line,) = ax.plot(
-                    depths, [m["auroc"] for _, m in rows], marker="o", ms=3, label=f"head ({pool})"
-                )
-                folds = [m.get("validation", {}).get("worst_fold_auroc") for _, m in rows]
-                if None not in folds:  # the bank's own worst choose-family fold
-                    ax.plot(depths, folds, ls=":", color=line.get_color(), lw=1)
+            if not rows:
+                continue
+            drawn = True
+            depths = [depth for depth, _ in rows]
+            (line,) = ax.plot(
+                depths, [m["auroc"] for _, m in rows], marker="o", ms=2, label=f"head ({pool})"
+            )
+            folds = [m.get("validation", {}).get("worst_fold_auroc") for _, m in rows]
+            if None not in folds:  # the bank's own worst choose-family fold
+                ax.plot(depths, folds, ls=":", color=line.get_color(), lw=1)
+            auto = result.metrics.get(f"head/{pool}/auto")
+            if auto is not None:  # where max_layer: auto lands
+                ax.plot(auto["max_layer"], auto["auroc"], "*", ms=10, color=line.get_color())
         if BASELINE in result.metrics:
             ax.axhline(result.metrics[BASELINE]["auroc"], color="#888", ls="--", label="TF-IDF")
-        ax.set(
-            title=domain,
-            xlabel="max_layer",
-            ylabel="AUROC: evaluated set (solid), bank's worst fold (dotted)",
-        )
+        ax.set(title=domain, xlabel="max_layer")
         ax.legend(fontsize=6, loc="lower right")
+    axes[0][0].set_ylabel("AUROC")
+    fig.suptitle(
+        "solid: evaluated set; dotted: the bank's worst cross-validation fold; *: max_layer auto",
+        fontsize=9,
+        y=1.04,
+    )
     return _png(fig) if drawn else (plt.close(fig) or None)
 
 
