@@ -112,6 +112,8 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
     lead = ex["configured"]["vs_baseline"]
     assert lead["difference"] == pytest.approx(ex["configured"]["auroc"] - ex["tfidf_lr"]["auroc"])
     assert lead["ci"][0] <= lead["difference"] <= lead["ci"][1]
+    page = (out / "evaluation.html").read_text()
+    assert "AUROC per held-out family" in page and "<td>fc</td>" in page
     # every document's score, from which the reported AUROC is recomputed
     scores = pq.read_table(out / "scores.parquet").to_pandas()
     assert len(scores) == report["docs"] and {"id", "label", "family"} <= set(scores.columns)

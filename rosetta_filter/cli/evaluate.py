@@ -40,7 +40,7 @@ def evaluate(
     from rosetta_filter.config import load_config
     from rosetta_filter.evaluation.evaluate import evaluate as run_evaluation
     from rosetta_filter.evaluation.labelled import read_labelled
-    from rosetta_filter.evaluation.report import summary_rows, write_evaluation
+    from rosetta_filter.evaluation.report import family_rows, summary_rows, write_evaluation
 
     with command_progress(quiet) as progress:
         cfg = load_config(config, set_)
@@ -71,6 +71,13 @@ def evaluate(
             _fmt(row["max_layer"]),
         )
     out.print(table)
+    families = Table("domain", "held-out family", "configured AUROC", "TF-IDF AUROC")
+    for row in family_rows({d: r.metrics for d, r in results.items()}):
+        families.add_row(
+            row["domain"], row["family"], _fmt(row["configured"]), _fmt(row["tfidf_lr"])
+        )
+    if families.row_count:
+        out.print(families)
     out.print(f"wrote {written}, {written.parent / 'evaluation.html'}, scores.parquet and figures/")
 
 

@@ -160,6 +160,32 @@ def write_scores(results: dict[str, DomainResult], data: LabelledSet, path: Path
         pq.write_table(pa.table(columns), tmp)
 
 
+def family_rows(domains: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per domain and held-out family: the configured filter's AUROC beside the baseline's, so
+    the family that fails is one look away."""
+    rows = []
+    for domain, metrics in domains.items():
+        configured = metrics.get(CONFIGURED, {}).get("family_auroc", {})
+        baseline = metrics.get(BASELINE, {}).get("family_auroc", {})
+        for family in sorted(configured):
+            rows.append(
+                {
+                    "domain": domain,
+                    "family": family,
+                    CONFIGURED: configured[family],
+                    BASELINE: baseline.get(family),
+                }
+            )
+    return rows
+
+
+def _table(rows: list[dict[str, Any]], head: list[str]) -> str:
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{_cell(row[k])}</td>" for k in head) + "</tr>" for row in rows
+    )
+    return "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{cells}</table>"
+
+
 def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
     head = [
         "domain",
@@ -171,21 +197,21 @@ def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
         "recall",
         "max_layer",
     ]
-    cells = "".join(
-        "<tr>" + "".join(f"<td>{_cell(row[k])}</td>" for k in head) + "</tr>"
-        for row in payload["summary"]
-    )
     images = "".join(
         f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
         for name, png in figures.items()
         if png is not None
     )
+    families = family_rows(payload["domains"])
     return (
         "<!doctype html><meta charset=utf-8><title>rosetta-filter evaluation</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style>"
         f"<h1>Evaluation of {html.escape(str(payload.get('labels')))}</h1>"
         f"<p>{html.escape(json.dumps(payload.get('config_summary', {})))}</p>"
-        "<table><tr>" + "".join(f"<th>{h}</th>" for h in head) + f"</tr>{cells}</table>{images}"
+        + _table(payload["summary"], head)
+        + images
+        + ("<h2>AUROC per held-out family</h2>" if families else "")
+        + (_table(families, ["domain", "family", CONFIGURED, BASELINE]) if families else "")
     )
 
 
