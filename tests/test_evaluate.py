@@ -5,6 +5,7 @@ and `rosetta-filter evaluate` reports it beside the TF-IDF baseline on held-out 
 from __future__ import annotations
 
 import json
+import shutil
 
 import pyarrow.parquet as pq
 import pytest
@@ -16,10 +17,10 @@ from typer.testing import CliRunner
 
 from rosetta_filter.cli import app
 from rosetta_filter.config import NeuronsConfig, RunConfig, ScoringConfig
-from rosetta_filter.errors import BankError
+from rosetta_filter.errors import BankError, ShardError
 from rosetta_filter.evaluation.metrics import auroc
 from rosetta_filter.filtering.pipeline import run
-from rosetta_filter.scoring.bank import FORMAT_VERSION, load_bank
+from rosetta_filter.scoring.bank import FORMAT_VERSION, bank_digest, load_bank
 from rosetta_filter.scoring.scorer import NeuronSelection
 
 runner = CliRunner()
@@ -205,3 +206,32 @@ def test_named_sets_change_some_keys_of_the_section_and_are_tagged_alongside(
         NeuronsConfig.model_validate(neurons | {"sets": {"bad": {"mode": "sideways"}}})
     with pytest.raises(ValidationError, match=r"also in neurons\.domains"):
         NeuronsConfig.model_validate(neurons | {"domains": ["ex"], "sets": {"ex": {}}})
+
+
+def test_a_run_resumed_after_its_bank_was_rebuilt_in_place_is_refused(
+    planted_model, heads_bank, tmp_path
+):
+    """The run directory is bound to the bank's contents, not only its path: finishing a run
+    with a bank refit in between would mix two banks' scores in one output."""
+    bank = tmp_path / "bank"
+    shutil.copytree(heads_bank, bank)
+    docs = write_jsonl(tmp_path / "docs.jsonl", family_docs("heldout"))
+    cfg = RunConfig.model_validate(
+        {
+            "source": {"data_files": str(docs)},
+            "model": {"name": str(planted_model), "threads": 1},
+            "neurons": {"bank": str(bank), "bank_model": "tiny", "domain": "ex"},
+            "scoring": {"max_tokens": 64},
+            "selection": {"keep_fraction": 0.5},
+            "output": {"dir": str(tmp_path / "run")},
+        }
+    )
+    first = run(cfg)
+    manifest = json.loads((first.run_dir / "manifest.json").read_text())
+    assert manifest["bank"]["contents_sha256"] == bank_digest(bank)
+    assert run(cfg).resumed  # the same bank: resumes
+    heads = json.loads((bank / "heads.json").read_text())
+    heads["domains"]["ex"]["all"]["depths"][0]["intercept"] += 1.0  # a refit, in place
+    (bank / "heads.json").write_text(json.dumps(heads))
+    with pytest.raises(ShardError, match="different config or bank contents"):
+        run(cfg)

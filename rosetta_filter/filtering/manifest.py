@@ -16,6 +16,7 @@ from rosetta_filter.filtering.selection import SelectionRule
 from rosetta_filter.filtering.shards import ShardInfo
 from rosetta_filter.filtering.stats import RunStats
 from rosetta_filter.filtering.units import WorkUnit
+from rosetta_filter.scoring.bank import bank_digest
 
 MANIFEST_VERSION = 1
 _PACKAGES = (
@@ -66,6 +67,7 @@ def write_manifest(
         else {
             "path": cfg.neurons.bank,
             "bank_json_sha256": _file_sha256(Path(cfg.neurons.bank) / "bank.json"),
+            "contents_sha256": bank_digest(cfg.neurons.bank),  # bank.json, neurons, heads
         },
         "neurons": described.get("neurons"),
         "scorer": described.get("scorer"),  # a scorer other than the neuron scorer (baselines)

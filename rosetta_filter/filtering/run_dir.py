@@ -19,6 +19,7 @@ from pathlib import Path
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ShardError
 from rosetta_filter.files import write_json_atomic
+from rosetta_filter.scoring.bank import bank_digest
 
 STATE_DIR = ".state"
 MARKER = f"{STATE_DIR}/run.json"
@@ -30,7 +31,12 @@ _PLACEMENT_ONLY = {"runtime": {"executor", "ray_address", "ray_actors", "ranks",
 
 
 def config_fingerprint(cfg: RunConfig) -> str:
+    """What a run computes: its config (less placement) and the contents of every bank it
+    scores with, so that a run resumed after its bank was rebuilt in place is refused rather
+    than finished with a mix of two banks' scores."""
     payload = cfg.model_dump(mode="json", exclude=_PLACEMENT_ONLY)
+    banks = {cfg.neurons.bank, *(s.bank for s in cfg.neurons.tagged().values())} - {None}
+    payload["bank_contents"] = {bank: bank_digest(bank) for bank in sorted(banks)}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
 
@@ -55,8 +61,9 @@ def claim_run_dir(run_dir: Path, cfg: RunConfig) -> bool:
     if marker is not None:
         if marker["fingerprint"] != fingerprint:
             raise ShardError(
-                f"output.dir={run_dir} holds a run with a different config: use another "
-                "output.dir, or pass --overwrite to delete it",
+                f"output.dir={run_dir} holds a run with a different config or bank contents "
+                "(a bank rebuilt in place is a different bank): use another output.dir, or "
+                "pass --overwrite to delete it",
                 field="output.dir",
                 value=str(run_dir),
             )

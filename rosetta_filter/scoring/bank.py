@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rosetta_filter.errors import BankError
+from rosetta_filter.files import sha256_file
 from rosetta_filter.neuron import Neuron
 
 FORMAT_VERSION = 2
@@ -121,6 +122,18 @@ def write_bank(
     else:
         os.replace(staging, path)
     return path
+
+
+SCORING_FILES = ("bank.json", "neurons.parquet", HEADS_FILE)  # what a scorer reads of a bank
+
+
+def bank_digest(path: Path | str) -> str | None:
+    """sha256 over the files of the bank at ``path`` that scoring reads (None when there is no
+    bank there): a bank rebuilt in place, heads refit or a depth rule changed, is a different
+    bank, so a run that resumes, or its manifest, must be able to tell."""
+    root = Path(path).expanduser()
+    files = [root / name for name in SCORING_FILES if (root / name).is_file()]
+    return sha256_file(files) if files else None
 
 
 def load_bank(path: Path | str) -> NeuronBank:
