@@ -29,9 +29,11 @@ from cpt.baselines import (
 )
 from cpt.config import ArmName, CptConfig
 from rosetta_filter.config import RunConfig, load_config
+from rosetta_filter.errors import BankError
 from rosetta_filter.files import write_json_atomic
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.progress import Progress
+from rosetta_filter.scoring.bank import bank_digest
 
 log = logging.getLogger(__name__)
 SUMMARY = "summary.json"
@@ -114,9 +116,10 @@ def run_arm(
     tokens kept, precision and recall of the target against the pool's labels, seconds, and
     the layers the model ran (0 for a baseline)."""
     out = arm_dir(cfg, arm)
-    if (out / SUMMARY).is_file():
-        return json.loads((out / SUMMARY).read_text())
     run_cfg = arm_run_config(cfg, arm, pool, budget, target)
+    if (out / SUMMARY).is_file():
+        _check_same_bank(out, arm, run_cfg)
+        return json.loads((out / SUMMARY).read_text())
     scorer = (
         None
         if arm in _ROSETTA_NEURONS
@@ -137,6 +140,25 @@ def run_arm(
     }
     write_json_atomic(out / SUMMARY, summary)
     return summary
+
+
+def _check_same_bank(out: Path, arm: ArmName, run_cfg: RunConfig) -> None:
+    """A finished Rosetta arm is reused only if the bank it selected with is still the
+    configured one: a bank rebuilt since would otherwise leave the study reporting the old
+    bank's data (baseline arms never read the bank)."""
+    if arm not in _ROSETTA_NEURONS or not run_cfg.neurons.bank:
+        return
+    recorded = (json.loads((out / "manifest.json").read_text()).get("bank") or {}).get(
+        "contents_sha256"
+    )
+    if recorded != bank_digest(run_cfg.neurons.bank):
+        raise BankError(
+            f"arm {out.name} in {out} was selected with another version of bank "
+            f"{run_cfg.neurons.bank} (or before banks were fingerprinted): delete {out} to "
+            "select it again with the current bank",
+            field="neurons.bank",
+            value=run_cfg.neurons.bank,
+        )
 
 
 def kept_texts(run_dir: Path) -> list[str]:

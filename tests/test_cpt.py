@@ -14,7 +14,7 @@ import transformers as tf
 from pydantic import ValidationError
 from tiny_models import build_tokenizer
 
-from cpt.arms import Pool, arm_run_config, kept_texts, label_metrics
+from cpt.arms import Pool, _check_same_bank, arm_run_config, kept_texts, label_metrics
 from cpt.baselines import BaselineScorer, oracle_scores, random_scores, tfidf_scores
 from cpt.bpb import bits_per_byte, document_windows
 from cpt.config import CptConfig, TrainConfig
@@ -24,7 +24,9 @@ from cpt.train import RESULT, StudyError, evaluation_steps, lr_factor, pack, tra
 from discovery.corpus.pool import PoolCorpusConfig, assemble_pool
 from discovery.corpus.sources import SourceText
 from rosetta_filter.config import load_config
+from rosetta_filter.errors import BankError
 from rosetta_filter.filtering.pipeline import run
+from rosetta_filter.scoring.bank import bank_digest
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -124,6 +126,26 @@ def test_the_shipped_study_configs_validate():
     assert (early.mode, early.max_layer) == ("head", cfg.arms.early_exit_layer)
     single = arm_run_config(cfg, "rosetta_single", pool, 1000, "code").neurons
     assert (single.mode, single.top_k, single.rosetta_only) == ("top_k", 1, True)
+
+
+def test_a_finished_arm_is_reused_only_with_the_bank_it_was_selected_with(tmp_path):
+    cfg = load_config("configs/cpt.yaml", cls=CptConfig)
+    pool = Pool(tmp_path / "pool.jsonl", [], 0)
+    rosetta = arm_run_config(cfg, "rosetta", pool, 1000, "code")
+    out = tmp_path / "rosetta"
+    out.mkdir()
+
+    def selected_with(digest: str | None) -> None:
+        (out / "manifest.json").write_text(json.dumps({"bank": {"contents_sha256": digest}}))
+
+    selected_with(bank_digest(rosetta.neurons.bank))
+    _check_same_bank(out, "rosetta", rosetta)  # the same bank: reused
+    for stale in ("0" * 64, None):  # rebuilt since, or selected before banks were fingerprinted
+        selected_with(stale)
+        with pytest.raises(BankError, match=f"delete {out}"):
+            _check_same_bank(out, "rosetta", rosetta)
+    random_arm = arm_run_config(cfg, "random", pool, 1000, "code")
+    _check_same_bank(out, "random", random_arm)  # a baseline never reads the bank
 
 
 # ---------------------------------------------------------------- arms
