@@ -8,8 +8,11 @@ pass (the union of all variants' neurons, read once): the configured filter (the
 of each neuron pool at every depth of the depth table and at ``auto``, and top-k by held-out
 families vs by the probe AUROC. Reported: AUROC of domain vs rest, the worst held-out family's
 AUROC where the file has families, and precision/recall of the configured selection rule (the
-baseline keeps the same number of documents). Neuron pools: Rosetta Neurons, consistent Rosetta
-groups (matched in every model of the bank), all neurons.
+baseline keeps the same number of documents); 95% bootstrap intervals for the headline variants
+and the configured filter's paired lead over the baseline
+(:mod:`~rosetta_filter.evaluation.uncertainty`); for each head depth, the bank's own
+cross-validation beside it. Neuron pools: Rosetta Neurons, consistent Rosetta groups (matched
+in every model of the bank), all neurons.
 """
 
 from __future__ import annotations
@@ -27,10 +30,10 @@ from rosetta_filter.errors import BankError, ConfigError
 from rosetta_filter.evaluation.labelled import LabelledSet
 from rosetta_filter.evaluation.metrics import auroc, precision_recall
 from rosetta_filter.evaluation.uncertainty import (
+    Resamples,
     interval,
     paired_difference,
     resampled_aurocs,
-    stratified_resamples,
 )
 from rosetta_filter.filtering.selection import build_rule
 from rosetta_filter.neuron import Neuron
@@ -41,7 +44,8 @@ from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 log = logging.getLogger(__name__)
 CONFIGURED = "configured"
 BASELINE = "tfidf_lr"
-AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in ("rosetta", "consistent", "all"))
+POOLS = ("rosetta", "consistent", "all")  # depth-table keys (scoring.heads.pool_name)
+AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in POOLS)
 
 
 @dataclass
@@ -172,7 +176,7 @@ def evaluate(
     column = {n: i for i, n in enumerate(union)}
     baseline = tfidf_baseline(train, data.texts, domains) if train is not None else {}
     strata = np.char.add(np.char.add(data.labels.astype(str), "\t"), data.families.astype(str))
-    resamples = stratified_resamples(strata)
+    resamples = Resamples(strata)
     results = {}
     for domain, selections in by_domain.items():
         result = DomainResult(domain, unavailable=built[domain][1])
@@ -216,12 +220,12 @@ def _validation(bank: NeuronBank, model_id: str, domain: str) -> dict[str, dict[
     return found
 
 
-def _intervals(result: DomainResult, data: LabelledSet, rows: np.ndarray) -> None:
+def _intervals(result: DomainResult, data: LabelledSet, resamples: Resamples) -> None:
     """95% bootstrap intervals of the headline variants' AUROC and, paired, of the configured
     filter's lead over the baseline (:mod:`rosetta_filter.evaluation.uncertainty`)."""
     positive = data.labels == result.domain
     boot = {
-        name: resampled_aurocs(result.scores[name], positive, rows)
+        name: resampled_aurocs(result.scores[name], positive, resamples)
         for name in (CONFIGURED, *AUTO_HEADS, BASELINE)
         if name in result.scores
     }

@@ -23,15 +23,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED, DomainResult
+from rosetta_filter.evaluation.evaluate import AUTO_HEADS, BASELINE, CONFIGURED, POOLS, DomainResult
 from rosetta_filter.evaluation.labelled import LabelledSet
 from rosetta_filter.files import atomic_path, write_bytes_atomic, write_json_atomic
 
-POOLS = ("rosetta", "consistent", "all")
 _DEPTH = re.compile(rf"head/({'|'.join(POOLS)})/L(\d+)$")
 SUMMARY_VARIANTS = (
     CONFIGURED,
-    *(f"head/{pool}/auto" for pool in POOLS),
+    *AUTO_HEADS,
     "top_k/rosetta/held_out_families",
     "top_k/rosetta/probe_auroc",
     BASELINE,
