@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -24,6 +25,18 @@ from rosetta_filter.scoring.bank import FORMAT_VERSION, bank_digest, load_bank
 from rosetta_filter.scoring.scorer import NeuronSelection
 
 runner = CliRunner()
+
+
+def planted_run(model: Path, bank: Path, docs: Path, tmp_path: Path) -> dict:
+    """A run config toward domain ``ex`` of a planted bank, keeping half of ``docs``."""
+    return {
+        "source": {"data_files": str(docs)},
+        "model": {"name": str(model), "threads": 1},
+        "neurons": {"bank": str(bank), "bank_model": "tiny", "domain": "ex"},
+        "scoring": {"max_tokens": 64},
+        "selection": {"keep_fraction": 0.5},
+        "output": {"dir": str(tmp_path / "run")},
+    }
 
 
 def test_the_head_finds_the_trigger_at_the_shallowest_depth(heads_bank):
@@ -76,18 +89,7 @@ def test_the_scorer_uses_the_head_by_default_and_old_banks_say_why_not(heads_ban
 def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_bank, tmp_path):
     heldout = write_jsonl(tmp_path / "heldout.jsonl", family_docs("heldout"))
     config = tmp_path / "run.yaml"
-    config.write_text(
-        yaml.safe_dump(
-            {
-                "source": {"data_files": str(heldout)},
-                "model": {"name": str(planted_model), "threads": 1},
-                "neurons": {"bank": str(heads_bank), "bank_model": "tiny", "domain": "ex"},
-                "scoring": {"max_tokens": 64},
-                "selection": {"keep_fraction": 0.5},
-                "output": {"dir": str(tmp_path / "run")},
-            }
-        )
-    )
+    config.write_text(yaml.safe_dump(planted_run(planted_model, heads_bank, heldout, tmp_path)))
     out = tmp_path / "eval"
     result = runner.invoke(
         app, ["evaluate", str(config), "--labels", str(heldout), "--out", str(out), "-q"]
@@ -216,16 +218,7 @@ def test_a_run_resumed_after_its_bank_was_rebuilt_in_place_is_refused(
     bank = tmp_path / "bank"
     shutil.copytree(heads_bank, bank)
     docs = write_jsonl(tmp_path / "docs.jsonl", family_docs("heldout"))
-    cfg = RunConfig.model_validate(
-        {
-            "source": {"data_files": str(docs)},
-            "model": {"name": str(planted_model), "threads": 1},
-            "neurons": {"bank": str(bank), "bank_model": "tiny", "domain": "ex"},
-            "scoring": {"max_tokens": 64},
-            "selection": {"keep_fraction": 0.5},
-            "output": {"dir": str(tmp_path / "run")},
-        }
-    )
+    cfg = RunConfig.model_validate(planted_run(planted_model, bank, docs, tmp_path))
     first = run(cfg)
     manifest = json.loads((first.run_dir / "manifest.json").read_text())
     assert manifest["bank"]["contents_sha256"] == bank_digest(bank)
