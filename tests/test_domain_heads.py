@@ -148,7 +148,7 @@ def test_auto_depth_takes_the_shallowest_within_the_loss():
     assert choose_depth(rows, "auto", 0.005)["max_layer"] == 1
 
 
-def test_rosetta_only_auto_takes_the_pool_that_validated_better():
+def test_rosetta_only_auto_takes_the_pool_that_validated_better_then_the_cheapest():
     import pyarrow as pa
 
     from rosetta_filter.scoring.bank import NeuronBank
@@ -162,12 +162,22 @@ def test_rosetta_only_auto_takes_the_pool_that_validated_better():
         "domains": {
             "code": {"rosetta": table([0.90, 0.95]), "all": table([0.97, 0.99])},
             "prose": {"rosetta": table([0.99, 0.99]), "all": table([0.99, 0.99])},
+            # Rosetta is 0.001 better but needs layer 1: within the loss, the cheaper pool wins
+            "legal": {"rosetta": table([0.90, 0.991]), "all": table([0.99, 0.99])},
+            "math": {
+                "rosetta": table([0.90, 0.90]),
+                "consistent": table([0.95, 0.995]),
+                "all": table([0.90, 0.96]),
+            },
         },
     }
     bank = NeuronBank(Path("b"), {}, pa.table({}), pa.table({}), heads)
     assert choose_pool(bank, "m", "code", "auto", 0.005) is False  # all neurons validated better
     assert choose_pool(bank, "m", "code", 0, 0.005) is False
     assert choose_pool(bank, "m", "prose", "auto", 0.005) is True  # a tie keeps the prior
+    assert choose_pool(bank, "m", "legal", "auto", 0.005) is False
+    assert choose_pool(bank, "m", "legal", "auto", 0.0) is True  # no loss accepted
+    assert choose_pool(bank, "m", "math", "auto", 0.005) == "consistent"
 
 
 def test_a_bank_names_the_statistic_that_ranks_its_depths():

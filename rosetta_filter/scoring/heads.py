@@ -99,24 +99,32 @@ def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: Pool,
     return choose_depth(rows, "auto", loss, quality_key(bank))["max_layer"]
 
 
+POOL_PREFERENCE: tuple[Pool, ...] = (True, "consistent", False)  # order of ties
+
+
 def choose_pool(
     bank: NeuronBank,
     model_id: str,
     domain: str,
     max_layer: int | Literal["auto"] | None,
     loss: float,
-) -> bool:
-    """``rosetta_only: auto`` for a head: True (Rosetta Neurons only) unless the all-neuron head
-    at the same depth request validated better on the held-out families of the bank's build
-    (its cross-validation, never on the documents a user later evaluates on)."""
-    quality = {}
+) -> Pool:
+    """``rosetta_only: auto`` for a head, by the rule ``max_layer: auto`` follows: quality first,
+    then cost. Among the pools (Rosetta Neurons, consistent Rosetta groups, all neurons) whose
+    head at this depth request validated within ``loss`` of the best pool's, on the held-out
+    families of the bank's build (its cross-validation, never on the documents a user later
+    evaluates on), the one that stops earliest; ties keep Rosetta Neurons, then consistent
+    groups. A bank without a pool's table simply does not offer it."""
     key = quality_key(bank)
-    for rosetta_only in (True, False):
+    chosen = {}
+    for pool in POOL_PREFERENCE:
         try:
-            rows = depth_rows(bank, model_id, domain, rosetta_only)
-            quality[rosetta_only] = choose_depth(rows, max_layer, loss, key)[key]
+            rows = depth_rows(bank, model_id, domain, pool)
+            chosen[pool] = choose_depth(rows, max_layer, loss, key)
         except BankError:
             continue
-    if not quality:  # neither pool can serve: let the Rosetta lookup raise its error
+    if not chosen:  # no pool can serve: let the Rosetta lookup raise its error
         return True
-    return max(quality, key=lambda pool: (quality[pool], pool))
+    best = max(row[key] for row in chosen.values())
+    near = [pool for pool, row in chosen.items() if row[key] >= best - loss]
+    return min(near, key=lambda pool: chosen[pool]["max_layer"])  # stable: preference on ties
