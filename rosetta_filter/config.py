@@ -145,9 +145,10 @@ class NeuronsConfig(Strict):
     rosetta_only: bool | Literal["auto", "consistent"] = Field(
         "auto",
         description="only Rosetta Neurons (cross-model matches); consistent: only Rosetta "
-        "Neurons whose group matches in every model of the bank; auto: for heads, the pool "
-        "(Rosetta or all neurons) whose head validated better on held-out source families when "
-        "the bank was built (a tie keeps Rosetta); for top_k and banks without heads, Rosetta",
+        "Neurons whose group matches in every model of the bank; auto: for heads, among the "
+        "pools (Rosetta, consistent, all neurons) whose head validated within max_quality_loss "
+        "of the best on held-out source families when the bank was built, the one that stops "
+        "earliest (ties keep Rosetta); for top_k and banks without heads, Rosetta",
     )
     max_layer: int | Literal["auto"] | None = Field(
         "auto",
