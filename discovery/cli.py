@@ -134,7 +134,14 @@ def domains(
         cfg = load_config(config, set_, cls=DomainsConfig)
         progress.start("pooled pass", len(read_labelled(cfg.labelled.path)))
         bank_dir, summary = build_domain_bank(cfg, advance=lambda n: progress.advance(n))
-    table = Table("domain", "pool", "auto max_layer", "full-depth worst-family AUROC", "neurons")
+    table = Table(
+        "domain",
+        "pool",
+        "auto max_layer",
+        "full-depth worst-family AUROC",
+        "rule's worst loss on a left-out family",
+        "neurons",
+    )
     for domain, by_pool in summary.items():
         for pool, row in by_pool.items():
             table.add_row(
@@ -142,6 +149,9 @@ def domains(
                 pool,
                 str(row["auto_max_layer"]),
                 f"{row['full_depth_worst_auroc']:.3f}",
+                "-"
+                if row["rule_check_worst_loss"] is None
+                else f"{row['rule_check_worst_loss']:+.3f}",
                 str(row["neurons"]),
             )
     out.print(table)

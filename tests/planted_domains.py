@@ -87,6 +87,10 @@ def make_heads_bank(planted_model: Path, format1_bank: Path, root: Path) -> Path
     )
     out, summary = build_domain_bank(cfg)
     assert summary["ex"]["rosetta"]["auto_max_layer"] == 0
+    check = load_bank(out).heads["domains"]["ex"]["rosetta"]["rule_check"]
+    families = sorted({d["family"] for d in family_docs("choose") if d["domain"] == "ex"})
+    assert [r["family"] for r in check["families"]] == families
+    assert check["worst_loss"] == max(r["loss"] for r in check["families"])
     again, _ = build_domain_bank(cfg.model_copy(update={"out": str(root / "bank3")}))  # cached
     assert len(list((root / "cache").glob("pooled-*.npz"))) == 1
     assert load_bank(again).heads["domains"] == load_bank(out).heads["domains"]

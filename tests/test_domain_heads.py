@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discovery.domain.heads import HeadSettings, auto_depth, fit_head
+from discovery.domain.heads import HeadSettings, auto_depth, depth_rule_check, fit_head
 from discovery.domain.lofo import (
     LabelledDocs,
     domain_stats,
@@ -198,3 +198,24 @@ def test_a_bank_names_the_statistic_that_ranks_its_depths():
     assert quality_key(old) == "worst_fold_auroc" and quality_key(new) == "mean_fold_auroc"
     assert auto_layer(old, "m", "code", True, 0.005) == 5
     assert auto_layer(new, "m", "code", True, 0.005) == 0
+
+
+def test_depth_rule_check_judges_each_family_on_a_depth_chosen_without_it():
+    # family c needs depth 10; a and b are flat, so a rule that never saw c stops at depth 0
+    fold_auroc = np.array([[0.99, 0.99, 0.90], [0.99, 0.99, 0.95], [0.99, 0.99, 0.99]])
+    check = depth_rule_check([0, 5, 10], fold_auroc, ["a", "b", "c"], 0.005, "worst")
+    assert [(r["family"], r["max_layer"]) for r in check["families"]] == [
+        ("a", 10),
+        ("b", 10),
+        ("c", 0),
+    ]
+    assert check["worst_loss"] == pytest.approx(0.09)
+    assert check["families"][0]["loss"] == 0.0
+    # the mean over a and c (0.945, 0.97, 0.99) also needs depth 10 when b is left out
+    assert (
+        depth_rule_check([0, 5, 10], fold_auroc, ["a", "b", "c"], 0.005, "mean")["families"][1][
+            "max_layer"
+        ]
+        == 10
+    )
+    assert depth_rule_check([0], fold_auroc[:1, :1], ["a"], 0.005)["worst_loss"] is None

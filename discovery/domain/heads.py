@@ -12,7 +12,8 @@ no part in choosing its neurons.
 
 The depth table fits one head per depth limit (only neurons at layers <= L): its quality says
 how much an early exit costs, so ``neurons.max_layer: auto`` can take the shallowest depth within
-a stated loss of the best.
+a stated loss of the best. That rule is itself a choice, so :func:`depth_rule_check` validates it
+the same way: each family in turn is left out of the rule and judged on what the rule picked.
 """
 
 from __future__ import annotations
@@ -177,3 +178,37 @@ def auto_depth(qualities: Sequence[tuple[int, float]], max_quality_loss: float) 
     """The shallowest depth whose quality is within ``max_quality_loss`` of the best."""
     best = max(q for _, q in qualities)
     return min(d for d, q in qualities if q >= best - max_quality_loss)
+
+
+FOLD_STATISTICS = {"worst": np.min, "mean": np.mean}
+
+
+def depth_rule_check(
+    depths: Sequence[int],
+    fold_auroc: np.ndarray,
+    families: Sequence[str],
+    max_quality_loss: float,
+    statistic: str = "worst",
+) -> dict:
+    """How the ``auto`` depth rule fares on a family it did not see.
+
+    ``fold_auroc[k, i]`` is the held-out AUROC of family fold ``i`` for the head of
+    ``depths[k]``. For each family, the rule (``statistic`` over the *other* folds, then
+    :func:`auto_depth`) picks a depth, and the left-out family's AUROC there is compared with
+    its AUROC at full depth (the last row): a positive ``loss`` is what the early exit cost a
+    family the choice never looked at. The other folds' heads were trained with that family, so
+    this checks the rule, not the heads. Returns per-family rows and their worst loss (None
+    with fewer than two families: there is nothing to leave out).
+    """
+    if len(families) < 2:
+        return {"families": [], "worst_loss": None}
+    reduce = FOLD_STATISTICS[statistic]
+    rows = []
+    for i, family in enumerate(families):
+        others = np.delete(fold_auroc, i, axis=1)
+        quality = [(int(d), float(reduce(q))) for d, q in zip(depths, others, strict=True)]
+        depth = auto_depth(quality, max_quality_loss)
+        k = list(depths).index(depth)
+        loss = float(fold_auroc[-1, i] - fold_auroc[k, i])
+        rows.append({"family": family, "max_layer": depth, "loss": loss})
+    return {"families": rows, "worst_loss": max(r["loss"] for r in rows)}

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from discovery.domain.heads import HeadSettings, auto_depth, depth_table
+from discovery.domain.heads import HeadSettings, auto_depth, depth_rule_check, depth_table
 from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
 from discovery.domain.pooled_pass import pooled_activations
 from discovery.errors import DiscoveryError
@@ -160,6 +160,13 @@ def build_domain_bank(
             heads[domain][name] = {
                 "depths": rows,
                 "auto_max_layer": auto_depth(quality, cfg.heads.max_quality_loss),
+                "rule_check": depth_rule_check(
+                    [r["max_layer"] for r in rows],
+                    np.asarray([r["fold_auroc"] for r in rows]),
+                    labels.families_of(domain),
+                    cfg.heads.max_quality_loss,
+                    cfg.heads.depth_statistic,
+                ),
             }
             log.info("%s/%s: %s", domain, name, quality)
     neurons = _with_lofo_columns(bank, model_id, d_mlp, stats)
@@ -188,6 +195,7 @@ def build_domain_bank(
             name: {
                 "auto_max_layer": h["auto_max_layer"],
                 "full_depth_worst_auroc": h["depths"][-1]["worst_fold_auroc"],
+                "rule_check_worst_loss": h["rule_check"]["worst_loss"],
                 "neurons": len(h["depths"][-1]["neurons"]),
             }
             for name, h in by_pool.items()
