@@ -128,12 +128,15 @@ def domains(
     """Add source-disjoint domain statistics and domain heads (with depth tables) to a bank."""
     from discovery.domain.job import build_domain_bank
     from rosetta_filter.config import load_config
-    from rosetta_filter.evaluation.labelled import read_labelled
 
     with command_progress(quiet) as progress:
         cfg = load_config(config, set_, cls=DomainsConfig)
-        progress.start("pooled pass", len(read_labelled(cfg.labelled.path)))
-        bank_dir, summary = build_domain_bank(cfg, advance=lambda n: progress.advance(n))
+
+        def stage(name: str, total: int) -> None:
+            progress.finish()
+            progress.start(name, total)
+
+        bank_dir, summary = build_domain_bank(cfg, stage=stage, advance=progress.advance)
     table = Table(
         "domain",
         "pool",

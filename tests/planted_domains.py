@@ -81,7 +81,7 @@ def make_heads_bank(planted_model: Path, format1_bank: Path, root: Path) -> Path
             "bank_model": "tiny",
             "labelled": {"path": str(choose)},
             "tokens": {"max_tokens": 64},
-            "heads": {"candidates": 16, "max_neurons": 4},
+            "heads": {"candidates": 16, "max_neurons": 4, "workers": 1},
             "cache_dir": str(root / "cache"),
         }
     )
@@ -91,7 +91,11 @@ def make_heads_bank(planted_model: Path, format1_bank: Path, root: Path) -> Path
     families = sorted({d["family"] for d in family_docs("choose") if d["domain"] == "ex"})
     assert [r["family"] for r in check["families"]] == families
     assert check["worst_loss"] == max(r["loss"] for r in check["families"])
-    again, _ = build_domain_bank(cfg.model_copy(update={"out": str(root / "bank3")}))  # cached
+    # cached pooled pass; one spawned process per domain gives what one process gives
+    parallel = cfg.heads.model_copy(update={"workers": 2})
+    again, _ = build_domain_bank(
+        cfg.model_copy(update={"out": str(root / "bank3"), "heads": parallel})
+    )
     assert len(list((root / "cache").glob("pooled-*.npz"))) == 1
     assert load_bank(again).heads["domains"] == load_bank(out).heads["domains"]
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
@@ -25,8 +26,9 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
-from discovery.domain.heads import HeadSettings, auto_depth, depth_rule_check, depth_table
-from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
+from discovery.domain.fit_domains import DomainJob, fit_domains
+from discovery.domain.heads import HeadSettings
+from discovery.domain.lofo import DomainStats, LabelledDocs
 from discovery.domain.pooled_pass import pooled_activations
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import BatchingConfig, ModelConfig, Strict, TokensConfig
@@ -58,6 +60,9 @@ class HeadsConfig(Strict):
     strengths: list[float] = Field([0.01, 0.03, 0.1, 0.3, 1.0], description="L1 C values tried")
     depth_step: int = Field(1, ge=1, description="fit a head at every n-th layer (and the last)")
     max_quality_loss: float = Field(0.005, ge=0, le=1, description="recorded auto depth's loss")
+    workers: int = Field(
+        0, ge=0, description="processes fitting domains in parallel (0: one per CPU core)"
+    )
     depth_statistic: Literal["worst", "mean"] = Field(
         "worst",
         description="fold statistic that ranks depths (and pools) for max_layer: auto: the "
@@ -114,15 +119,20 @@ def _labelled(cfg: LabelledCorpusConfig) -> LabelledSet:
 
 
 def build_domain_bank(
-    cfg: DomainsConfig, advance: Callable[[int], None] = lambda n: None
+    cfg: DomainsConfig,
+    stage: Callable[[str, int], None] = lambda name, total: None,
+    advance: Callable[[int], None] = lambda n: None,
 ) -> tuple[Path, dict]:
-    """Run the job (see the module docstring); returns the new bank and a summary."""
+    """Run the job (see the module docstring); returns the new bank and a summary. Progress:
+    ``stage(name, total)`` opens the pooled pass (documents), then the fit (domains), and
+    ``advance(n)`` counts what each finished."""
     started = time.perf_counter()
     bank = load_bank(cfg.bank)
     model_id = cfg.bank_model or cfg.model.name
     bank.model_meta(model_id)
     data = _labelled(cfg.labelled)
     labels = LabelledDocs(data.labels, data.families)
+    stage("pooled pass", len(data.texts))
     values, d_mlp = pooled_activations(
         cfg.model,
         data.texts,
@@ -144,31 +154,21 @@ def build_domain_bank(
     depths = sorted({*range(0, n_layers, cfg.heads.depth_step), n_layers - 1})
     settings = HeadSettings(cfg.heads.max_neurons, cfg.heads.candidates, tuple(cfg.heads.strengths))
     domains = sorted(set(labels.domains.tolist()))
-    stats: dict[str, DomainStats] = {}
-    heads: dict[str, dict] = {}
+    job = DomainJob(
+        labels=labels,
+        pools=pools,
+        layers=layers,
+        depths=depths,
+        settings=settings,
+        max_quality_loss=cfg.heads.max_quality_loss,
+        depth_statistic=cfg.heads.depth_statistic,
+        row=partial(_head_row, d_mlp=d_mlp),
+    )
+    stage("fitting domains", len(domains))
+    fitted = fit_domains(values, job, domains, cfg.heads.workers, done=lambda d: advance(1))
+    stats = {domain: fitted[domain][0] for domain in domains}
+    heads = {domain: fitted[domain][1] for domain in domains}
     quality_key = f"{cfg.heads.depth_statistic}_fold_auroc"
-    for domain in domains:
-        stats[domain] = domain_stats(values, labels, domain)
-        plan = fold_plan(values, labels, domain)
-        heads[domain] = {}
-        for name, pool in pools.items():
-            table = depth_table(
-                values, labels, domain, stats[domain], pool, layers, depths, settings, plan
-            )
-            rows = [_head_row(depth, head, d_mlp) for depth, head in table]
-            quality = [(r["max_layer"], r[quality_key]) for r in rows]
-            heads[domain][name] = {
-                "depths": rows,
-                "auto_max_layer": auto_depth(quality, cfg.heads.max_quality_loss),
-                "rule_check": depth_rule_check(
-                    [r["max_layer"] for r in rows],
-                    np.asarray([r["fold_auroc"] for r in rows]),
-                    labels.families_of(domain),
-                    cfg.heads.max_quality_loss,
-                    cfg.heads.depth_statistic,
-                ),
-            }
-            log.info("%s/%s: %s", domain, name, quality)
     neurons = _with_lofo_columns(bank, model_id, d_mlp, stats)
     payload = {
         "model": model_id,

@@ -1,0 +1,119 @@
+"""Fitting every domain's statistics and depth tables, one domain per worker process.
+
+A domain's work (its leave-one-family-out statistics, its fold plan, then a depth table of heads
+per neuron pool) needs nothing from another domain's, and liblinear fits on one core: with one
+process per domain the fitting phase of ``rosetta-filter domains`` uses every core instead of
+one. Workers are spawned (not forked: the parent has run torch, whose thread pools do not
+survive a fork) and read the activation matrix through a memory-mapped ``.npy`` file rather
+than a pickled copy each. The result is the same, domain by domain, for any worker count.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from discovery.domain.heads import (
+    HeadSettings,
+    auto_depth,
+    depth_rule_check,
+    depth_table,
+)
+from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DomainJob:
+    """What every domain's fit shares (the activation matrix itself travels separately)."""
+
+    labels: LabelledDocs
+    pools: Mapping[str, np.ndarray]  # pool name -> activation columns
+    layers: np.ndarray  # layer of each column
+    depths: Sequence[int]
+    settings: HeadSettings
+    max_quality_loss: float
+    depth_statistic: str
+    row: Callable[[int, object], dict]  # (depth, head) -> the bank's row of that head
+
+
+def fit_domain(values: np.ndarray, job: DomainJob, domain: str) -> tuple[DomainStats, dict]:
+    """One domain's statistics and, per pool, its depth table, auto depth and rule check."""
+    stats = domain_stats(values, job.labels, domain)
+    plan = fold_plan(values, job.labels, domain)
+    quality_key = f"{job.depth_statistic}_fold_auroc"
+    heads = {}
+    for name, pool in job.pools.items():
+        table = depth_table(
+            values, job.labels, domain, stats, pool, job.layers, job.depths, job.settings, plan
+        )
+        rows = [job.row(depth, head) for depth, head in table]
+        heads[name] = {
+            "depths": rows,
+            "auto_max_layer": auto_depth(
+                [(r["max_layer"], r[quality_key]) for r in rows], job.max_quality_loss
+            ),
+            "rule_check": depth_rule_check(
+                [r["max_layer"] for r in rows],
+                np.asarray([r["fold_auroc"] for r in rows]),
+                job.labels.families_of(domain),
+                job.max_quality_loss,
+                job.depth_statistic,
+            ),
+        }
+        log.info("%s/%s: auto max_layer %s", domain, name, heads[name]["auto_max_layer"])
+    return stats, heads
+
+
+def fit_domains(
+    values: np.ndarray,
+    job: DomainJob,
+    domains: Sequence[str],
+    workers: int = 0,
+    done: Callable[[str], None] = lambda domain: None,
+) -> dict[str, tuple[DomainStats, dict]]:
+    """:func:`fit_domain` for every domain, in ``workers`` processes (0: one per CPU core, never
+    more than there are domains; 1: in this process). ``done`` is called as each finishes."""
+    workers = min(workers or os.cpu_count() or 1, len(domains))
+    if workers <= 1:
+        results = {}
+        for domain in domains:
+            results[domain] = fit_domain(values, job, domain)
+            done(domain)
+        return results
+    with tempfile.TemporaryDirectory(prefix="rosetta-domains-") as scratch:
+        matrix = Path(scratch) / "values.npy"
+        np.save(matrix, values)
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_open_matrix,
+            initargs=(str(matrix), job),
+        ) as pool:
+            futures = {domain: pool.submit(_fit_in_worker, domain) for domain in domains}
+            results = {}
+            for domain, future in futures.items():
+                results[domain] = future.result()
+                done(domain)
+    return results
+
+
+_WORKER: dict[str, object] = {}
+
+
+def _open_matrix(matrix: str, job: DomainJob) -> None:
+    _WORKER["values"] = np.load(matrix, mmap_mode="r")
+    _WORKER["job"] = job
+
+
+def _fit_in_worker(domain: str) -> tuple[DomainStats, dict]:
+    return fit_domain(_WORKER["values"], _WORKER["job"], domain)
