@@ -162,7 +162,7 @@ def build_domain_bank(
         settings=settings,
         max_quality_loss=cfg.heads.max_quality_loss,
         depth_statistic=cfg.heads.depth_statistic,
-        row=partial(_head_row, d_mlp=d_mlp),
+        row=partial(head_row, d_mlp=d_mlp),
     )
     stage("fitting domains", len(domains))
     fitted = fit_domains(values, job, domains, cfg.heads.workers, done=lambda d: advance(1))
@@ -206,7 +206,7 @@ def build_domain_bank(
     return out, summary
 
 
-def _head_row(depth: int, head, d_mlp: int) -> dict:
+def head_row(depth: int, head, d_mlp: int) -> dict:
     row = head.to_dict()
     row["neurons"] = [neuron_name(c, d_mlp) for c in row.pop("columns")]
     row["max_layer"] = depth
