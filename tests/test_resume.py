@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
 from test_pipeline import base_config, make_docs, write_jsonl
 
@@ -101,3 +102,53 @@ def test_sigkill_at_several_points_resumes_to_the_identical_result(planted_model
     assert ref_counts["seen"] == 1000 and ref_counts["invalid"] == {"null": 1}
     kept = sorted((tmp_path / "resumed" / "data").iterdir())
     assert len(kept) == sum(1 for p, _, _ in ref_shards if p.startswith("data/"))
+
+
+class _Crash(Exception):
+    """A process death at one exact save: raised instead of killing a process."""
+
+
+def test_a_crash_at_a_pass_s_last_save_resumes_without_counting_twice(
+    planted_model, tmp_path, monkeypatch
+):
+    """The last state write of each pass is where a finished unit's counts meet its position:
+    dying there must leave a state that a resume finishes to the uninterrupted result."""
+    import rosetta_filter.filtering.checkpoint as checkpoint_mod
+    from rosetta_filter.config import validate_config
+    from rosetta_filter.filtering.pipeline import run
+
+    data = write_jsonl(tmp_path / "docs.jsonl", make_docs(100, seed=3))
+
+    def config(out: Path) -> dict:
+        cfg = base_config(planted_model, data, out, keep_fraction=0.3)
+        cfg["output"].update(write_rejected=True, shard_max_rows=16)
+        cfg["runtime"].update(checkpoint_docs=32, lookahead_docs=16)
+        return cfg
+
+    real_save = checkpoint_mod.save_state
+    saves: list[str] = []
+
+    def recording(run_dir, stage, unit, state):
+        saves.append(stage)
+        real_save(run_dir, stage, unit, state)
+
+    monkeypatch.setattr(checkpoint_mod, "save_state", recording)
+    run(validate_config(config(tmp_path / "reference")))
+    for stage in ("score", "write"):
+        last = len(saves) - saves[::-1].index(stage)  # 1-based number of the stage's last save
+        seen = 0
+
+        def crashing(run_dir, stage_, unit, state, last=last):
+            nonlocal seen
+            seen += 1
+            if seen == last:
+                raise _Crash(stage_)
+            real_save(run_dir, stage_, unit, state)
+
+        out = tmp_path / f"crash-{stage}"
+        monkeypatch.setattr(checkpoint_mod, "save_state", crashing)
+        with pytest.raises(_Crash):
+            run(validate_config(config(out)))
+        monkeypatch.setattr(checkpoint_mod, "save_state", real_save)
+        assert run(validate_config(config(out))).resumed
+        assert _output(out) == _output(tmp_path / "reference"), stage

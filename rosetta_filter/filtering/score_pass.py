@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from rosetta_filter.config import RunConfig
-from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state, save_state
+from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.shards import ParquetShardWriter, remove_orphans
 from rosetta_filter.filtering.sources import Source, SourceRecord
@@ -177,8 +177,10 @@ def write_attributes(
                 raise RuntimeError(f"row {done - 1} ends a checkpoint but has no position")
             checkpoint(run_dir, STAGE, unit, state, writers, done, attribute.position)
     stats.score_seconds += time.perf_counter() - started
-    checkpoint(run_dir, STAGE, unit, state, writers, stats.seen, state.source_state)
+    # marked before the final checkpoint, which saves it in the same atomic write as the
+    # counts: a kill leaves either the last mid-unit checkpoint or a finished unit, never a
+    # finished unit's counts at a mid-unit position (a resume would count the tail twice)
     state.complete = True
-    save_state(run_dir, STAGE, unit, state)
+    checkpoint(run_dir, STAGE, unit, state, writers, stats.seen, state.source_state)
     progress.finish()
     return state

@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import ShardError
-from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state, save_state
+from rosetta_filter.filtering.checkpoint import StageState, checkpoint, load_state
 from rosetta_filter.filtering.progress import NullProgress, Progress
 from rosetta_filter.filtering.score_pass import checkpoint_every, set_columns
 from rosetta_filter.filtering.selection import MixtureRule, SelectionRule
@@ -160,8 +160,7 @@ def write_unit(
             position = None if record is None else record.position
             checkpoint(run_dir, STAGE, unit.id, state, writers, done, position)
     stats.write_seconds += time.perf_counter() - started
+    state.complete = True  # saved with the final checkpoint (see score_pass.write_attributes)
     checkpoint(run_dir, STAGE, unit.id, state, writers, state.records_done, state.source_state)
-    state.complete = True
-    save_state(run_dir, STAGE, unit.id, state)
     progress.finish()
     return state
