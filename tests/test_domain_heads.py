@@ -7,7 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from discovery.domain.heads import HeadSettings, auto_depth, depth_rule_check, fit_head
+from discovery.domain.heads import (
+    HeadSettings,
+    auto_depth,
+    depth_quality,
+    depth_rule_check,
+    fit_head,
+)
 from discovery.domain.lofo import (
     LabelledDocs,
     domain_stats,
@@ -219,3 +225,16 @@ def test_depth_rule_check_judges_each_family_on_a_depth_chosen_without_it():
         == 10
     )
     assert depth_rule_check([0], fold_auroc[:1, :1], ["a"], 0.005)["worst_loss"] is None
+
+
+def test_paired_depth_quality_compares_each_family_with_itself():
+    # family c is hard at every depth; a and b lose 0.04 when the head stops at depth 0
+    fold_auroc = np.array([[0.95, 0.95, 0.90], [0.99, 0.99, 0.90]])
+    worst = depth_quality(fold_auroc, "worst")
+    paired = depth_quality(fold_auroc, "paired")
+    assert auto_depth(list(zip([0, 10], worst, strict=True)), 0.005) == 0  # c hides the loss
+    assert auto_depth(list(zip([0, 10], paired, strict=True)), 0.005) == 10
+    assert paired == pytest.approx([0.86, 0.90])
+    assert depth_quality(fold_auroc, "mean") == pytest.approx([0.9333333, 0.96])
+    with pytest.raises(ValueError, match="unknown depth statistic"):
+        depth_quality(fold_auroc, "median")

@@ -24,6 +24,7 @@ import numpy as np
 from discovery.domain.heads import (
     HeadSettings,
     auto_depth,
+    depth_quality,
     depth_rule_check,
     depth_table,
 )
@@ -50,28 +51,39 @@ def fit_domain(values: np.ndarray, job: DomainJob, domain: str) -> tuple[DomainS
     """One domain's statistics and, per pool, its depth table, auto depth and rule check."""
     stats = domain_stats(values, job.labels, domain)
     plan = fold_plan(values, job.labels, domain)
-    quality_key = f"{job.depth_statistic}_fold_auroc"
     heads = {}
     for name, pool in job.pools.items():
         table = depth_table(
             values, job.labels, domain, stats, pool, job.layers, job.depths, job.settings, plan
         )
         rows = [job.row(depth, head) for depth, head in table]
-        heads[name] = {
-            "depths": rows,
-            "auto_max_layer": auto_depth(
-                [(r["max_layer"], r[quality_key]) for r in rows], job.max_quality_loss
-            ),
-            "rule_check": depth_rule_check(
-                [r["max_layer"] for r in rows],
-                np.asarray([r["fold_auroc"] for r in rows]),
-                job.labels.families_of(domain),
-                job.max_quality_loss,
-                job.depth_statistic,
-            ),
-        }
+        heads[name] = rank_depths(
+            rows, job.labels.families_of(domain), job.max_quality_loss, job.depth_statistic
+        )
         log.info("%s/%s: auto max_layer %s", domain, name, heads[name]["auto_max_layer"])
     return stats, heads
+
+
+def rank_depths(
+    rows: list[dict], families: Sequence[str], max_quality_loss: float, statistic: str
+) -> dict:
+    """A pool's depth table (rows shallowest first, each with its ``fold_auroc``) with every
+    row's ``paired_fold_auroc``, the ``auto`` depth by ``statistic`` and the rule's check.
+    Depends only on the fits' fold AUROCs, so a bank can be re-ranked without refitting."""
+    fold_auroc = np.asarray([r["fold_auroc"] for r in rows])
+    for row, paired in zip(rows, depth_quality(fold_auroc, "paired"), strict=True):
+        row["paired_fold_auroc"] = float(paired)
+    quality = depth_quality(fold_auroc, statistic)
+    return {
+        "depths": rows,
+        "auto_max_layer": auto_depth(
+            [(r["max_layer"], float(q)) for r, q in zip(rows, quality, strict=True)],
+            max_quality_loss,
+        ),
+        "rule_check": depth_rule_check(
+            [r["max_layer"] for r in rows], fold_auroc, families, max_quality_loss, statistic
+        ),
+    }
 
 
 def fit_domains(

@@ -180,7 +180,28 @@ def auto_depth(qualities: Sequence[tuple[int, float]], max_quality_loss: float) 
     return min(d for d, q in qualities if q >= best - max_quality_loss)
 
 
-FOLD_STATISTICS = {"worst": np.min, "mean": np.mean}
+DEPTH_STATISTICS = ("worst", "mean", "paired")
+
+
+def depth_quality(fold_auroc: np.ndarray, statistic: str) -> np.ndarray:
+    """Per depth (row of ``fold_auroc``, depths x family folds, deepest last), the quality that
+    ``max_layer: auto`` ranks by.
+
+    ``worst``: the worst family's AUROC; ``mean``: the mean over families; ``paired``: the
+    full-depth head's worst family, minus the largest drop any family suffers at this depth
+    against its own full-depth AUROC. ``worst`` compares different families at different depths,
+    so one family that happens to be hard at full depth can make a shallow depth look as good
+    (and pick it while every other family loses there); ``paired`` compares each family with
+    itself, which is what "within a loss of full depth" means.
+    """
+    if statistic == "worst":
+        return fold_auroc.min(axis=1)
+    if statistic == "mean":
+        return fold_auroc.mean(axis=1)
+    if statistic == "paired":
+        full = fold_auroc[-1]
+        return full.min() + (fold_auroc - full).min(axis=1)
+    raise ValueError(f"unknown depth statistic {statistic!r}; use one of {DEPTH_STATISTICS}")
 
 
 def depth_rule_check(
@@ -202,11 +223,10 @@ def depth_rule_check(
     """
     if len(families) < 2:
         return {"families": [], "worst_loss": None}
-    reduce = FOLD_STATISTICS[statistic]
     rows = []
     for i, family in enumerate(families):
-        others = np.delete(fold_auroc, i, axis=1)
-        quality = [(int(d), float(reduce(q))) for d, q in zip(depths, others, strict=True)]
+        others = depth_quality(np.delete(fold_auroc, i, axis=1), statistic)
+        quality = [(int(d), float(q)) for d, q in zip(depths, others, strict=True)]
         depth = auto_depth(quality, max_quality_loss)
         k = list(depths).index(depth)
         loss = float(fold_auroc[-1, i] - fold_auroc[k, i])

@@ -63,11 +63,12 @@ class HeadsConfig(Strict):
     workers: int = Field(
         0, ge=0, description="processes fitting domains in parallel (0: one per CPU core)"
     )
-    depth_statistic: Literal["worst", "mean"] = Field(
+    depth_statistic: Literal["worst", "mean", "paired"] = Field(
         "worst",
-        description="fold statistic that ranks depths (and pools) for max_layer: auto: the "
-        "worst held-out family (default), or the mean over families, which chose shallower "
-        "but worse depths on held-out families (docs/DISCOVERY.md)",
+        description="how max_layer: auto (and rosetta_only: auto) rank depths: worst (default: "
+        "the worst held-out family), mean (the mean over families) or paired (the largest drop "
+        "of any held-out family against its own full-depth AUROC); each pool's rule_check shows "
+        "how the rule fared on choose families it did not see (docs/DISCOVERY.md)",
     )
 
 
