@@ -214,12 +214,12 @@ def depth_rule_check(
     """How the ``auto`` depth rule fares on a family it did not see.
 
     ``fold_auroc[k, i]`` is the held-out AUROC of family fold ``i`` for the head of
-    ``depths[k]``. For each family, the rule (``statistic`` over the *other* folds, then
-    :func:`auto_depth`) picks a depth, and the left-out family's AUROC there is compared with
-    its AUROC at full depth (the last row): a positive ``loss`` is what the early exit cost a
-    family the choice never looked at. The other folds' heads were trained with that family, so
-    this checks the rule, not the heads. Returns per-family rows and their worst loss (None
-    with fewer than two families: there is nothing to leave out).
+    ``depths[k]``. For each family, the rule (:func:`depth_quality` by ``statistic`` of the
+    *other* folds, then :func:`auto_depth`) picks a depth, and the left-out family's AUROC
+    there is compared with its AUROC at full depth (the last row): a positive ``loss`` is what
+    the early exit cost a family the choice never looked at. The other folds' heads were
+    trained with that family, so this checks the rule, not the heads. Returns per-family rows
+    and their worst loss (None with fewer than two families: there is nothing to leave out).
     """
     if len(families) < 2:
         return {"families": [], "worst_loss": None}

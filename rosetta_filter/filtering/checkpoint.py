@@ -73,12 +73,18 @@ def checkpoint(
     writers: Mapping[str, ShardWriter],
     done: int,
     position: dict | None,
+    *,
+    complete: bool = False,
 ) -> None:
     """Close every open shard, then record them, the shard numbers, ``done`` and the source
-    ``position`` after ``done`` records: the order that makes every listed shard complete."""
+    ``position`` after ``done`` records: the order that makes every listed shard complete.
+    A unit's last checkpoint passes ``complete``, so that its final counts and the finished
+    flag are one atomic write: a kill leaves the previous checkpoint or a finished unit, never
+    a finished unit's counts at a mid-unit position (a resume would count the tail twice)."""
     for writer in writers.values():
         writer.flush()
     state.shards = [s for w in writers.values() for s in w.published]
     state.seqs = {name: w.seq for name, w in writers.items()}
     state.records_done, state.source_state = done, position
+    state.complete = complete
     save_state(run_dir, stage, unit, state)

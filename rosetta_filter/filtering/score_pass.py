@@ -177,10 +177,6 @@ def write_attributes(
                 raise RuntimeError(f"row {done - 1} ends a checkpoint but has no position")
             checkpoint(run_dir, STAGE, unit, state, writers, done, attribute.position)
     stats.score_seconds += time.perf_counter() - started
-    # marked before the final checkpoint, which saves it in the same atomic write as the
-    # counts: a kill leaves either the last mid-unit checkpoint or a finished unit, never a
-    # finished unit's counts at a mid-unit position (a resume would count the tail twice)
-    state.complete = True
-    checkpoint(run_dir, STAGE, unit, state, writers, stats.seen, state.source_state)
+    checkpoint(run_dir, STAGE, unit, state, writers, stats.seen, state.source_state, complete=True)
     progress.finish()
     return state

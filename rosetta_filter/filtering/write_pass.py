@@ -160,7 +160,15 @@ def write_unit(
             position = None if record is None else record.position
             checkpoint(run_dir, STAGE, unit.id, state, writers, done, position)
     stats.write_seconds += time.perf_counter() - started
-    state.complete = True  # saved with the final checkpoint (see score_pass.write_attributes)
-    checkpoint(run_dir, STAGE, unit.id, state, writers, state.records_done, state.source_state)
+    checkpoint(
+        run_dir,
+        STAGE,
+        unit.id,
+        state,
+        writers,
+        state.records_done,
+        state.source_state,
+        complete=True,
+    )
     progress.finish()
     return state
