@@ -143,6 +143,7 @@ def domains(
         "auto max_layer",
         "full-depth worst-family AUROC",
         "rule's worst loss on a left-out family",
+        "early exit validated",
         "neurons",
     )
     for domain, by_pool in summary.items():
@@ -155,6 +156,7 @@ def domains(
                 "-"
                 if row["rule_check_worst_loss"] is None
                 else f"{row['rule_check_worst_loss']:+.3f}",
+                "yes" if row["rule_check_passed"] else "no: all layers",
                 str(row["neurons"]),
             )
     out.print(table)

@@ -145,15 +145,15 @@ class NeuronsConfig(Strict):
     rosetta_only: bool | Literal["auto", "consistent"] = Field(
         "auto",
         description="only Rosetta Neurons (cross-model matches); consistent: only Rosetta "
-        "Neurons whose group matches in every model of the bank; auto: for heads, among the "
-        "pools (Rosetta, consistent, all neurons) whose head validated within max_quality_loss "
-        "of the best on held-out source families when the bank was built, the one that stops "
-        "earliest (ties keep Rosetta); for top_k and banks without heads, Rosetta",
+        "Neurons whose group matches in every model of the bank; false: any neuron; auto: for "
+        "heads, any neuron (all-neuron heads held better on source families they never saw, "
+        "docs/DISCOVERY.md); for top_k and banks without heads, Rosetta",
     )
     max_layer: int | Literal["auto"] | None = Field(
         "auto",
         description="only neurons at or below this layer (the forward pass stops there); auto: "
-        "the shallowest depth within max_quality_loss of the best (banks with heads; else all)",
+        "the shallowest depth within max_quality_loss of the best, where that rule held on "
+        "families left out of it, else all layers (banks with heads; else all)",
     )
     max_quality_loss: float = Field(
         0.005, ge=0, le=1, description="AUROC an automatic max_layer may give up for speed"

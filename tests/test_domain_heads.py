@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-from discovery.domain.heads import (
-    HeadSettings,
-    auto_depth,
-    depth_quality,
-    depth_rule_check,
-    fit_head,
-)
+from discovery.domain.heads import HeadSettings, fit_head
 from discovery.domain.lofo import (
     LabelledDocs,
     domain_stats,
@@ -22,9 +14,7 @@ from discovery.domain.lofo import (
     rank_neurons,
 )
 from discovery.errors import DiscoveryError
-from rosetta_filter.errors import BankError
 from rosetta_filter.evaluation.metrics import auroc
-from rosetta_filter.scoring.heads import choose_depth
 
 
 def _labels(per_family: dict[tuple[str, str], int]) -> LabelledDocs:
@@ -133,108 +123,3 @@ def test_the_head_recovers_planted_weights():
     raw = x[:, head.columns]
     score = head.intercept + ((raw - head.norm_mean) / head.norm_std) @ np.asarray(head.weights)
     assert auroc(score[:, None], y)[0] > 0.9
-
-
-def test_auto_depth_takes_the_shallowest_within_the_loss():
-    table = [(0, 0.90), (2, 0.985), (4, 0.99), (6, 0.991)]
-    assert auto_depth(table, 0.005) == 4
-    assert auto_depth(table, 0.1) == 0
-    rows = [{"max_layer": d, "worst_fold_auroc": q} for d, q in table]
-    assert choose_depth(rows, "auto", 0.005)["max_layer"] == 4
-    assert choose_depth(rows, 5, 0.005)["max_layer"] == 4
-    assert choose_depth(rows, None, 0.005)["max_layer"] == 6
-    with pytest.raises(BankError, match="shallowest head"):
-        choose_depth([{"max_layer": 3, "worst_fold_auroc": 1.0}], 1, 0.0)
-    # a bank that ranks depths by the mean over families: the noisy worst fold is ignored
-    rows = [
-        {"max_layer": 0, "worst_fold_auroc": 0.90, "mean_fold_auroc": 0.990},
-        {"max_layer": 1, "worst_fold_auroc": 0.99, "mean_fold_auroc": 0.992},
-    ]
-    assert choose_depth(rows, "auto", 0.005, "mean_fold_auroc")["max_layer"] == 0
-    assert choose_depth(rows, "auto", 0.005)["max_layer"] == 1
-
-
-def test_rosetta_only_auto_takes_the_pool_that_validated_better_then_the_cheapest():
-    import pyarrow as pa
-
-    from rosetta_filter.scoring.bank import NeuronBank
-    from rosetta_filter.scoring.heads import choose_pool
-
-    def table(quality: list[float]) -> dict:
-        return {"depths": [{"max_layer": d, "worst_fold_auroc": q} for d, q in enumerate(quality)]}
-
-    heads = {
-        "model": "m",
-        "domains": {
-            "code": {"rosetta": table([0.90, 0.95]), "all": table([0.97, 0.99])},
-            "prose": {"rosetta": table([0.99, 0.99]), "all": table([0.99, 0.99])},
-            # Rosetta is 0.001 better but needs layer 1: within the loss, the cheaper pool wins
-            "legal": {"rosetta": table([0.90, 0.991]), "all": table([0.99, 0.99])},
-            "math": {
-                "rosetta": table([0.90, 0.90]),
-                "consistent": table([0.95, 0.995]),
-                "all": table([0.90, 0.96]),
-            },
-        },
-    }
-    bank = NeuronBank(Path("b"), {}, pa.table({}), pa.table({}), heads)
-    assert choose_pool(bank, "m", "code", "auto", 0.005) is False  # all neurons validated better
-    assert choose_pool(bank, "m", "code", 0, 0.005) is False
-    assert choose_pool(bank, "m", "prose", "auto", 0.005) is True  # a tie keeps the prior
-    assert choose_pool(bank, "m", "legal", "auto", 0.005) is False
-    assert choose_pool(bank, "m", "legal", "auto", 0.0) is True  # no loss accepted
-    assert choose_pool(bank, "m", "math", "auto", 0.005) == "consistent"
-
-
-def test_a_bank_names_the_statistic_that_ranks_its_depths():
-    import pyarrow as pa
-
-    from rosetta_filter.scoring.bank import NeuronBank
-    from rosetta_filter.scoring.heads import auto_layer, quality_key
-
-    rows = [
-        {"max_layer": 0, "worst_fold_auroc": 0.90, "mean_fold_auroc": 0.990},
-        {"max_layer": 5, "worst_fold_auroc": 0.99, "mean_fold_auroc": 0.992},
-    ]
-    heads = {"model": "m", "domains": {"code": {"rosetta": {"depths": rows}}}}
-    old = NeuronBank(Path("b"), {}, pa.table({}), pa.table({}), heads)
-    new = NeuronBank(
-        Path("b"), {}, pa.table({}), pa.table({}), heads | {"quality_key": "mean_fold_auroc"}
-    )
-    assert quality_key(old) == "worst_fold_auroc" and quality_key(new) == "mean_fold_auroc"
-    assert auto_layer(old, "m", "code", True, 0.005) == 5
-    assert auto_layer(new, "m", "code", True, 0.005) == 0
-
-
-def test_depth_rule_check_judges_each_family_on_a_depth_chosen_without_it():
-    # family c needs depth 10; a and b are flat, so a rule that never saw c stops at depth 0
-    fold_auroc = np.array([[0.99, 0.99, 0.90], [0.99, 0.99, 0.95], [0.99, 0.99, 0.99]])
-    check = depth_rule_check([0, 5, 10], fold_auroc, ["a", "b", "c"], 0.005, "worst")
-    assert [(r["family"], r["max_layer"]) for r in check["families"]] == [
-        ("a", 10),
-        ("b", 10),
-        ("c", 0),
-    ]
-    assert check["worst_loss"] == pytest.approx(0.09)
-    assert check["families"][0]["loss"] == 0.0
-    # the mean over a and c (0.945, 0.97, 0.99) also needs depth 10 when b is left out
-    assert (
-        depth_rule_check([0, 5, 10], fold_auroc, ["a", "b", "c"], 0.005, "mean")["families"][1][
-            "max_layer"
-        ]
-        == 10
-    )
-    assert depth_rule_check([0], fold_auroc[:1, :1], ["a"], 0.005)["worst_loss"] is None
-
-
-def test_paired_depth_quality_compares_each_family_with_itself():
-    # family c is hard at every depth; a and b lose 0.04 when the head stops at depth 0
-    fold_auroc = np.array([[0.95, 0.95, 0.90], [0.99, 0.99, 0.90]])
-    worst = depth_quality(fold_auroc, "worst")
-    paired = depth_quality(fold_auroc, "paired")
-    assert auto_depth(list(zip([0, 10], worst, strict=True)), 0.005) == 0  # c hides the loss
-    assert auto_depth(list(zip([0, 10], paired, strict=True)), 0.005) == 10
-    assert paired == pytest.approx([0.86, 0.90])
-    assert depth_quality(fold_auroc, "mean") == pytest.approx([0.9333333, 0.96])
-    with pytest.raises(ValueError, match="unknown depth statistic"):
-        depth_quality(fold_auroc, "median")

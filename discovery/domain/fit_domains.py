@@ -21,14 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from discovery.domain.heads import (
-    HeadSettings,
-    auto_depth,
-    depth_quality,
-    depth_rule_check,
-    depth_table,
-)
+from discovery.domain.heads import HeadSettings, depth_table
 from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
+from rosetta_filter.scoring.depth_rule import depth_quality, validated_depth
 
 log = logging.getLogger(__name__)
 
@@ -68,22 +63,16 @@ def rank_depths(
     rows: list[dict], families: Sequence[str], max_quality_loss: float, statistic: str
 ) -> dict:
     """A pool's depth table (rows shallowest first, each with its ``fold_auroc``) with every
-    row's ``paired_fold_auroc``, the ``auto`` depth by ``statistic`` and the rule's check.
-    Depends only on the fits' fold AUROCs, so a bank can be re-ranked without refitting."""
+    row's ``paired_fold_auroc``, the validated ``auto`` depth by ``statistic`` and the rule's
+    check (:func:`rosetta_filter.scoring.depth_rule.validated_depth`). Depends only on the fits'
+    fold AUROCs, so a bank can be re-ranked without refitting."""
     fold_auroc = np.asarray([r["fold_auroc"] for r in rows])
     for row, paired in zip(rows, depth_quality(fold_auroc, "paired"), strict=True):
         row["paired_fold_auroc"] = float(paired)
-    quality = depth_quality(fold_auroc, statistic)
-    return {
-        "depths": rows,
-        "auto_max_layer": auto_depth(
-            [(r["max_layer"], float(q)) for r, q in zip(rows, quality, strict=True)],
-            max_quality_loss,
-        ),
-        "rule_check": depth_rule_check(
-            [r["max_layer"] for r in rows], fold_auroc, families, max_quality_loss, statistic
-        ),
-    }
+    depth, check = validated_depth(
+        [r["max_layer"] for r in rows], fold_auroc, families, max_quality_loss, statistic
+    )
+    return {"depths": rows, "auto_max_layer": depth, "rule_check": check}
 
 
 def fit_domains(

@@ -12,8 +12,8 @@ no part in choosing its neurons.
 
 The depth table fits one head per depth limit (only neurons at layers <= L): its quality says
 how much an early exit costs, so ``neurons.max_layer: auto`` can take the shallowest depth within
-a stated loss of the best. That rule is itself a choice, so :func:`depth_rule_check` validates it
-the same way: each family in turn is left out of the rule and judged on what the rule picked.
+a stated loss of the best, where that rule held on families it did not see
+(:mod:`rosetta_filter.scoring.depth_rule`).
 """
 
 from __future__ import annotations
@@ -172,63 +172,3 @@ def depth_table(
             head = fit_head(values, labels, domain, stats, shallow, settings, plan)
             table.append((int(depth), head))
     return table
-
-
-def auto_depth(qualities: Sequence[tuple[int, float]], max_quality_loss: float) -> int:
-    """The shallowest depth whose quality is within ``max_quality_loss`` of the best."""
-    best = max(q for _, q in qualities)
-    return min(d for d, q in qualities if q >= best - max_quality_loss)
-
-
-DEPTH_STATISTICS = ("worst", "mean", "paired")
-
-
-def depth_quality(fold_auroc: np.ndarray, statistic: str) -> np.ndarray:
-    """Per depth (row of ``fold_auroc``, depths x family folds, deepest last), the quality that
-    ``max_layer: auto`` ranks by.
-
-    ``worst``: the worst family's AUROC; ``mean``: the mean over families; ``paired``: the
-    full-depth head's worst family, minus the largest drop any family suffers at this depth
-    against its own full-depth AUROC. ``worst`` compares different families at different depths,
-    so one family that happens to be hard at full depth can make a shallow depth look as good
-    (and pick it while every other family loses there); ``paired`` compares each family with
-    itself, which is what "within a loss of full depth" means.
-    """
-    if statistic == "worst":
-        return fold_auroc.min(axis=1)
-    if statistic == "mean":
-        return fold_auroc.mean(axis=1)
-    if statistic == "paired":
-        full = fold_auroc[-1]
-        return full.min() + (fold_auroc - full).min(axis=1)
-    raise ValueError(f"unknown depth statistic {statistic!r}; use one of {DEPTH_STATISTICS}")
-
-
-def depth_rule_check(
-    depths: Sequence[int],
-    fold_auroc: np.ndarray,
-    families: Sequence[str],
-    max_quality_loss: float,
-    statistic: str = "worst",
-) -> dict:
-    """How the ``auto`` depth rule fares on a family it did not see.
-
-    ``fold_auroc[k, i]`` is the held-out AUROC of family fold ``i`` for the head of
-    ``depths[k]``. For each family, the rule (:func:`depth_quality` by ``statistic`` of the
-    *other* folds, then :func:`auto_depth`) picks a depth, and the left-out family's AUROC
-    there is compared with its AUROC at full depth (the last row): a positive ``loss`` is what
-    the early exit cost a family the choice never looked at. The other folds' heads were
-    trained with that family, so this checks the rule, not the heads. Returns per-family rows
-    and their worst loss (None with fewer than two families: there is nothing to leave out).
-    """
-    if len(families) < 2:
-        return {"families": [], "worst_loss": None}
-    rows = []
-    for i, family in enumerate(families):
-        others = depth_quality(np.delete(fold_auroc, i, axis=1), statistic)
-        quality = [(int(d), float(q)) for d, q in zip(depths, others, strict=True)]
-        depth = auto_depth(quality, max_quality_loss)
-        k = list(depths).index(depth)
-        loss = float(fold_auroc[-1, i] - fold_auroc[k, i])
-        rows.append({"family": family, "max_layer": depth, "loss": loss})
-    return {"families": rows, "worst_loss": max(r["loss"] for r in rows)}

@@ -65,10 +65,11 @@ class HeadsConfig(Strict):
     )
     depth_statistic: Literal["worst", "mean", "paired"] = Field(
         "worst",
-        description="how max_layer: auto (and rosetta_only: auto) rank depths: worst (default: "
-        "the worst held-out family), mean (the mean over families) or paired (the largest drop "
-        "of any held-out family against its own full-depth AUROC); each pool's rule_check shows "
-        "how the rule fared on choose families it did not see (docs/DISCOVERY.md)",
+        description="how max_layer: auto ranks depths: worst (default: the worst held-out "
+        "family), mean (the mean over families) or paired (the largest drop of any held-out "
+        "family against its own full-depth AUROC); each pool's rule_check shows how the rule "
+        "fared on choose families it did not see, and auto stops early only where it passed "
+        "(docs/DISCOVERY.md)",
     )
 
 
@@ -197,6 +198,7 @@ def build_domain_bank(
                 "auto_max_layer": h["auto_max_layer"],
                 "full_depth_worst_auroc": h["depths"][-1]["worst_fold_auroc"],
                 "rule_check_worst_loss": h["rule_check"]["worst_loss"],
+                "rule_check_passed": h["rule_check"]["passed"],
                 "neurons": len(h["depths"][-1]["neurons"]),
             }
             for name, h in by_pool.items()

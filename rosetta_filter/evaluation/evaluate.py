@@ -38,13 +38,13 @@ from rosetta_filter.evaluation.uncertainty import (
 from rosetta_filter.filtering.selection import build_rule
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import NeuronBank, load_bank
-from rosetta_filter.scoring.heads import POOL_PREFERENCE, depth_rows, pool_name
+from rosetta_filter.scoring.heads import HEAD_POOLS, depth_rows, pool_name
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 
 log = logging.getLogger(__name__)
 CONFIGURED = "configured"
 BASELINE = "tfidf_lr"
-POOLS = tuple(pool_name(pool) for pool in POOL_PREFERENCE)  # depth-table keys
+POOLS = tuple(pool_name(pool) for pool in HEAD_POOLS)  # depth-table keys
 AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in POOLS)
 
 
@@ -68,7 +68,7 @@ def variants(
     asked = {CONFIGURED: neurons}
     if bank.heads is not None:
         tables = bank.heads.get("domains", {}).get(domain, {})
-        pools = [p for p in POOL_PREFERENCE if pool_name(p) in tables]  # older: no consistent
+        pools = [p for p in HEAD_POOLS if pool_name(p) in tables]  # older: no consistent
         for rosetta_only in pools:
             rows = depth_rows(bank, neurons.bank_model or model, domain, rosetta_only)
             for depth in [row["max_layer"] for row in rows] + ["auto"]:
@@ -205,7 +205,7 @@ def _validation(bank: NeuronBank, model_id: str, domain: str) -> dict[str, dict[
     set beside what the evaluated set says: where the two disagree, the bank's depth choice
     rests on families unlike the evaluated ones."""
     found = {}
-    for pool in POOL_PREFERENCE:
+    for pool in HEAD_POOLS:
         try:
             rows = depth_rows(bank, model_id, domain, pool)
         except BankError:

@@ -5,17 +5,21 @@ anchor) the bank holds a depth table: one sparse linear head per depth limit, ea
 held-out-family validation (written by ``rosetta-filter domains``, :mod:`discovery.domain`).
 ``neurons.max_layer`` picks the row: an integer takes the deepest head at or below that layer;
 ``auto`` the shallowest head whose held-out-family AUROC (the statistic the bank names in
-``quality_key``: the worst family by default, or the mean; banks written before it was recorded
-used the worst) is within ``neurons.max_quality_loss`` of the table's best, so the early exit is
-chosen by measurement.
+``quality_key``: the worst family by default; banks written before it was recorded used the
+worst) is within ``neurons.max_quality_loss`` of the table's best, where that rule held on the
+families it did not see, else the deepest (:mod:`rosetta_filter.scoring.depth_rule`): the early
+exit is chosen by measurement, and only where the measurement validates it.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
+
 from rosetta_filter.errors import BankError
 from rosetta_filter.scoring.bank import NeuronBank, Pool
+from rosetta_filter.scoring.depth_rule import validated_depth
 
 LEGACY_QUALITY_KEY = "worst_fold_auroc"  # banks whose heads.json names no quality_key
 
@@ -23,6 +27,9 @@ LEGACY_QUALITY_KEY = "worst_fold_auroc"  # banks whose heads.json names no quali
 def quality_key(bank: NeuronBank) -> str:
     """The depth-table statistic that ranks a bank's heads (see the module docstring)."""
     return (bank.heads or {}).get("quality_key", LEGACY_QUALITY_KEY)
+
+
+HEAD_POOLS: tuple[Pool, ...] = (True, "consistent", False)  # the pools a bank may hold heads for
 
 
 def pool_name(rosetta_only: Pool) -> str:
@@ -78,8 +85,20 @@ def choose_depth(
     if max_layer is None:
         return rows[-1]
     if max_layer == "auto":
-        best = max(r[key] for r in rows)
-        return next(r for r in rows if r[key] >= best - max_quality_loss)
+        if any("fold_auroc" not in r for r in rows):
+            raise BankError(
+                "this bank's depth table has no per-family AUROCs (fold_auroc) to validate "
+                "max_layer: auto on: set neurons.max_layer to a layer or null, or rebuild the "
+                "heads with `rosetta-filter domains`",
+                field="neurons.max_layer",
+                value=max_layer,
+            )
+        depths = [r["max_layer"] for r in rows]
+        fold_auroc = np.asarray([r["fold_auroc"] for r in rows])
+        families = [str(i) for i in range(fold_auroc.shape[1])]
+        statistic = key.removesuffix("_fold_auroc")
+        depth, _ = validated_depth(depths, fold_auroc, families, max_quality_loss, statistic)
+        return rows[depths.index(depth)]
     fitting = [r for r in rows if r["max_layer"] <= max_layer]
     if not fitting:
         raise BankError(
@@ -97,34 +116,3 @@ def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: Pool,
         return None
     rows = depth_rows(bank, model_id, domain, rosetta_only)
     return choose_depth(rows, "auto", loss, quality_key(bank))["max_layer"]
-
-
-POOL_PREFERENCE: tuple[Pool, ...] = (True, "consistent", False)  # order of ties
-
-
-def choose_pool(
-    bank: NeuronBank,
-    model_id: str,
-    domain: str,
-    max_layer: int | Literal["auto"] | None,
-    loss: float,
-) -> Pool:
-    """``rosetta_only: auto`` for a head, by the rule ``max_layer: auto`` follows: quality first,
-    then cost. Among the pools (Rosetta Neurons, consistent Rosetta groups, all neurons) whose
-    head at this depth request validated within ``loss`` of the best pool's, on the held-out
-    families of the bank's build (its cross-validation, never on the documents a user later
-    evaluates on), the one that stops earliest; ties keep Rosetta Neurons, then consistent
-    groups. A bank without a pool's table simply does not offer it."""
-    key = quality_key(bank)
-    chosen = {}
-    for pool in POOL_PREFERENCE:
-        try:
-            rows = depth_rows(bank, model_id, domain, pool)
-            chosen[pool] = choose_depth(rows, max_layer, loss, key)
-        except BankError:
-            continue
-    if not chosen:  # no pool can serve: let the Rosetta lookup raise its error
-        return True
-    best = max(row[key] for row in chosen.values())
-    near = [pool for pool, row in chosen.items() if row[key] >= best - loss]
-    return min(near, key=lambda pool: chosen[pool]["max_layer"])  # stable: preference on ties

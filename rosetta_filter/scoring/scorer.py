@@ -35,7 +35,6 @@ from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
     choose_depth,
-    choose_pool,
     depth_rows,
     quality_key,
 )
@@ -118,11 +117,7 @@ class NeuronSelection:
                 field="scoring.pooling",
                 value=scoring.pooling,
             )
-        rosetta_only = cfg.rosetta_only
-        if rosetta_only == "auto":
-            rosetta_only = choose_pool(
-                bank, bank_model, cfg.domain, cfg.max_layer, cfg.max_quality_loss
-            )
+        rosetta_only = False if cfg.rosetta_only == "auto" else cfg.rosetta_only
         rows = depth_rows(bank, bank_model, cfg.domain, rosetta_only)
         head = choose_depth(rows, cfg.max_layer, cfg.max_quality_loss, quality_key(bank))
         return cls(
