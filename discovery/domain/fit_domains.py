@@ -81,9 +81,12 @@ def fit_domains(
     domains: Sequence[str],
     workers: int = 0,
     done: Callable[[str], None] = lambda domain: None,
+    scratch_dir: Path | None = None,
 ) -> dict[str, tuple[DomainStats, dict]]:
     """:func:`fit_domain` for every domain, in ``workers`` processes (0: one per CPU core, never
-    more than there are domains; 1: in this process). ``done`` is called as each finishes."""
+    more than there are domains; 1: in this process). ``done`` is called as each finishes. The
+    workers' copy of the matrix lives in a temporary folder under ``scratch_dir`` (default: the
+    system's temp dir), which a large corpus may want on the disk that holds its cache."""
     workers = min(workers or os.cpu_count() or 1, len(domains))
     if workers <= 1:
         results = {}
@@ -91,7 +94,9 @@ def fit_domains(
             results[domain] = fit_domain(values, job, domain)
             done(domain)
         return results
-    with tempfile.TemporaryDirectory(prefix="rosetta-domains-") as scratch:
+    if scratch_dir is not None:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rosetta-domains-", dir=scratch_dir) as scratch:
         matrix = Path(scratch) / "values.npy"
         np.save(matrix, values)
         with ProcessPoolExecutor(

@@ -167,7 +167,14 @@ def build_domain_bank(
         row=partial(head_row, d_mlp=d_mlp),
     )
     stage("fitting domains", len(domains))
-    fitted = fit_domains(values, job, domains, cfg.heads.workers, done=lambda d: advance(1))
+    fitted = fit_domains(
+        values,
+        job,
+        domains,
+        cfg.heads.workers,
+        done=lambda d: advance(1),
+        scratch_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
+    )
     stats = {domain: fitted[domain][0] for domain in domains}
     heads = {domain: fitted[domain][1] for domain in domains}
     quality_key = f"{cfg.heads.depth_statistic}_fold_auroc"
