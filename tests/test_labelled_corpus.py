@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import lzma
 import re
+import sqlite3
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -27,16 +31,21 @@ from discovery.corpus.labelled import (
     sample_across_units,
 )
 from discovery.corpus.sources import (
+    LICENCE_OR_PUBLIC_DOMAIN,
+    RSymbol,
     SourceText,
     dictd_number,
     email_body,
+    html_text,
     html_to_text,
     info_nodes,
+    r_unserialize,
     read_abbreviations,
     read_debian_copyright,
     read_dicom_definitions,
     read_dictd,
     read_emails,
+    read_eurlex_articles,
     read_fhir_definitions,
     read_files,
     read_fortunes,
@@ -44,9 +53,11 @@ from discovery.corpus.sources import (
     read_icd10cm_tabular,
     read_icpc2_sql,
     read_info_manual,
+    read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
     read_string_constants,
+    read_tryton_records,
     split_front_matter,
     sql_values,
     strip_licence_header,
@@ -323,6 +334,153 @@ def test_string_constants_are_read_without_importing(tmp_path):
 )
 def test_licence_headers_are_stripped_in_lisp_erlang_and_coq(code, kept):
     assert strip_licence_header(code) == (code if kept is None else kept)
+
+
+def test_licence_header_words_can_include_public_domain_notices():
+    sbcl = (
+        ";;;; functions to implement lists\n\n"
+        ";;;; This software is derived from the CMU CL system, which was released into the\n"
+        ';;;; public domain.\n\n(in-package "SB-IMPL")\n'
+    )
+    assert strip_licence_header(sbcl) == sbcl  # no licence or copyright word
+    assert strip_licence_header(sbcl, LICENCE_OR_PUBLIC_DOMAIN) == '(in-package "SB-IMPL")\n'
+
+
+def test_html_text_drops_navigation_and_footer_lines():
+    page = (
+        "<html><head><title>t</title></head><body>"
+        "<div>next | previous | forward | backward | up | top | index | toc</div>"
+        "<h1>BGG :: BGG</h1><p>The <b>exterior</b> algebra.</p><p>INDEX</p>"
+        "<p>Not INDEX alone</p></body></html>"
+    )
+    assert html_text()(page).startswith("next | previous")
+    drop = html_text(drop=r"next \| previous \|.*|INDEX")
+    assert drop(page) == "BGG :: BGG\n\nThe exterior algebra.\n\nNot INDEX alone"
+
+
+# R's XDR serialization, written by hand: just what a package's lazy-load data holds
+def _r(*ints: int) -> bytes:
+    return struct.pack(f">{len(ints)}i", *ints)
+
+
+def _r_chars(text: str | None) -> bytes:
+    if text is None:
+        return _r(9, -1)
+    data = text.encode()
+    return _r(9, len(data)) + data
+
+
+def _r_strings(items: list[str | None]) -> bytes:
+    return _r(16, len(items)) + b"".join(map(_r_chars, items))
+
+
+def _r_named_list(items: dict[str, bytes], names_symbol: bytes) -> bytes:
+    """A list with a ``names`` attribute (``names_symbol``: the symbol, or a reference)."""
+    attributes = _r(2 | 1 << 10) + names_symbol + _r_strings(list(items)) + _r(254)
+    return _r(19 | 1 << 9, len(items)) + b"".join(items.values()) + attributes
+
+
+_NAMES = _r(1) + _r_chars("names")  # the symbol, first time
+_NAMES_AGAIN = _r(1 << 8 | 255)  # a reference to the first symbol read
+_R_HEADER = b"X\n" + _r(3, 0x040201, 0x030500, 5) + b"UTF-8"
+
+
+def test_r_unserialize_reads_named_lists_vectors_and_references():
+    inner = _r_named_list({"a": _r(13, 2, 7, -1), "b": _r(10, 1, 1)}, _NAMES)
+    data = _R_HEADER + _r_named_list({"x": inner, "y": _r_strings(["s", None])}, _NAMES_AGAIN)
+    assert r_unserialize(data) == {"x": {"a": [7, -1], "b": [1]}, "y": ["s", None]}
+    assert RSymbol("names") == RSymbol("names")
+    with pytest.raises(ValueError, match="type 3 is not supported"):
+        r_unserialize(_R_HEADER + _r(3))
+
+
+def test_r_text_data_is_read_from_a_lazy_load_database_by_chapter(tmp_path):
+    novel = _R_HEADER + _r_strings(
+        ["TITLE", "", "CHAPTER I", "It was.", None, "CHAPTER II", "Then."]
+    )
+    letters = _R_HEADER + _r_strings(["Dear Sir,", "yours."])
+    numbers = _R_HEADER + _r(13, 1, 5)
+    blobs = {
+        "novel": struct.pack(">I", len(novel)) + zlib.compress(novel),
+        "letters": struct.pack(">I", len(letters)) + b"X" + lzma.compress(letters),
+        "numbers": struct.pack(">I", len(numbers)) + b"0" + numbers,  # not text: skipped
+    }
+    offsets, at = {}, 0
+    for name, blob in blobs.items():
+        offsets[name] = _r(13, 2, at, len(blob))
+        at += len(blob)
+    index = _R_HEADER + _r_named_list(
+        {"variables": _r_named_list(offsets, _NAMES), "compressed": _r(10, 1, 1)}, _NAMES_AGAIN
+    )
+    (tmp_path / "Rdata.rdx").write_bytes(gzip.compress(index))
+    (tmp_path / "Rdata.rdb").write_bytes(b"".join(blobs.values()))
+    chapters = read_r_text_data(tmp_path / "Rdata", "r@1", "austen", re.compile("^CHAPTER", re.M))
+    assert [(t.source, t.text) for t in chapters] == [
+        ("r@1/Rdata.rdb#novel/0", "TITLE\n\n"),
+        ("r@1/Rdata.rdb#novel/1", "CHAPTER I\nIt was.\n\n"),
+        ("r@1/Rdata.rdb#novel/2", "CHAPTER II\nThen."),
+        ("r@1/Rdata.rdb#letters/0", "Dear Sir,\nyours."),
+    ]
+    whole = read_r_text_data(tmp_path / "Rdata", "r@1", "austen")
+    assert [t.source for t in whole] == ["r@1/Rdata.rdb#novel", "r@1/Rdata.rdb#letters"]
+
+
+def test_eurlex_articles_are_read_in_celex_and_article_order(tmp_path):
+    database = tmp_path / "regulations.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute(
+            "CREATE TABLE articles (celex TEXT, article_number INTEGER, content TEXT)"
+        )
+        connection.executemany(
+            "INSERT INTO articles VALUES (?, ?, ?)",
+            [
+                ("32024R1689", 2, "Scope 1. This Regulation applies to providers."),
+                ("32016R0679", 10, " Processing of personal data relating to convictions "),
+                ("32024R1689", 1, "Subject matter 1. The purpose of this Regulation"),
+                ("32016R0679", 11, None),
+            ],
+        )
+    connection.close()
+    texts = read_eurlex_articles(database, "eu@1")
+    assert [(t.source, t.text) for t in texts] == [
+        (
+            "eu@1/regulations.db#32016R0679/10",
+            "Article 10\n\nProcessing of personal data relating to convictions",
+        ),
+        (
+            "eu@1/regulations.db#32024R1689/1",
+            "Article 1\n\nSubject matter 1. The purpose of this Regulation",
+        ),
+        (
+            "eu@1/regulations.db#32024R1689/2",
+            "Article 2\n\nScope 1. This Regulation applies to providers.",
+        ),
+    ]
+
+
+def test_tryton_records_become_paragraphs_in_units(tmp_path):
+    xml = tmp_path / "protein_diseases.xml"
+    record = (
+        '<record model="gnuhealth.protein.disease" id="{id}">'
+        '<field name="disease_name">{name}</field><field name="acronym">X</field>'
+        '<field name="description">{text}</field></record>'
+    )
+    xml.write_text(
+        "<tryton><data>"
+        + record.format(id="DI-1", name="Leigh syndrome", text="An early-onset\n  disorder.")
+        + record.format(id="DI-2", name="Unknown", text="")
+        + record.format(id="DI-3", name="Myopia 24", text="A refractive error.")
+        + record.format(id="DI-4", name="Gout", text="Arthritis.")
+        + "</data></tryton>"
+    )
+    texts = read_tryton_records(xml, "gh@5", "uniprot", "disease_name", "description", 2)
+    assert [(t.source, t.text) for t in texts] == [
+        (
+            "gh@5/protein_diseases.xml#DI-1",
+            "Leigh syndrome: An early-onset disorder.\n\nMyopia 24: A refractive error.",
+        ),
+        ("gh@5/protein_diseases.xml#DI-4", "Gout: Arthritis."),
+    ]
 
 
 def test_target_chars_gives_shorter_chunks_within_max_chars():

