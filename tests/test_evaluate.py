@@ -86,6 +86,34 @@ def test_the_scorer_uses_the_head_by_default_and_old_banks_say_why_not(heads_ban
         NeuronSelection.from_config(cfg, ScoringConfig(pooling="max"), "tiny")
 
 
+def test_per_family_aurocs_name_the_foreign_family_the_filter_takes_for_the_domain():
+    import numpy as np
+
+    from rosetta_filter.evaluation.evaluate import _metrics
+    from rosetta_filter.evaluation.labelled import LabelledSet
+    from rosetta_filter.evaluation.report import family_rows
+
+    # legal documents (two families) score high; a book about copyright scores as high as
+    # legal text, a novel low: only the book's AUROC against the domain falls to chance
+    families = ["statutes"] * 4 + ["contracts"] * 4 + ["copyright-book"] * 4 + ["novel"] * 4
+    labels = ["legal"] * 8 + ["prose"] * 8
+    scores = np.array([5, 6, 7, 8, 5.5, 6.5, 7.5, 8.5, 5.2, 6.2, 7.2, 8.2, 0, 1, 2, 3])
+    n = len(labels)
+    data = LabelledSet([str(i) for i in range(n)], [""] * n, np.array(labels), np.array(families),
+                       np.array([""] * n))  # fmt: skip
+    metrics = _metrics(scores, data, "legal")
+    assert metrics["negative_family_auroc"]["novel"] == 1.0
+    assert 0.4 < metrics["negative_family_auroc"]["copyright-book"] < 0.6
+    assert set(metrics["family_auroc"]) == {"statutes", "contracts"}
+    rows = family_rows({"legal": {"configured": metrics}})
+    assert [(r["side"], r["family"]) for r in rows] == [
+        ("domain", "contracts"),
+        ("domain", "statutes"),
+        ("other", "copyright-book"),
+        ("other", "novel"),
+    ]
+
+
 def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_bank, tmp_path):
     heldout = write_jsonl(tmp_path / "heldout.jsonl", family_docs("heldout"))
     config = tmp_path / "run.yaml"
@@ -101,6 +129,7 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
     assert ex["configured"]["neurons"] == ["L0.N5"] == ex["head/rosetta/auto"]["neurons"]
     assert ex["configured"]["precision"] > 0.8
     assert set(ex["configured"]["family_auroc"]) == {"fc"}
+    assert set(ex["configured"]["negative_family_auroc"]) == {"pc"}
     assert {"head/rosetta/L2", "head/all/auto", "top_k/rosetta/probe_auroc", "tfidf_lr"} <= set(ex)
     assert 0.0 <= ex["tfidf_lr"]["auroc"] <= 1.0 and ex["tfidf_lr"]["kept"] == 16
     assert (out / "figures" / "roc.png").read_bytes()[:4] == b"\x89PNG"
@@ -116,7 +145,7 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
     assert lead["difference"] == pytest.approx(ex["configured"]["auroc"] - ex["tfidf_lr"]["auroc"])
     assert lead["ci"][0] <= lead["difference"] <= lead["ci"][1]
     page = (out / "evaluation.html").read_text()
-    assert "AUROC per held-out family" in page and "<td>fc</td>" in page
+    assert "AUROC per family" in page and "<td>fc</td>" in page
     # every document's score, from which the reported AUROC is recomputed
     scores = pq.read_table(out / "scores.parquet").to_pandas()
     assert len(scores) == report["docs"] and {"id", "label", "family"} <= set(scores.columns)

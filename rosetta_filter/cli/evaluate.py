@@ -71,10 +71,22 @@ def evaluate(
             _fmt(row["max_layer"]),
         )
     out.print(table)
-    families = Table("domain", "held-out family", "configured AUROC", "TF-IDF AUROC")
+    families = Table(
+        "domain",
+        "family",
+        "side",
+        "configured AUROC",
+        "TF-IDF AUROC",
+        caption="side domain: the domain's family against every other document; other: the "
+        "domain's documents against that family (a low AUROC: the filter takes it for the domain)",
+    )
     for row in family_rows({d: r.metrics for d, r in results.items()}):
         families.add_row(
-            row["domain"], row["family"], _fmt(row["configured"]), _fmt(row["tfidf_lr"])
+            row["domain"],
+            row["family"],
+            row["side"],
+            _fmt(row["configured"]),
+            _fmt(row["tfidf_lr"]),
         )
     if families.row_count:
         out.print(families)

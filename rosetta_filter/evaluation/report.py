@@ -160,21 +160,25 @@ def write_scores(results: dict[str, DomainResult], data: LabelledSet, path: Path
 
 
 def family_rows(domains: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Per domain and held-out family: the configured filter's AUROC beside the baseline's, so
-    the family that fails is one look away."""
+    """Per domain and labelled family: the configured filter's AUROC beside the baseline's, so
+    the family that fails is one look away. ``side`` says whether the family is the domain's
+    (its documents against all others) or another domain's (all the domain's documents
+    against that family's: the foreign source the filter confuses with the domain)."""
     rows = []
     for domain, metrics in domains.items():
-        configured = metrics.get(CONFIGURED, {}).get("family_auroc", {})
-        baseline = metrics.get(BASELINE, {}).get("family_auroc", {})
-        for family in sorted(configured):
-            rows.append(
-                {
-                    "domain": domain,
-                    "family": family,
-                    CONFIGURED: configured[family],
-                    BASELINE: baseline.get(family),
-                }
-            )
+        for side, key in (("domain", "family_auroc"), ("other", "negative_family_auroc")):
+            configured = metrics.get(CONFIGURED, {}).get(key, {})
+            baseline = metrics.get(BASELINE, {}).get(key, {})
+            for family in sorted(configured):
+                rows.append(
+                    {
+                        "domain": domain,
+                        "side": side,
+                        "family": family,
+                        CONFIGURED: configured[family],
+                        BASELINE: baseline.get(family),
+                    }
+                )
     return rows
 
 
@@ -209,8 +213,8 @@ def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
         f"<p>{html.escape(json.dumps(payload.get('config_summary', {})))}</p>"
         + _table(payload["summary"], head)
         + images
-        + ("<h2>AUROC per held-out family</h2>" if families else "")
-        + (_table(families, ["domain", "family", CONFIGURED, BASELINE]) if families else "")
+        + ("<h2>AUROC per family</h2>" if families else "")
+        + (_table(families, ["domain", "side", "family", CONFIGURED, BASELINE]) if families else "")
     )
 
 
