@@ -58,10 +58,13 @@ from discovery.corpus.sources import (
     read_scancode_notices,
     read_string_constants,
     read_tryton_records,
+    read_verses,
     split_front_matter,
     sql_values,
+    strip_licence_comments,
     strip_licence_header,
     strip_pod,
+    strip_prolog_licence_header,
 )
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import load_config
@@ -346,6 +349,36 @@ def test_licence_header_words_can_include_public_domain_notices():
     assert strip_licence_header(sbcl, LICENCE_OR_PUBLIC_DOMAIN) == '(in-package "SB-IMPL")\n'
 
 
+def test_prolog_licence_blocks_are_stripped_after_an_encoding_directive():
+    header = (
+        "/*  Part of SWI-Prolog\n\n    Copyright (c)  2002, UvA\n    All rights reserved.\n*/\n"
+    )
+    code = ":- module(lists, [member/2]).\n"
+    assert strip_prolog_licence_header(header + "\n" + code) == "\n" + code
+    assert strip_prolog_licence_header(":- encoding(utf8).\n\n" + header + code) == (
+        ":- encoding(utf8).\n\n" + code
+    )
+    note = "/* - - -\nThis is a sample initialisation file.\n*/\n" + code  # no licence words
+    assert strip_prolog_licence_header(note) == note
+    assert strip_prolog_licence_header(code + header) == code + header  # not leading
+
+
+def test_licence_comment_runs_are_cut_wherever_they_stand():
+    spad = (
+        ")abbrev domain LO Localize\n-- representation\nRep := Record(num : M)\n\n"
+        "--Copyright (c) 1991-2002, NAG Ltd.\n--\n--Redistribution and use ...\n\n"
+        ")if LiterateDoc\n%% Copyright (c) 2014 R. H.\n%% All rights reserved.\n\\end{document}\n"
+        "-- BSD licence again\n"
+    )
+    assert strip_licence_comments(spad) == (
+        ")abbrev domain LO Localize\n-- representation\nRep := Record(num : M)\n\n\n"
+        ")if LiterateDoc\n%% Copyright (c) 2014 R. H.\n%% All rights reserved.\n\\end{document}\n"
+    )
+    assert strip_licence_comments(strip_licence_comments(spad), "%%").endswith(
+        ")if LiterateDoc\n\\end{document}\n"
+    )
+
+
 def test_html_text_drops_navigation_and_footer_lines():
     page = (
         "<html><head><title>t</title></head><body>"
@@ -480,6 +513,30 @@ def test_tryton_records_become_paragraphs_in_units(tmp_path):
             "Leigh syndrome: An early-onset disorder.\n\nMyopia 24: A refractive error.",
         ),
         ("gh@5/protein_diseases.xml#DI-4", "Gout: Arthritis."),
+    ]
+
+
+def test_verses_become_chapters_without_supplied_word_braces(tmp_path):
+    verses = [
+        "Genesis 1:1 In the beginning God created the heaven and the earth.",
+        "Genesis 1:2 And darkness {was} upon the face of the deep.",
+        "1 John 3:4 Whosoever committeth sin transgresseth also the law.",
+        "a heading, not a verse",
+        "1 John 3:5 And ye know that he was manifested 2:3 times.",
+    ]
+    (tmp_path / "bible.json").write_text(json.dumps(verses))
+    texts = read_verses(tmp_path / "bible.json", "poly@1", "kjv")
+    assert [(t.source, t.text) for t in texts] == [
+        (
+            "poly@1/bible.json#Genesis 1",
+            "Genesis 1\n\n1 In the beginning God created the heaven and the earth.\n"
+            "2 And darkness was upon the face of the deep.",
+        ),
+        (
+            "poly@1/bible.json#1 John 3",
+            "1 John 3\n\n4 Whosoever committeth sin transgresseth also the law.\n"
+            "5 And ye know that he was manifested 2:3 times.",
+        ),
     ]
 
 

@@ -45,8 +45,11 @@ from discovery.corpus.sources import (
     read_scancode_notices,
     read_string_constants,
     read_tryton_records,
+    read_verses,
+    strip_licence_comments,
     strip_licence_header,
     strip_pod,
+    strip_prolog_licence_header,
 )
 
 Reader = Callable[..., list[SourceText]]  # (one Fetched per package, in order) -> texts
@@ -144,6 +147,8 @@ _FHIR = "package/dist/fhir/r4"
 _AUSTEN_CHAPTER = re.compile(r"^chapter\s+[0-9ivxlc]+\b", re.I | re.M)
 _M2_NAVIGATION = r"next \| previous \| forward \| backward \| up \| top \|.*"
 _CFI_FURNITURE = r"INDEX|Design and formatting by .*"
+_PROVER9_FURNITURE = r"Prover9 Manual +Version 2009-02A|Next Section: .*"
+_PROVER9_SKIPPED = ("index.html", "nav.html", "install.html")  # contents, menu, install
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -331,6 +336,18 @@ FAMILIES: dict[str, Family] = {
                 transform=lambda code: strip_licence_header(code, LICENCE_OR_PUBLIC_DOMAIN),
             ),
         ),
+        # sealed in session 11 (second search): Prolog, without SWI-Prolog's BSD headers
+        Family(
+            "swi-prolog",
+            "code",
+            _files(
+                "swi-prolog-core",
+                "usr/lib/swi-prolog",
+                ("*.pl",),
+                "prolog",
+                transform=strip_prolog_licence_header,
+            ),
+        ),
         Family(
             "shell-bash-completion",
             "code",
@@ -495,6 +512,32 @@ FAMILIES: dict[str, Family] = {
                 transform=html_text(),
             ),
         ),
+        # sealed in session 11 (second search): a prover's manual and a computer-algebra library
+        Family(
+            "prover9-manual",
+            "math",
+            _files(
+                "prover9-doc",
+                "usr/share/doc/prover9-doc/html",
+                ("*.html",),
+                "prover9",
+                skip=lambda rel: rel in _PROVER9_SKIPPED,
+                transform=html_text(drop=_PROVER9_FURNITURE),
+            ),
+        ),
+        Family(
+            "fricas-algebra",
+            "math",
+            _files(
+                "fricas-source",
+                "usr/share/fricas/src/algebra",
+                ("*.spad",),
+                "fricas",
+                # BSD blocks of -- lines (at the end, or before literate docs), and one of %%
+                # lines in the LaTeX style file that fmtlatex.spad's documentation embeds
+                transform=lambda code: strip_licence_comments(strip_licence_comments(code), "%%"),
+            ),
+        ),
         # ---- medical
         Family("hpo", "medical", gather_hpo),
         Family(
@@ -647,6 +690,17 @@ FAMILIES: dict[str, Family] = {
                 "cfi",
                 skip=lambda rel: rel == "mainindex.htm",  # the table of contents
                 transform=html_text(drop=_CFI_FURNITURE),
+            ),
+        ),
+        # sealed in session 11 (second search): the King James Version, one unit per chapter
+        Family(
+            "king-james-bible",
+            "prose",
+            _packaged(
+                "polyhistor",
+                read=lambda f: read_verses(
+                    f.root / "polyhistor/data/bible1.json", tag(f), "king-james-bible"
+                ),
             ),
         ),
     )

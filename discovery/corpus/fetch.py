@@ -397,6 +397,33 @@ PACKAGES: dict[str, Package] = {
             "07a93baa62f608c36d5b88ef798316acdd70d297dca9cf9210dd991411b41b52",
             members=("trytond/modules/health_genetics_uniprot/data/protein_diseases.xml",),
         ),
+        # added in session 11, second search: a further sealed held-out set (docs/CORPUS.md)
+        _deb(
+            "swi-prolog-core",
+            "9.0.4+dfsg-2",
+            "amd64",
+            "6a6cf6baf16a912311badee31b184d5678f5a8b223fe71601ce6d96853da9c70",
+        ),
+        _deb(
+            "prover9-doc",
+            "0.0.200902a-2.1",
+            "all",
+            "0584e4d91ff62416638c5b1061587e19066200425ec9ea6b6ba67fce234aa682",
+        ),
+        _deb(
+            "fricas-source",
+            "1.3.8-6",
+            "all",
+            "9b3aeaadc66c094933445b9194e0fd172a1ac4f9da8bc6b7026ed8167b794d0f",
+        ),
+        Package(
+            "pypi",
+            "polyhistor",
+            "1.0",
+            "polyhistor-1.0-py3-none-any.whl",
+            "e588b48c70dd31d12adaf434a25ded820dd48256ed00868d6c86752f03ee969e",
+            members=("polyhistor/data/bible1.json",),
+        ),
         # prose
         Package(
             "npm",

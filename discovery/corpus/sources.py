@@ -473,6 +473,30 @@ def strip_licence_header(code: str, words: re.Pattern[str] = _LICENCE_WORDS) -> 
     return code[header.end() :]
 
 
+# a leading /* ... */ block, after an optional Prolog ``:- encoding(...).`` directive
+_PROLOG_HEADER = re.compile(r"\A(\s*(?::-\s*encoding\([^)]*\)\.\s*)?)(/\*.*?\*/)[ \t]*\n?", re.S)
+
+
+def strip_prolog_licence_header(code: str) -> str:
+    """Prolog source without a leading ``/* ... */`` comment that names a licence or a
+    copyright. SWI-Prolog's BSD headers are such blocks whose lines carry no comment marker,
+    which :func:`strip_licence_header` (line comments, OCaml blocks) does not reach. An
+    ``:- encoding(...)`` directive before the block is kept; other blocks stay."""
+    header = _PROLOG_HEADER.match(code)
+    if header is None or not _LICENCE_WORDS.search(header.group(2)):
+        return code
+    return header.group(1) + code[header.end() :]
+
+
+def strip_licence_comments(code: str, marker: str = "--") -> str:
+    """Source code without any run of consecutive ``marker`` comment lines that names a
+    licence or a copyright, wherever it stands. FriCAS's algebra files end in a BSD licence
+    block of ``--`` lines, some of them before a trailing literate-documentation section, so
+    neither :func:`strip_licence_header` nor a footer cut reaches all of them."""
+    runs = re.compile(rf"(?:^[ \t]*{re.escape(marker)}[^\n]*(?:\n|\Z))+", re.M)
+    return runs.sub(lambda run: "" if _LICENCE_WORDS.search(run.group()) else run.group(), code)
+
+
 # ---------------------------------------------------------------------------------------------
 # legal: ScanCode licence data, Debian copyright files
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -947,6 +971,30 @@ def read_dictd(directory: Path, stem: str, tag: str) -> list[SourceText]:
             )
         )
     return texts
+
+
+_VERSE = re.compile(r"(.+?) (\d+):(\d+) (.*)", re.S)
+_SUPPLIED_WORDS = re.compile(r"\{([^{}]*)\}")
+
+
+def read_verses(json_path: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """A scripture shipped as a JSON list of ``"Book C:V text"`` verse strings, one text per
+    chapter in the list's order: the heading ``Book C``, then one ``V text`` line per verse,
+    without the braces that mark the translators' supplied words (``{was}`` becomes ``was``).
+    Strings that are not verses are skipped. Sources are ``{tag}/{file}#{Book} {C}``."""
+    chapters: dict[str, list[str]] = {}
+    for verse in json.loads(read_text(json_path)):
+        match = _VERSE.fullmatch(verse.strip()) if isinstance(verse, str) else None
+        if match:
+            book, chapter, number, text = match.groups()
+            text = _SUPPLIED_WORDS.sub(r"\1", text)
+            chapters.setdefault(f"{book} {chapter}", []).append(f"{number} {text}")
+    return [
+        SourceText(
+            f"{heading}\n\n" + "\n".join(lines), f"{tag}/{json_path.name}#{heading}", subdomain
+        )
+        for heading, lines in chapters.items()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
