@@ -150,3 +150,19 @@ def test_rosetta_only_auto_takes_the_all_neuron_head_even_where_rosetta_validate
         for pool in ("auto", True, False)
     }
     assert str(pick["auto"]) == "L0.N2" == str(pick[False]) and str(pick[True]) == "L0.N1"
+
+
+def test_the_committed_bank_records_what_the_rule_picks_today():
+    # the recorded auto depths and rule checks are what `rosetta-filter domains` would write
+    # with the current rule (a rule change that forgets to re-rank the bank fails here)
+    import json
+
+    path = Path(__file__).resolve().parents[1] / "configs/banks/offline-3/heads.json"
+    heads = json.loads(path.read_text())
+    statistic = heads["settings"]["heads"]["depth_statistic"]
+    for domain, pools in heads["domains"].items():
+        families = heads["labelled_corpus"]["families"][domain]
+        for pool, table in pools.items():
+            ranked = rank_depths(table["depths"], families, heads["max_quality_loss"], statistic)
+            assert ranked["auto_max_layer"] == table["auto_max_layer"], (domain, pool)
+            assert ranked["rule_check"] == table["rule_check"], (domain, pool)
