@@ -114,6 +114,24 @@ def test_per_family_aurocs_name_the_foreign_family_the_filter_takes_for_the_doma
     ]
 
 
+def test_a_labelled_file_can_be_cut_to_named_families(tmp_path):
+    from rosetta_filter.errors import SourceError
+    from rosetta_filter.evaluation.labelled import read_labelled
+
+    rows = [
+        {"id": f"{family}{i}", "text": f"text {i}", "domain": domain, "family": family}
+        for domain, family in (("a", "f1"), ("a", "f2"), ("b", "g1"))
+        for i in range(3)
+    ]
+    path = write_jsonl(tmp_path / "labels.jsonl", rows)
+    assert len(read_labelled(path)) == 9
+    cut = read_labelled(path, only_families={"f2", "g1"})
+    assert cut.ids == ["f20", "f21", "f22", "g10", "g11", "g12"]
+    assert set(cut.families.tolist()) == {"f2", "g1"} and cut.counts() == {"a": 3, "b": 3}
+    with pytest.raises(SourceError, match=r"no family nope.*it has f1, f2, g1"):
+        read_labelled(path, only_families={"f1", "nope"})
+
+
 def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_bank, tmp_path):
     heldout = write_jsonl(tmp_path / "heldout.jsonl", family_docs("heldout"))
     config = tmp_path / "run.yaml"

@@ -661,6 +661,22 @@ def test_every_record_is_labelled_and_heldout_families_stay_out_of_choose(plante
     assert families["keep"]["packages"] == [{"name": "keep", "version": "1", "sha256": "planted"}]
 
 
+def test_a_sealed_family_is_kept_out_of_the_held_out_file(planted, tmp_path):
+    families = {**planted.families, "prose": {"words": "choose", "novel": "heldout"}}
+    families["code"] = {**families["code"], "held": {"role": "sealed"}}
+    with pytest.raises(ValidationError, match="needs at least one `choose` and one `heldout`"):
+        LabelledCorpusConfig.model_validate(planted.model_dump() | {"families": families})
+    families["code"]["also"] = {"role": "heldout"}
+    cfg = LabelledCorpusConfig.model_validate(planted.model_dump() | {"families": families})
+    assert cfg.wanted("held") == 2  # sealed families take the held-out count by default
+    build = build_labelled(cfg)
+    sealed, heldout = _rows(build.files["sealed"]), _rows(build.files["heldout"])
+    assert {r["family"] for r in sealed} == {"held"} and len(sealed) == 2
+    assert {r["family"] for r in heldout} == {"also", "novel"}
+    assert build.manifest["counts"]["sealed"]["code"]["families"] == {"held": 2}
+    assert build.manifest["families"]["held"]["role"] == "sealed"
+
+
 def test_sampling_visits_every_unit_before_repeating_one(planted):
     build = build_labelled(planted)
     also = [r for r in _rows(build.files["choose"]) if r["family"] == "also"]
@@ -678,7 +694,7 @@ def test_building_twice_is_byte_identical(planted, tmp_path):
     build_labelled(planted)
     build_labelled(planted.model_copy(update={"out_dir": tmp_path / "b"}))
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == ["choose.jsonl", "heldout.jsonl", "manifest.json"]
+    assert names == ["choose.jsonl", "heldout.jsonl", "manifest.json", "sealed.jsonl"]
     for name in names:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 

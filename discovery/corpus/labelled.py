@@ -1,12 +1,16 @@
 """The family-labelled corpus: choose neurons on some source families, validate on others.
 
 Every document carries its ``domain`` and ``family``; every family has a role, ``choose``
-(its documents may be used to choose neurons or heads) or ``heldout`` (evaluation only). The
-build gathers each configured family (``discovery.corpus.families``), cuts its texts into
-documents, drops duplicates (across all families, choose-side families first, so a held-out
+(its documents may be used to choose neurons or heads), ``heldout`` (evaluation only) or
+``sealed`` (kept apart for the one evaluation that will confirm a future choice: a family added
+before the choice it tests, scored once, then moved to ``heldout``). Sealed families go to their
+own file, so a routine evaluation of ``heldout.jsonl`` (``make evaluate``) cannot spend them.
+The build gathers each configured family (``discovery.corpus.families``), cuts its texts into
+documents, drops duplicates (across all families, choose-side families first, so an evaluation
 document never repeats a choose-side one), and takes a seeded sample per family that is balanced
 across the family's source units (files, chapters, licences). It writes ``choose.jsonl``,
-``heldout.jsonl`` and ``manifest.json``; the same settings and sources give byte-identical files.
+``heldout.jsonl``, ``sealed.jsonl`` and ``manifest.json``; the same settings and sources give
+byte-identical files.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ from rosetta_filter.files import write_text_atomic
 log = logging.getLogger(__name__)
 
 LABELLED_VERSION = "1"
-Role = Literal["choose", "heldout"]
-ROLES: tuple[Role, ...] = ("choose", "heldout")
+Role = Literal["choose", "heldout", "sealed"]
+ROLES: tuple[Role, ...] = ("choose", "heldout", "sealed")
+REQUIRED_ROLES: tuple[Role, ...] = ("choose", "heldout")  # every domain has both
 MANIFEST_FILE = "manifest.json"
 
 
@@ -60,10 +65,11 @@ class LabelledCorpusConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     families: dict[str, dict[str, FamilySpec]] = Field(
-        description="domain -> family -> role (`choose`/`heldout`) or {role, docs}"
+        description="domain -> family -> role (`choose`/`heldout`/`sealed`) or {role, docs}"
     )
     docs_per_family: dict[Role, int] = Field(
-        {"choose": 80, "heldout": 120}, description="documents per family, by role"
+        {"choose": 80, "heldout": 120, "sealed": 120},
+        description="documents per family, by role (sealed: as heldout unless given)",
     )
     min_chars: int = Field(200, ge=1, description="shorter documents are dropped")
     max_chars: int = Field(3000, ge=200, description="no document is longer")
@@ -105,7 +111,7 @@ class LabelledCorpusConfig(BaseModel):
                         f"{family.domain!r}; list it under {family.domain}"
                     )
             roles = {spec.role for spec in members.values()}
-            if roles != set(ROLES):
+            if not roles >= set(REQUIRED_ROLES):
                 raise ValueError(
                     f"families.{domain}: needs at least one `choose` and one `heldout` family "
                     f"(has {sorted(roles) or 'none'})"
@@ -117,9 +123,9 @@ class LabelledCorpusConfig(BaseModel):
     @field_validator("docs_per_family")
     @classmethod
     def _positive_counts(cls, counts: dict[Role, int]) -> dict[Role, int]:
-        if set(counts) != set(ROLES) or min(counts.values()) < 1:
+        if not set(counts) >= set(REQUIRED_ROLES) or min(counts.values()) < 1:
             raise ValueError(f"docs_per_family={counts}: give choose and heldout, each >= 1")
-        return counts
+        return {"sealed": counts["heldout"], **counts}
 
     @model_validator(mode="after")
     def _chars_ordered(self) -> LabelledCorpusConfig:
@@ -147,8 +153,8 @@ def describe_labelled(cfg: LabelledCorpusConfig) -> str:
     """One line for ``rosetta-filter validate``."""
     counts = {role: sum(cfg.role_of(f) == role for f in cfg.ordered_families()) for role in ROLES}
     return (
-        f"domains {', '.join(cfg.families)}; {counts['choose']} choose and "
-        f"{counts['heldout']} held-out families"
+        f"domains {', '.join(cfg.families)}; {counts['choose']} choose, "
+        f"{counts['heldout']} held-out and {counts['sealed']} sealed families"
     )
 
 
@@ -253,7 +259,8 @@ def _shuffled(docs: Sequence[LabelledDoc], seed: int) -> list[LabelledDoc]:
 # building (fetch + assemble + write)
 def build_labelled(cfg: LabelledCorpusConfig, cache: Path | None = None) -> LabelledBuild:
     """Fetch (or reuse cached) packages of every configured family, assemble, and write
-    ``choose.jsonl``, ``heldout.jsonl`` and ``manifest.json`` under ``cfg.out_dir``."""
+    ``choose.jsonl``, ``heldout.jsonl``, ``sealed.jsonl`` and ``manifest.json`` under
+    ``cfg.out_dir``."""
     texts, sources = gather_families(cfg.ordered_families(), cache)
     docs, stats = assemble_labelled(texts, cfg)
     return write_labelled(docs, cfg, sources, stats)

@@ -22,6 +22,13 @@ def evaluate(
     labels: Annotated[Path, typer.Option(help="labelled file(s): text + domain (+ family)")],
     label_field: Annotated[str, typer.Option(help="field holding the domain")] = "domain",
     family_field: Annotated[str, typer.Option(help="field holding the source family")] = "family",
+    family: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="score only these families of the labelled file (repeatable): a sealed "
+            "subset, its other families' documents left out"
+        ),
+    ] = None,
     train: Annotated[
         Path | None,
         typer.Option(
@@ -44,7 +51,9 @@ def evaluate(
 
     with command_progress(quiet) as progress:
         cfg = load_config(config, set_)
-        data = read_labelled(labels, label_field=label_field, family_field=family_field)
+        data = read_labelled(
+            labels, label_field=label_field, family_field=family_field, only_families=family
+        )
         train_path = None if no_baseline else train or _default_train(cfg.neurons.bank)
         train_set = read_labelled(train_path, label_field=label_field) if train_path else None
         progress.start("evaluate", len(data))
@@ -52,6 +61,7 @@ def evaluate(
         progress.finish()
         meta = {
             "labels": str(labels),
+            "families": sorted(family) if family else None,
             "docs": len(data),
             "docs_per_domain": data.counts(),
             "baseline_train": str(train_path) if train_path else None,

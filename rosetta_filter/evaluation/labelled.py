@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,23 +44,38 @@ def read_labelled(
     family_field: str = "family",
     role_field: str = "role",
     id_field: str | None = "id",
+    only_families: Collection[str] | None = None,
 ) -> LabelledSet:
-    """Every record of ``path`` with a text and a label; the others are counted in the log."""
+    """Every record of ``path`` with a text and a label (only those of ``only_families``, when
+    given: a sealed subset scored on its own); the others are counted in the log."""
     source = Source(SourceConfig(data_files=str(path), text_field=text_field, id_field=id_field))
     ids, texts, labels, families, roles = [], [], [], [], []
     skipped: Counter = Counter()
+    seen_families: set[str] = set()
     for record in source.records():
         label = record.fields.get(label_field)
         if record.problem is not None or not isinstance(label, str) or not label:
             skipped[record.problem or f"no {label_field}"] += 1
             continue
+        family = str(record.fields.get(family_field) or "")
+        seen_families.add(family)
+        if only_families is not None and family not in only_families:
+            continue
         ids.append(record.id)
         texts.append(record.text)
         labels.append(label)
-        families.append(str(record.fields.get(family_field) or ""))
+        families.append(family)
         roles.append(str(record.fields.get(role_field) or ""))
     if skipped:
         log.warning("%s: skipped %s", path, dict(skipped))
+    missing = sorted(set(only_families or ()) - seen_families)
+    if missing:
+        raise SourceError(
+            f"{path} has no family {', '.join(missing)} in field {family_field!r}; it has "
+            f"{', '.join(sorted(seen_families - {''}))}: check --family / --family-field",
+            field="family",
+            value=missing[0],
+        )
     if not texts:
         raise SourceError(
             f"{path} has no record with a {text_field!r} text and a {label_field!r} label: "
