@@ -1,11 +1,17 @@
 """The anchor-only pass behind the domain statistics: every MLP neuron of one model,
-document-pooled, over a labelled corpus, cached on disk.
+document-pooled, over a labelled corpus, cached on disk per document.
 
 Cross-model discovery needs token-aligned spans of several models; the domain statistics need
 only the anchor's pooled activations, so this pass runs one model over far more documents than
 the span sample. It goes through :func:`rosetta_filter.activations.backends.build_engine`, the
 scorer's own factory, with the scorer's tokenisation, so the values a head is fit on are the
 values the scorer computes. Column ``c`` is neuron ``(c // d_mlp, c % d_mlp)``.
+
+The cache is keyed by document, not by corpus: the corpus grows a few families at a time (hard
+negatives, new sealed sets), and a key over the whole text list re-ran every document (37 min
+on two cores) to add 480. Each call writes one shard of the documents it had to compute into
+``pooled-<settings key>/``; a later call reads every row it can from the shards and runs the
+model on the rest only.
 """
 
 from __future__ import annotations
@@ -28,19 +34,20 @@ from rosetta_filter.files import atomic_path
 log = logging.getLogger(__name__)
 
 
-def pass_key(model: ModelConfig, tokens: TokensConfig, pooling: str, texts: Sequence[str]) -> str:
-    """Everything that changes the matrix: model, resolved dtype, tokenisation, pooling, texts."""
-    digest = hashlib.sha256()
-    for text in texts:
-        digest.update(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest())
+def settings_key(model: ModelConfig, tokens: TokensConfig, pooling: str) -> str:
+    """Everything but the text that changes a document's row: model, resolved dtype,
+    tokenisation, pooling (threads, device and backend do not)."""
     payload = {
-        "model": model.model_dump(mode="json", exclude={"threads", "device", "backend"}),
+        "model": model.model_dump(mode="json", exclude={"threads", "device", "backend", "dtype"}),
         "dtype": str(resolve_dtype(model.dtype, _device(model))),
         "tokens": tokens.model_dump(mode="json"),
         "pooling": pooling,
-        "texts": digest.hexdigest(),
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def text_digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()
 
 
 def _device(model: ModelConfig) -> torch.device:
@@ -48,25 +55,61 @@ def _device(model: ModelConfig) -> torch.device:
     return torch.device("cuda" if cuda else "cpu")
 
 
-def pooled_activations(
+class PooledCache:
+    """Shards of pooled rows under one settings key; each shard holds the texts' sha256
+    (``digests``), their rows (``values``, NaN for an unscorable text) and ``d_mlp``."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def shards(self) -> list[Path]:
+        return sorted(self.directory.glob("shard-*.npz")) if self.directory.is_dir() else []
+
+    def index(self) -> dict[bytes, tuple[Path, int]]:
+        """Where each cached text's row is: ``digest -> (shard, row)`` (first shard wins)."""
+        found: dict[bytes, tuple[Path, int]] = {}
+        for shard in self.shards():
+            with np.load(shard) as saved:
+                for row, digest in enumerate(saved["digests"]):
+                    found.setdefault(bytes(digest), (shard, row))
+        return found
+
+    def write(self, digests: list[bytes], values: np.ndarray, d_mlp: int) -> Path:
+        """One new shard, named by its texts, written atomically."""
+        name = hashlib.sha256(b"".join(digests)).hexdigest()[:20]
+        path = self.directory / f"shard-{name}.npz"
+        with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, digests=np.array(digests, dtype="S32"), values=values, d_mlp=d_mlp)
+        return path
+
+    def read(
+        self, n_rows: int, wanted: dict[bytes, list[int]], where: dict[bytes, tuple[Path, int]]
+    ) -> tuple[np.ndarray, int]:
+        """An ``(n_rows, columns)`` matrix with the cached row of each digest of ``wanted`` at
+        its output rows, and ``d_mlp``. Each shard is loaded once."""
+        by_shard: dict[Path, list[tuple[int, list[int]]]] = {}
+        for digest, rows in wanted.items():
+            shard, row = where[digest]
+            by_shard.setdefault(shard, []).append((row, rows))
+        out, d_mlp = np.empty((n_rows, 0), dtype=np.float32), 0
+        for shard, pairs in by_shard.items():
+            with np.load(shard) as saved:
+                values, d_mlp = saved["values"], int(saved["d_mlp"])
+            if out.shape[1] != values.shape[1]:
+                out = np.full((n_rows, values.shape[1]), np.nan, dtype=np.float32)
+            for row, rows in pairs:
+                out[rows] = values[row]
+        return out, d_mlp
+
+
+def _run_model(
     model: ModelConfig,
     texts: Sequence[str],
-    *,
     tokens: TokensConfig,
     batching: BatchingConfig,
-    pooling: str = "mean",
-    cache_dir: Path | None = None,
-    advance: Callable[[int], None] = lambda n: None,
+    pooling: str,
+    advance: Callable[[int], None],
 ) -> tuple[np.ndarray, int]:
-    """``(docs, n_layers * d_mlp)`` float32 pooled activations (NaN rows: unscorable texts),
-    and ``d_mlp``. Loaded from ``cache_dir`` when an identical pass was run before."""
-    key = pass_key(model, tokens, pooling, texts)
-    cached = cache_dir / f"pooled-{key}.npz" if cache_dir else None
-    if cached is not None and cached.exists():
-        with np.load(cached) as saved:
-            log.info("pooled activations from %s", cached)
-            advance(len(texts))
-            return saved["values"], int(saved["d_mlp"])
     loaded = load_backend_model(model)
     arch = loaded.arch
     engine = build_engine(
@@ -81,7 +124,43 @@ def pooled_activations(
         if doc.skip_reason is None:
             values[doc.index] = doc.pooled[pooling].numpy()
         advance(1)
-    if cached is not None:
-        with atomic_path(cached) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, values=values, d_mlp=np.int64(arch.d_mlp))
     return values, arch.d_mlp
+
+
+def pooled_activations(
+    model: ModelConfig,
+    texts: Sequence[str],
+    *,
+    tokens: TokensConfig,
+    batching: BatchingConfig,
+    pooling: str = "mean",
+    cache_dir: Path | None = None,
+    advance: Callable[[int], None] = lambda n: None,
+) -> tuple[np.ndarray, int]:
+    """``(docs, n_layers * d_mlp)`` float32 pooled activations (NaN rows: unscorable texts),
+    and ``d_mlp``. Rows cached in ``cache_dir`` by an earlier pass with the same settings are
+    read, not recomputed; the model runs on the other texts only (each distinct text once)."""
+    if cache_dir is None:
+        return _run_model(model, texts, tokens, batching, pooling, advance)
+    cache = PooledCache(cache_dir / f"pooled-{settings_key(model, tokens, pooling)}")
+    rows_of: dict[bytes, list[int]] = {}
+    for i, text in enumerate(texts):
+        rows_of.setdefault(text_digest(text), []).append(i)
+    where = cache.index()
+    missing = [digest for digest in rows_of if digest not in where]
+    log.info(
+        "pooled activations: %d of %d distinct texts cached in %s",
+        len(rows_of) - len(missing),
+        len(rows_of),
+        cache.directory,
+    )
+    if missing:
+        computed, d_mlp = _run_model(
+            model, [texts[rows_of[d][0]] for d in missing], tokens, batching, pooling, advance
+        )
+        shard = cache.write(missing, computed, d_mlp)
+        where.update({digest: (shard, row) for row, digest in enumerate(missing)})
+    cached = len(texts) - sum(len(rows_of[d]) for d in missing)
+    if cached:
+        advance(cached)
+    return cache.read(len(texts), rows_of, where)

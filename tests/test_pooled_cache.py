@@ -1,0 +1,61 @@
+"""The pooled pass's per-document cache: a grown corpus runs the model on its new texts only,
+and reads what it reuses exactly as a fresh pass computes it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import discovery.domain.pooled_pass as pooled_pass
+from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
+
+TEXTS = [
+    "def add(a, b):\n    return a + b\n",
+    "The court held that the contract was void.",
+    "Let x be a real number with x > 0.",
+]
+NEW = ["Call me Ishmael. Some years ago, never mind how long.", "SELECT * FROM notes;"]
+
+
+def _pass(model_dir, texts, cache_dir, monkeypatch, runs):
+    real = pooled_pass._run_model
+
+    def counted(model, texts, *args):
+        runs.append(list(texts))
+        return real(model, texts, *args)
+
+    monkeypatch.setattr(pooled_pass, "_run_model", counted)
+    return pooled_pass.pooled_activations(
+        ModelConfig(name=str(model_dir), threads=1, dtype="float32"),
+        texts,
+        tokens=TokensConfig(max_tokens=32),
+        batching=BatchingConfig(),
+        cache_dir=cache_dir,
+    )
+
+
+def test_a_grown_corpus_runs_the_model_on_its_new_texts_only(tiny_model_dir, tmp_path, monkeypatch):
+    runs: list[list[str]] = []
+    first, d_mlp = _pass(tiny_model_dir("llama"), TEXTS, tmp_path, monkeypatch, runs)
+    grown = [NEW[0], *TEXTS, NEW[1], TEXTS[0]]  # reordered, grown, one text twice
+    again, _ = _pass(tiny_model_dir("llama"), grown, tmp_path, monkeypatch, runs)
+    fresh, _ = _pass(tiny_model_dir("llama"), grown, None, monkeypatch, runs)
+
+    assert runs[:2] == [TEXTS, NEW]  # the second pass computed the two new texts, once each
+    assert first.shape == (3, fresh.shape[1]) and fresh.shape[1] % d_mlp == 0
+    np.testing.assert_allclose(again, fresh, atol=1e-5)
+    np.testing.assert_array_equal(again[[1, 2, 3]], first)  # reused rows are the stored ones
+    np.testing.assert_array_equal(again[5], again[1])
+    assert len(list(tmp_path.glob("pooled-*/shard-*.npz"))) == 2
+
+
+def test_other_settings_do_not_share_rows(tiny_model_dir, tmp_path, monkeypatch):
+    runs: list[list[str]] = []
+    _pass(tiny_model_dir("llama"), TEXTS, tmp_path, monkeypatch, runs)
+    pooled_pass.pooled_activations(
+        ModelConfig(name=str(tiny_model_dir("llama")), threads=1, dtype="float32"),
+        TEXTS,
+        tokens=TokensConfig(max_tokens=16),
+        batching=BatchingConfig(),
+        cache_dir=tmp_path,
+    )
+    assert len(list(tmp_path.glob("pooled-*"))) == 2
