@@ -73,6 +73,17 @@ def test_family_folds_hold_out_one_family_of_every_domain():
         assert set(labels.families[held & (labels.domains == "b")]) == {f"b{i % 2 + 1}"}
 
 
+def test_every_negative_family_is_held_out_in_some_fold():
+    """Legal has 2 families and prose 5: the three prose families past the second (the hard
+    negatives, in sorted order) must each be unseen in a fold, once."""
+    labels = _labels(
+        {("legal", "l1"): 2, ("legal", "l2"): 2, **{("prose", f"p{k}"): 2 for k in range(1, 6)}}
+    )
+    folds = family_folds(labels, "legal")
+    prose = [set(labels.families[held & (labels.domains == "prose")]) for held in folds]
+    assert prose == [{"p1", "p3", "p5"}, {"p2", "p4"}]
+
+
 def test_cross_validation_ranks_each_folds_candidates_without_its_held_out_family():
     """Neuron 0 is perfect on family f1 and noise on f2; neuron 1 is a noisy general detector.
     Ranked on every family, neuron 1 wins (worst family); a fold that holds out f2 has only f1

@@ -8,9 +8,9 @@ from several families; a neuron's AUROC is computed per held-out family (that fa
 documents against every out-of-domain document) and summarised by its worst family, so a neuron
 that only knows one source scores by the family it fails on.
 
-Folds for fitted choices (heads, depths) hold out one family of *every* domain at once
-(:func:`family_folds`): fold i takes family i of the target domain and family ``i mod n`` of
-each other domain, so negatives are unseen too.
+Folds for fitted choices (heads, depths) hold out families of *every* domain at once
+(:func:`family_folds`), so negatives are unseen too, and every negative family is unseen in
+some fold.
 """
 
 from __future__ import annotations
@@ -77,16 +77,22 @@ def domain_stats(
 
 
 def family_folds(labels: LabelledDocs, domain: str) -> list[np.ndarray]:
-    """Boolean held-out masks, one per family of ``domain``: fold i holds out family i of
-    ``domain`` and family ``i mod n_d`` of every other domain d (families sorted by name)."""
+    """Boolean held-out masks, one per family of ``domain`` (families sorted by name): fold i
+    holds out family i of ``domain`` and, of every other domain d, each family j with
+    ``j mod n == i`` (n: the target's family count) or, where d has fewer families than the
+    target, family ``i mod n_d``. So every family of every domain is unseen in some fold: a
+    hard negative (prose about courts, for legal) always in training could never show that a
+    head fails on it."""
     domains = sorted(set(labels.domains.tolist()))
     target = labels.families_of(domain)
+    n = len(target)
     folds = []
-    for i, _ in enumerate(target):
+    for i in range(n):
         held = np.zeros(len(labels.domains), dtype=bool)
         for d in domains:
             fams = target if d == domain else labels.families_of(d)
-            held |= (labels.domains == d) & (labels.families == fams[i % len(fams)])
+            chosen = fams[i::n] if len(fams) >= n else [fams[i % len(fams)]]
+            held |= (labels.domains == d) & np.isin(labels.families, chosen)
         folds.append(held)
     return folds
 
