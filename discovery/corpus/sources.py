@@ -21,6 +21,7 @@ import re
 import sqlite3
 import struct
 import sysconfig
+import textwrap
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -400,10 +401,12 @@ def read_files(
     subdomain: str,
     *,
     skip: Callable[[str], bool] | None = None,
+    skip_text: Callable[[str], bool] | None = None,
     transform: Callable[[str], str] | None = None,
 ) -> list[SourceText]:
     """One text per regular file (not symlink) under ``root`` matching a glob of ``patterns``,
-    in path order; ``skip`` gets the path relative to ``root``, ``transform`` cleans the text."""
+    in path order; ``skip`` gets the path relative to ``root``, ``skip_text`` the raw text (for
+    files marked as generated, which a path does not tell), ``transform`` cleans the text."""
     paths = sorted(
         {p for pattern in patterns for p in _regular_files(root, pattern)},
         key=lambda p: p.as_posix(),
@@ -414,6 +417,8 @@ def read_files(
         if skip is not None and skip(rel):
             continue
         text = read_text(path)
+        if skip_text is not None and skip_text(text):
+            continue
         texts.append(SourceText(transform(text) if transform else text, f"{tag}/{rel}", subdomain))
     return texts
 
@@ -495,6 +500,46 @@ def strip_licence_comments(code: str, marker: str = "--") -> str:
     neither :func:`strip_licence_header` nor a footer cut reaches all of them."""
     runs = re.compile(rf"(?:^[ \t]*{re.escape(marker)}[^\n]*(?:\n|\Z))+", re.M)
     return runs.sub(lambda run: "" if _LICENCE_WORDS.search(run.group()) else run.group(), code)
+
+
+# an Octave comment line: ``#``, ``%``, doubled (``##``) or a ``%!`` test line
+_OCTAVE_COMMENT_LINE = re.compile(r"^[ \t]*[#%][^\n]*(?:\n|\Z)", re.M)
+_BLANK_RUN = re.compile(r"\n(?:[ \t]*\n){2,}")
+
+
+def strip_octave_comments(code: str) -> str:
+    """Octave code without its comment lines (``#``, ``##``, ``%``) and ``%!`` test lines,
+    the blank runs they leave collapsed; a comment after code on its line stays. The
+    ``## -*- texinfo -*-`` docstrings are the text Octave's manual is built from (the held-out
+    ``octave-manual`` family), so code that kept them would leak that family into the choose
+    side; the copyright headers and test blocks go with them, leaving the code alone."""
+    return _BLANK_RUN.sub("\n\n", _OCTAVE_COMMENT_LINE.sub("", code)).strip("\n")
+
+
+# an ``interface`` or ``type`` at the member level (4 spaces) of a ``declare module`` block,
+# with the JSDoc comment just above it
+_TS_DECLARATION = re.compile(
+    r"^ {4}(?:/\*\*\n(?: {5}\*.*\n)* {4})?(?:export )?(?:interface|type) (\w+)", re.M
+)
+
+
+def read_ts_declarations(dts: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per ``interface`` or ``type`` declaration, with its JSDoc comment and
+    dedented, of a TypeScript declaration file that holds them in one ``declare module`` block
+    (as ``@types/fhir`` does), up to the block's closing brace; sources are
+    ``{tag}/{file}#{name}``. Such a file is a whole data model in one file, so one text per
+    declaration lets sampling spread over the model instead of taking one stretch of it."""
+    text = read_text(dts)
+    starts = list(_TS_DECLARATION.finditer(text))
+    stops = [*(m.start() for m in starts[1:]), text.rfind("\n}")]
+    return [
+        SourceText(
+            textwrap.dedent(text[m.start() : stop]).strip("\n"),
+            f"{tag}/{dts.name}#{m.group(1)}",
+            subdomain,
+        )
+        for m, stop in zip(starts, stops, strict=True)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -995,6 +1040,61 @@ def read_verses(json_path: Path, tag: str, subdomain: str) -> list[SourceText]:
         )
         for heading, lines in chapters.items()
     ]
+
+
+def read_line_documents(
+    directory: Path, names: tuple[str, ...], tag: str, subdomain: str, encoding: str = "utf-8"
+) -> list[SourceText]:
+    """One text per non-empty line of the files ``names`` under ``directory``, in that order:
+    corpora that keep one document per line, such as gensim's Lee corpus of news articles.
+    ``encoding`` is the files' own (``lee.cor`` is Latin-1, which UTF-8 would garble); lines
+    are split at ``\\n`` only. Sources are ``{tag}/{name}#{line number}``."""
+    return [
+        SourceText(line.strip(), f"{tag}/{name}#{number}", subdomain)
+        for name in names
+        for number, line in enumerate(
+            (directory / name).read_text(encoding=encoding).split("\n"), start=1
+        )
+        if line.strip()
+    ]
+
+
+def read_json_chapters(
+    json_path: Path, tag: str, subdomain: str, volumes: tuple[str, ...]
+) -> list[SourceText]:
+    """One text per chapter of a JSON list of ``{id, vol, title, passages}`` chapters (the
+    essays of polyhistor's ``ahb.json``) whose ``vol`` is one of ``volumes``, in the file's
+    order: its passages (title, headings, paragraphs) as paragraphs. Chapters are book-length,
+    so chunking cuts them into documents. Sources are ``{tag}/{file}#{id}``."""
+    return [
+        SourceText(
+            "\n\n".join(passage.strip() for passage in chapter["passages"]),
+            f"{tag}/{json_path.name}#{chapter['id']}",
+            subdomain,
+        )
+        for chapter in json.loads(read_text(json_path))
+        if chapter["vol"] in volumes
+    ]
+
+
+# a chapter heading of a Texinfo manual exported as plain text: its title over a row of ``*``
+_TEXINFO_CHAPTER = re.compile(r"^(\S.*)\n\*{3,}\n", re.M)
+
+
+def texinfo_chapters(text: str) -> str:
+    """A Texinfo manual exported as plain text (``makeinfo --plaintext``), from chapter 1 on,
+    without the chapters or appendices whose title names a licence and without the index.
+    What goes is legal text or furniture: the copyright and permission notice and the contents
+    list before chapter 1, the GNU Free Documentation License appendix, the index. A prose
+    family that kept a licence would teach a domain head that licences are prose."""
+    headings = list(_TEXINFO_CHAPTER.finditer(text))
+    stops = [*(h.start() for h in headings[1:]), len(text)]
+    first = next((k for k, h in enumerate(headings) if h.group(1).startswith("1 ")), 0)
+    return "".join(
+        text[heading.start() : stop]
+        for heading, stop in list(zip(headings, stops, strict=True))[first:]
+        if heading.group(1) != "Index" and not _LICENCE_WORDS.search(heading.group(1))
+    ).strip("\n")
 
 
 # ---------------------------------------------------------------------------------------------
