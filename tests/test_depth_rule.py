@@ -152,12 +152,13 @@ def test_rosetta_only_auto_takes_the_all_neuron_head_even_where_rosetta_validate
     assert str(pick["auto"]) == "L0.N2" == str(pick[False]) and str(pick[True]) == "L0.N1"
 
 
-def test_the_committed_bank_records_what_the_rule_picks_today():
+@pytest.mark.parametrize("bank", ["offline-4", "offline-3"])  # the default; the CPT study's
+def test_the_committed_banks_record_what_the_rule_picks_today(bank):
     # the recorded auto depths and rule checks are what `rosetta-filter domains` would write
     # with the current rule (a rule change that forgets to re-rank the bank fails here)
     import json
 
-    path = Path(__file__).resolve().parents[1] / "configs/banks/offline-3/heads.json"
+    path = Path(__file__).resolve().parents[1] / f"configs/banks/{bank}/heads.json"
     heads = json.loads(path.read_text())
     statistic = heads["settings"]["heads"]["depth_statistic"]
     for domain, pools in heads["domains"].items():
