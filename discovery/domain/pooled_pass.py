@@ -61,6 +61,8 @@ class PooledCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        # shards this process wrote, kept in memory: the rows just computed are not read back
+        self._written: dict[Path, tuple[np.ndarray, int]] = {}
 
     def shards(self) -> list[Path]:
         return sorted(self.directory.glob("shard-*.npz")) if self.directory.is_dir() else []
@@ -80,21 +82,28 @@ class PooledCache:
         path = self.directory / f"shard-{name}.npz"
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, digests=np.array(digests, dtype="S32"), values=values, d_mlp=d_mlp)
+        self._written[path] = (values, d_mlp)
         return path
+
+    def _load(self, shard: Path) -> tuple[np.ndarray, int]:
+        if shard in self._written:
+            return self._written[shard]
+        with np.load(shard) as saved:
+            return saved["values"], int(saved["d_mlp"])
 
     def read(
         self, n_rows: int, wanted: dict[bytes, list[int]], where: dict[bytes, tuple[Path, int]]
     ) -> tuple[np.ndarray, int]:
         """An ``(n_rows, columns)`` matrix with the cached row of each digest of ``wanted`` at
-        its output rows, and ``d_mlp``. Each shard is loaded once."""
+        its output rows, and ``d_mlp``. Each shard is loaded once (one this cache wrote is
+        not loaded at all)."""
         by_shard: dict[Path, list[tuple[int, list[int]]]] = {}
         for digest, rows in wanted.items():
             shard, row = where[digest]
             by_shard.setdefault(shard, []).append((row, rows))
         out, d_mlp = np.empty((n_rows, 0), dtype=np.float32), 0
         for shard, pairs in by_shard.items():
-            with np.load(shard) as saved:
-                values, d_mlp = saved["values"], int(saved["d_mlp"])
+            values, d_mlp = self._load(shard)
             if out.shape[1] != values.shape[1]:
                 out = np.full((n_rows, values.shape[1]), np.nan, dtype=np.float32)
             for row, rows in pairs:
