@@ -601,7 +601,8 @@ FAMILIES: dict[str, Family] = {
                 transform=html_text(),
             ),
         ),
-        # sealed in session 11 (second search): a prover's manual and a computer-algebra library
+        # sealed in session 11 (second search): a prover's manual (math) and a computer-algebra
+        # library's source (code)
         Family(
             "prover9-manual",
             "math",
@@ -616,7 +617,7 @@ FAMILIES: dict[str, Family] = {
         ),
         Family(
             "fricas-algebra",
-            "math",
+            "code",  # SPAD library source: code by register (relabelled in session 13)
             _files(
                 "fricas-source",
                 "usr/share/fricas/src/algebra",
