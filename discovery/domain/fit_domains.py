@@ -23,6 +23,7 @@ import numpy as np
 
 from discovery.domain.heads import HeadSettings, depth_table
 from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
+from discovery.domain.ranked import RankedMatrix
 from rosetta_filter.scoring.depth_rule import depth_quality, validated_depth
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,9 @@ class DomainJob:
 
 def fit_domain(values: np.ndarray, job: DomainJob, domain: str) -> tuple[DomainStats, dict]:
     """One domain's statistics and, per pool, its depth table, auto depth and rule check."""
-    stats = domain_stats(values, job.labels, domain)
-    plan = fold_plan(values, job.labels, domain)
+    ranked = RankedMatrix.of(values)  # sorted once for the domain's statistics and every fold
+    stats = domain_stats(values, job.labels, domain, ranked=ranked)
+    plan = fold_plan(values, job.labels, domain, ranked)
     heads = {}
     for name, pool in job.pools.items():
         table = depth_table(

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from discovery.domain.ranked import RankedMatrix
 from discovery.errors import DiscoveryError
-from rosetta_filter.evaluation.metrics import auroc
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,14 @@ def dprime(values: np.ndarray, positive: np.ndarray) -> np.ndarray:
 
 
 def domain_stats(
-    values: np.ndarray, labels: LabelledDocs, domain: str, min_families: int = 2
+    values: np.ndarray,
+    labels: LabelledDocs,
+    domain: str,
+    min_families: int = 2,
+    ranked: RankedMatrix | None = None,
 ) -> DomainStats:
-    """Leave-one-family-out AUROC of every neuron for ``domain`` (see the module docstring)."""
+    """Leave-one-family-out AUROC of every neuron for ``domain`` (see the module docstring).
+    ``ranked``: the column ranks of ``values`` where the caller has them already."""
     families = labels.families_of(domain)
     if len(families) < min_families:
         raise DiscoveryError(
@@ -66,13 +71,15 @@ def domain_stats(
             value=domain,
         )
     negative = labels.domains != domain
-    per_family = {}
-    for family in families:
-        rows = negative | ((labels.domains == domain) & (labels.families == family))
-        per_family[family] = auroc(values[rows], ~negative[rows])
-    stacked = np.stack(list(per_family.values()))
+    ranked = ranked or RankedMatrix.of(values)
+    stacked = ranked.aurocs(
+        negative, [~negative & (labels.families == family) for family in families]
+    )
     return DomainStats(
-        per_family, stacked.min(axis=0), stacked.mean(axis=0), dprime(values, ~negative)
+        dict(zip(families, stacked, strict=True)),
+        stacked.min(axis=0),
+        stacked.mean(axis=0),
+        dprime(values, ~negative),
     )
 
 
@@ -107,13 +114,18 @@ class FoldPlan:
     train_stats: list[DomainStats]  # statistics on each fold's complement
 
 
-def fold_plan(values: np.ndarray, labels: LabelledDocs, domain: str) -> FoldPlan:
+def fold_plan(
+    values: np.ndarray, labels: LabelledDocs, domain: str, ranked: RankedMatrix | None = None
+) -> FoldPlan:
+    """Each fold's training statistics; the column ranks (``ranked``, or computed here) are
+    sorted once for every fold."""
     held = family_folds(labels, domain)
+    ranked = ranked or RankedMatrix.of(values)
     stats = []
     for mask in held:
         train = LabelledDocs(labels.domains[~mask], labels.families[~mask])
         # a domain with two families leaves one to rank on: its in-sample AUROC is all there is
-        stats.append(domain_stats(values[~mask], train, domain, min_families=1))
+        stats.append(domain_stats(values[~mask], train, domain, 1, ranked.subset(~mask)))
     return FoldPlan(held, stats)
 
 

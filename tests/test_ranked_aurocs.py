@@ -1,0 +1,60 @@
+"""Per-family AUROCs from ranks sorted once equal the rank-sum AUROC of each subset exactly."""
+
+import numpy as np
+
+from discovery.domain.lofo import LabelledDocs, domain_stats, fold_plan
+from discovery.domain.ranked import RankedMatrix
+from rosetta_filter.evaluation.metrics import auroc
+
+
+def _tied_matrix(rng: np.random.Generator) -> np.ndarray:
+    x = rng.integers(0, 5, size=(240, 40)).astype(np.float32)  # heavy ties
+    x[:, :8] = rng.normal(size=(240, 8))
+    x[:, 8] = 1.0  # a constant column
+    return x
+
+
+def test_every_family_auroc_equals_the_rank_sum_auroc_of_its_subset() -> None:
+    rng = np.random.default_rng(0)
+    x = _tied_matrix(rng)
+    negative = rng.random(240) < 0.6
+    positives = [~negative & (rng.random(240) < 0.4) for _ in range(3)] + [np.zeros(240, bool)]
+    got = RankedMatrix.of(x, chunk_columns=7).aurocs(negative, positives)  # chunks split columns
+    for k, positive in enumerate(positives):
+        rows = negative | positive
+        assert np.array_equal(got[k], auroc(x[rows], positive[rows]))
+    assert np.all(got[3] == 0.5)  # an empty family: 0.5, as auroc() gives
+
+
+def test_a_row_subset_keeps_a_valid_order_and_no_negatives_gives_one_half() -> None:
+    rng = np.random.default_rng(1)
+    x = _tied_matrix(rng)
+    ranked = RankedMatrix.of(x)
+    rows = rng.random(240) < 0.5
+    negative, positive = rng.random(240) < 0.5, rng.random(240) < 0.3
+    positive &= ~negative
+    sub = ranked.subset(rows)
+    keep = (negative | positive)[rows]
+    got = sub.aurocs(negative[rows], [positive[rows]])[0]
+    assert np.array_equal(got, auroc(x[rows][keep], positive[rows][keep]))
+    assert np.all(ranked.aurocs(np.zeros(240, bool), [positive])[0] == 0.5)
+
+
+def test_domain_statistics_with_shared_ranks_equal_fresh_ones() -> None:
+    rng = np.random.default_rng(2)
+    x = _tied_matrix(rng)
+    labels = LabelledDocs(
+        np.array(["a", "b", "c"] * 80),
+        np.array([f"f{i % 4}" for i in range(240)]),
+    )
+    ranked = RankedMatrix.of(x)
+    shared, fresh = domain_stats(x, labels, "a", ranked=ranked), domain_stats(x, labels, "a")
+    assert shared.family_auroc.keys() == fresh.family_auroc.keys()
+    assert all(
+        np.array_equal(shared.family_auroc[f], fresh.family_auroc[f]) for f in fresh.family_auroc
+    )
+    plan = fold_plan(x, labels, "a", ranked)
+    for mask, stats in zip(plan.held, plan.train_stats, strict=True):
+        train = LabelledDocs(labels.domains[~mask], labels.families[~mask])
+        alone = domain_stats(x[~mask], train, "a", min_families=1)
+        assert np.array_equal(stats.worst, alone.worst)
