@@ -50,7 +50,7 @@ discover: setup
 	$(BIN)/rosetta-filter discover configs/discover.yaml
 
 # Domain heads for the committed bank (docs/DISCOVERY.md): the family-labelled corpus, then the
-# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-4-heads.
+# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-5-heads.
 domains: setup
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml

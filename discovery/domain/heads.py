@@ -35,6 +35,7 @@ class HeadSettings:
     candidates: int = 128  # best neurons by worst-family AUROC offered to the L1 fit
     strengths: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)  # inverse L1 strength C
     seed: int = 0
+    candidate_order: str = "best"  # or "per_layer" (:func:`candidate_columns`)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,33 @@ class Head:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"worst_fold_auroc": self.worst, "mean_fold_auroc": self.mean}
+
+
+def candidate_columns(
+    stats: DomainStats, pool: np.ndarray, layers: np.ndarray | None, settings: HeadSettings
+) -> np.ndarray:
+    """The ``settings.candidates`` neurons of ``pool`` offered to the L1 fit. ``best``: the best
+    by worst-family AUROC (:func:`~discovery.domain.lofo.rank_neurons`), wherever they are;
+    ``per_layer``: round-robin over layers (every layer's best, then every layer's second best,
+    ...), so that the fit also weighs layers whose neurons rank below the top layers' on the
+    choose families: a deep layer can fill the whole top 128 with neurons that know the topic
+    rather than the register. ``layers`` gives each column's layer (needed for ``per_layer``)."""
+    ranked = rank_neurons(stats, pool)
+    if settings.candidate_order == "per_layer":
+        if layers is None:
+            raise DiscoveryError("per_layer candidates need each column's layer", field="layers")
+        layer_of = layers[ranked]
+        place = np.zeros(len(ranked), dtype=np.int64)  # rank of each neuron within its layer
+        for layer in np.unique(layer_of):
+            place[layer_of == layer] = np.arange(int((layer_of == layer).sum()))
+        ranked = ranked[np.lexsort((layer_of, place))]
+    elif settings.candidate_order != "best":
+        raise DiscoveryError(
+            f"unknown candidate order {settings.candidate_order!r}: use best or per_layer",
+            field="heads.candidate_order",
+            value=settings.candidate_order,
+        )
+    return ranked[: settings.candidates]
 
 
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -102,11 +130,12 @@ def fit_head(
     pool: np.ndarray,
     settings: HeadSettings = HeadSettings(),
     plan: FoldPlan | None = None,
+    layers: np.ndarray | None = None,
 ) -> Head:
     """The head of ``domain`` over the neurons (columns) in ``pool``.
 
-    Candidates are the ``settings.candidates`` best of ``pool`` by worst-family AUROC (in each
-    fold, by that fold's training statistics in ``plan``: computed here when not given); the L1
+    Candidates are :func:`candidate_columns` of ``pool`` (``layers``: each column's layer; in
+    each fold, by that fold's training statistics in ``plan``: computed here when not given); the L1
     strength maximises the worst held-out fold's AUROC (then the mean, then fewer neurons)
     among strengths whose full fit keeps at most ``max_neurons`` neurons; the final head is
     refit on every labelled document.
@@ -114,11 +143,11 @@ def fit_head(
     if len(pool) == 0:
         raise DiscoveryError(f"no candidate neurons for the {domain!r} head", field="pool")
     plan = plan or fold_plan(values, labels, domain)
-    columns = rank_neurons(stats, pool)[: settings.candidates]
+    columns = candidate_columns(stats, pool, layers, settings)
     x = values[:, columns].astype(np.float64)
     y = labels.domains == domain
     fold_x = [
-        values[:, rank_neurons(s, pool)[: settings.candidates]].astype(np.float64)
+        values[:, candidate_columns(s, pool, layers, settings)].astype(np.float64)
         for s in plan.train_stats
     ]
     best = None
@@ -169,6 +198,6 @@ def depth_table(
     for depth in depths:
         shallow = pool[layers[pool] <= depth]
         if len(shallow):
-            head = fit_head(values, labels, domain, stats, shallow, settings, plan)
+            head = fit_head(values, labels, domain, stats, shallow, settings, plan, layers)
             table.append((int(depth), head))
     return table

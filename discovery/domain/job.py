@@ -57,6 +57,11 @@ class LabelledCorpusConfig(Strict):
 class HeadsConfig(Strict):
     max_neurons: int = Field(32, ge=1, le=256, description="neurons per head at most")
     candidates: int = Field(128, ge=1, description="best neurons (worst-family AUROC) offered")
+    candidate_order: Literal["best", "per_layer"] = Field(
+        "best",
+        description="which candidates: best (the best by worst-family AUROC, wherever they "
+        "are) or per_layer (round-robin over layers: each layer's best first)",
+    )
     strengths: list[float] = Field([0.01, 0.03, 0.1, 0.3, 1.0], description="L1 C values tried")
     depth_step: int = Field(1, ge=1, description="fit a head at every n-th layer (and the last)")
     max_quality_loss: float = Field(0.005, ge=0, le=1, description="recorded auto depth's loss")
@@ -154,7 +159,12 @@ def build_domain_bank(
     pools["all"] = np.arange(values.shape[1])
     pools = {name: columns for name, columns in pools.items() if len(columns)}
     depths = sorted({*range(0, n_layers, cfg.heads.depth_step), n_layers - 1})
-    settings = HeadSettings(cfg.heads.max_neurons, cfg.heads.candidates, tuple(cfg.heads.strengths))
+    settings = HeadSettings(
+        cfg.heads.max_neurons,
+        cfg.heads.candidates,
+        tuple(cfg.heads.strengths),
+        candidate_order=cfg.heads.candidate_order,
+    )
     domains = sorted(set(labels.domains.tolist()))
     job = DomainJob(
         labels=labels,

@@ -73,7 +73,8 @@ class PooledCache:
         for shard in self.shards():
             with np.load(shard) as saved:
                 for row, digest in enumerate(saved["digests"]):
-                    found.setdefault(bytes(digest), (shard, row))
+                    # numpy's S32 drops a digest's trailing NUL bytes on the way back: restore them
+                    found.setdefault(bytes(digest).ljust(32, b"\0"), (shard, row))
         return found
 
     def write(self, digests: list[bytes], values: np.ndarray, d_mlp: int) -> Path:
