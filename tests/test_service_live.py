@@ -106,9 +106,12 @@ def gated_app():
 
 
 def metric(url: str, name: str) -> float:
+    """A series' value; 0 while absent (a labelled counter appears at its first increment, so a
+    poll that comes before it, as on a loaded machine, reads 0 rather than failing)."""
     text = httpx.get(f"{url}/metrics").text
     return next(
-        float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")
+        (float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")),
+        0.0,
     )
 
 
