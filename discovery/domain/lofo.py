@@ -71,7 +71,8 @@ def domain_stats(
             value=domain,
         )
     negative = labels.domains != domain
-    ranked = ranked or RankedMatrix.of(values)
+    if ranked is None:
+        ranked = RankedMatrix.of(values)
     stacked = ranked.aurocs(
         negative, [~negative & (labels.families == family) for family in families]
     )
@@ -120,7 +121,8 @@ def fold_plan(
     """Each fold's training statistics; the column ranks (``ranked``, or computed here) are
     sorted once for every fold."""
     held = family_folds(labels, domain)
-    ranked = ranked or RankedMatrix.of(values)
+    if ranked is None:
+        ranked = RankedMatrix.of(values)
     stats = []
     for mask in held:
         train = LabelledDocs(labels.domains[~mask], labels.families[~mask])
