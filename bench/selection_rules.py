@@ -14,8 +14,9 @@ Rules compared side by side:
   then the one that stops earliest (the session-10 ``rosetta_only: auto``);
 - depth statistic ``worst`` / ``mean`` / ``paired``
   (:func:`rosetta_filter.scoring.depth_rule.depth_quality`);
-- ``guarded``: the early exit only where the rule passed its own leave-one-family-out check
-  (:func:`rosetta_filter.scoring.depth_rule.validated_depth`, today's ``max_layer: auto``).
+- guard ``none``, ``worst`` or ``mean``: the early exit only where the rule passed its own
+  leave-one-family-out check, judged by every family's loss or by their mean
+  (:func:`rosetta_filter.scoring.depth_rule.validated_depth`, ``max_layer: auto``).
 
     python -m bench.selection_rules configs/banks/offline-5 [out/banks/other ...]
 """
@@ -50,24 +51,22 @@ def domain_tables(heads: dict, domain: str) -> Tables:
     return tables
 
 
-def depth_pick(
-    depths: list[int], fold_auroc: np.ndarray, statistic: str, guarded: bool, loss: float
-):
-    """(depth, its quality) by one depth rule."""
+def depth_pick(depths: list[int], fold_auroc: np.ndarray, statistic: str, guard: str, loss: float):
+    """(depth, its quality) by one depth rule (``guard``: none, or a depth-rule guard)."""
     quality = depth_quality(fold_auroc, statistic)
-    if guarded:
+    if guard != "none":
         families = [str(i) for i in range(fold_auroc.shape[1])]
-        depth, _ = validated_depth(depths, fold_auroc, families, loss, statistic)
+        depth, _ = validated_depth(depths, fold_auroc, families, loss, statistic, guard)
     else:
         depth = auto_depth(list(zip(depths, quality, strict=True)), loss)
     return depth, float(quality[depths.index(depth)])
 
 
-def make_rule(pool: str, statistic: str, guarded: bool) -> Rule:
+def make_rule(pool: str, statistic: str, guard: str) -> Rule:
     def rule(tables: Tables, loss: float) -> tuple[str, int]:
         if pool != "best":
-            return pool, depth_pick(*tables[pool], statistic, guarded, loss)[0]
-        picks = {p: depth_pick(*t, statistic, guarded, loss) for p, t in tables.items()}
+            return pool, depth_pick(*tables[pool], statistic, guard, loss)[0]
+        picks = {p: depth_pick(*t, statistic, guard, loss) for p, t in tables.items()}
         best = max(q for _, q in picks.values())
         near = [p for p in POOLS if p in picks and picks[p][1] >= best - loss]
         chosen = min(near, key=lambda p: picks[p][0])
@@ -100,22 +99,27 @@ def main() -> None:
         loss = args.loss if args.loss is not None else heads["max_quality_loss"]
         domains = sorted(heads["domains"])
         table = Table(
-            "pool", "depth rule", "guarded", "mean loss", "worst loss", "share > 0.01",
-            "mean depth", *[f"{d} pick" for d in domains],
+            "pool", "depth rule", "guard", "mean loss", "worst loss", "share > 0.01",
+            "mean depth", *[f"{d} pick (mean loss)" for d in domains],
             title=f"{path}: a left-out family's AUROC loss vs all neurons at full depth "
             f"(max_quality_loss {loss})",
         )  # fmt: skip
-        for pool, statistic, guarded in itertools.product(
-            ("all", "rosetta", "best"), ("worst", "mean", "paired"), (False, True)
+        for pool, statistic, guard in itertools.product(
+            ("all", "rosetta", "best"), ("worst", "mean", "paired"), ("none", "worst", "mean")
         ):
-            rule = make_rule(pool, statistic, guarded)
-            rows = [x for d in domains for x in left_out_losses(heads, d, rule, loss)]
+            rule = make_rule(pool, statistic, guard)
+            by_domain = {d: left_out_losses(heads, d, rule, loss) for d in domains}
+            rows = [x for d in domains for x in by_domain[d]]
             losses = np.asarray([r[0] for r in rows])
-            picks = [rule(domain_tables(heads, d), loss) for d in domains]
+            picks = [
+                f"{p} L{depth} ({np.mean([r[0] for r in by_domain[d]]):+.4f})"
+                for d in domains
+                for p, depth in [rule(domain_tables(heads, d), loss)]
+            ]
             table.add_row(
-                pool, statistic, "yes" if guarded else "no", f"{losses.mean():+.4f}",
+                pool, statistic, guard, f"{losses.mean():+.4f}",
                 f"{losses.max():+.3f}", f"{(losses > 0.01).mean():.0%}",
-                f"{np.mean([r[1] for r in rows]):.1f}", *[f"{p} L{d}" for p, d in picks],
+                f"{np.mean([r[1] for r in rows]):.1f}", *picks,
             )  # fmt: skip
         console.print(table)
 

@@ -142,7 +142,7 @@ def domains(
         "pool",
         "auto max_layer",
         "full-depth worst-family AUROC",
-        "rule's worst loss on a left-out family",
+        "rule's loss on a left-out family: worst / mean",
         "early exit validated",
         "neurons",
     )
@@ -155,7 +155,7 @@ def domains(
                 f"{row['full_depth_worst_auroc']:.3f}",
                 "-"
                 if row["rule_check_worst_loss"] is None
-                else f"{row['rule_check_worst_loss']:+.3f}",
+                else f"{row['rule_check_worst_loss']:+.3f} / {row['rule_check_mean_loss']:+.4f}",
                 "yes" if row["rule_check_passed"] else "no: all layers",
                 str(row["neurons"]),
             )

@@ -158,6 +158,13 @@ class NeuronsConfig(Strict):
     max_quality_loss: float = Field(
         0.005, ge=0, le=1, description="AUROC an automatic max_layer may give up for speed"
     )
+    depth_guard: Literal["worst", "mean"] = Field(
+        "mean",
+        description="how auto checks its early exit on families left out of the rule: mean "
+        "(default: their average loss, what a held-out AUROC pooled over families measures, "
+        "may not exceed max_quality_loss) or worst (no family's may; stricter, runs deeper; "
+        "docs/DISCOVERY.md, session 14)",
+    )
     explicit: list[WeightedNeuron] | None = Field(
         None, description="explicit neurons with weights instead of a bank selection"
     )

@@ -74,6 +74,54 @@ def test_auto_runs_every_layer_where_the_rule_failed_on_a_left_out_family():
     assert validated_depth([0, 10], np.asarray([[0.99], [0.99]]), ["a"], 0.005)[0] == 10
 
 
+def test_the_mean_guard_takes_an_early_exit_that_one_noisy_family_would_veto():
+    # eight families: seven lose nothing at depth 0, one loses 0.03; the worst-family guard
+    # runs every layer, the mean guard (0.03 / 8 = 0.00375 <= 0.005) stops at depth 0
+    shallow = [0.99] * 7 + [0.95]
+    deep = [0.99] * 7 + [0.98]
+    fold_auroc = np.asarray([shallow, deep])
+    families = [f"f{i}" for i in range(8)]
+    worst_depth, worst = validated_depth([0, 10], fold_auroc, families, 0.005, "mean", "worst")
+    mean_depth, mean = validated_depth([0, 10], fold_auroc, families, 0.005, "mean", "mean")
+    assert (worst_depth, mean_depth) == (10, 0)
+    assert worst["worst_loss"] == mean["worst_loss"] == pytest.approx(0.03)
+    assert mean["mean_loss"] == pytest.approx(0.03 / 8) and mean["passed"]
+    assert not worst["passed"]
+    rows = _rows(fold_auroc.tolist(), [0, 10])
+    assert choose_depth(rows, "auto", 0.005, "mean_fold_auroc", "mean")["max_layer"] == 0
+    assert choose_depth(rows, "auto", 0.005, "mean_fold_auroc", "worst")["max_layer"] == 10
+    # two lossy families: each, left out, is charged 0.03 (the other seven's mean allows depth
+    # 0), the rest nothing (with both lossy ones in, the mean needs depth 10): mean 0.0075
+    two = np.asarray([[0.99] * 6 + [0.95, 0.95], [*deep[:6], 0.98, 0.98]])
+    check = depth_rule_check([0, 10], two, families, 0.005, "mean", "mean")
+    assert [r["max_layer"] for r in check["families"]] == [10] * 6 + [0, 0]
+    assert check["mean_loss"] == pytest.approx(0.0075) and not check["passed"]
+    assert validated_depth([0, 10], two, families, 0.005, "mean", "mean")[0] == 10
+    with pytest.raises(ValueError, match="unknown depth guard"):
+        validated_depth([0, 10], fold_auroc, families, 0.005, "mean", "median")
+
+
+def test_the_scorer_takes_its_depth_guard_from_the_config():
+    shallow = [0.99] * 7 + [0.95]
+    deep = [0.99] * 7 + [0.98]
+    rows = _rows([shallow, deep], [0, 10])
+    for row in rows:
+        row |= {"neurons": [f"L{row['max_layer']}.N1"], "weights": [1.0]}
+        row |= {"norm_mean": [0.0], "norm_std": [1.0], "intercept": 0.0}
+    tables = {"code": {"all": {"depths": rows}}}
+    bank = _bank({"model": "m", "quality_key": "mean_fold_auroc", "domains": tables})
+    picked = {
+        guard: NeuronSelection.from_config(
+            NeuronsConfig(bank="b", domain="code", depth_guard=guard), ScoringConfig(), "m", bank
+        ).neurons[0]
+        for guard in ("mean", "worst")
+    }
+    assert (str(picked["mean"]), str(picked["worst"])) == ("L0.N1", "L10.N1")
+    assert NeuronsConfig(bank="b", domain="code").depth_guard == "mean"  # the default
+    with pytest.raises(ValueError, match="depth_guard"):
+        NeuronsConfig(bank="b", domain="code", depth_guard="median")
+
+
 def test_a_bank_without_per_family_aurocs_cannot_resolve_auto():
     rows = [{"max_layer": 0, "worst_fold_auroc": 0.99}, {"max_layer": 1, "worst_fold_auroc": 0.99}]
     with pytest.raises(BankError, match="fold_auroc"):
@@ -160,10 +208,15 @@ def test_the_committed_banks_record_what_the_rule_picks_today(bank):
 
     path = Path(__file__).resolve().parents[1] / f"configs/banks/{bank}/heads.json"
     heads = json.loads(path.read_text())
-    statistic = heads["settings"]["heads"]["depth_statistic"]
+    settings = heads["settings"]["heads"]
+    statistic = settings["depth_statistic"]
+    guard = settings.get("depth_guard", "worst")  # banks before session 14 had only this guard
     for domain, pools in heads["domains"].items():
         families = heads["labelled_corpus"]["families"][domain]
         for pool, table in pools.items():
-            ranked = rank_depths(table["depths"], families, heads["max_quality_loss"], statistic)
+            ranked = rank_depths(
+                table["depths"], families, heads["max_quality_loss"], statistic, guard
+            )
             assert ranked["auto_max_layer"] == table["auto_max_layer"], (domain, pool)
-            assert ranked["rule_check"] == table["rule_check"], (domain, pool)
+            recorded = table["rule_check"]  # a later check may add fields (mean_loss)
+            assert {k: ranked["rule_check"][k] for k in recorded} == recorded, (domain, pool)

@@ -40,6 +40,7 @@ class DomainJob:
     settings: HeadSettings
     max_quality_loss: float
     depth_statistic: str
+    depth_guard: str
     row: Callable[[int, object], dict]  # (depth, head) -> the bank's row of that head
 
 
@@ -55,24 +56,32 @@ def fit_domain(values: np.ndarray, job: DomainJob, domain: str) -> tuple[DomainS
         )
         rows = [job.row(depth, head) for depth, head in table]
         heads[name] = rank_depths(
-            rows, job.labels.families_of(domain), job.max_quality_loss, job.depth_statistic
+            rows,
+            job.labels.families_of(domain),
+            job.max_quality_loss,
+            job.depth_statistic,
+            job.depth_guard,
         )
         log.info("%s/%s: auto max_layer %s", domain, name, heads[name]["auto_max_layer"])
     return stats, heads
 
 
 def rank_depths(
-    rows: list[dict], families: Sequence[str], max_quality_loss: float, statistic: str
+    rows: list[dict],
+    families: Sequence[str],
+    max_quality_loss: float,
+    statistic: str,
+    guard: str = "worst",
 ) -> dict:
     """A pool's depth table (rows shallowest first, each with its ``fold_auroc``) with every
     row's ``paired_fold_auroc``, the validated ``auto`` depth by ``statistic`` and the rule's
-    check (:func:`rosetta_filter.scoring.depth_rule.validated_depth`). Depends only on the fits'
-    fold AUROCs, so a bank can be re-ranked without refitting."""
+    check under ``guard`` (:func:`rosetta_filter.scoring.depth_rule.validated_depth`). Depends
+    only on the fits' fold AUROCs, so a bank can be re-ranked without refitting."""
     fold_auroc = np.asarray([r["fold_auroc"] for r in rows])
     for row, paired in zip(rows, depth_quality(fold_auroc, "paired"), strict=True):
         row["paired_fold_auroc"] = float(paired)
     depth, check = validated_depth(
-        [r["max_layer"] for r in rows], fold_auroc, families, max_quality_loss, statistic
+        [r["max_layer"] for r in rows], fold_auroc, families, max_quality_loss, statistic, guard
     )
     return {"depths": rows, "auto_max_layer": depth, "rule_check": check}
 

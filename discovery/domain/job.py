@@ -76,6 +76,12 @@ class HeadsConfig(Strict):
         "fared on choose families it did not see, and auto stops early only where it passed "
         "(docs/DISCOVERY.md)",
     )
+    depth_guard: Literal["worst", "mean"] = Field(
+        "mean",
+        description="which left-out families' losses the recorded auto depth must keep within "
+        "max_quality_loss: mean (default: their average) or worst (every family's); the "
+        "scorer's neurons.depth_guard makes the same choice at run time",
+    )
 
 
 class DomainsConfig(Strict):
@@ -174,6 +180,7 @@ def build_domain_bank(
         settings=settings,
         max_quality_loss=cfg.heads.max_quality_loss,
         depth_statistic=cfg.heads.depth_statistic,
+        depth_guard=cfg.heads.depth_guard,
         row=partial(head_row, d_mlp=d_mlp),
     )
     stage("fitting domains", len(domains))
@@ -215,6 +222,7 @@ def build_domain_bank(
                 "auto_max_layer": h["auto_max_layer"],
                 "full_depth_worst_auroc": h["depths"][-1]["worst_fold_auroc"],
                 "rule_check_worst_loss": h["rule_check"]["worst_loss"],
+                "rule_check_mean_loss": h["rule_check"]["mean_loss"],
                 "rule_check_passed": h["rule_check"]["passed"],
                 "neurons": len(h["depths"][-1]["neurons"]),
             }

@@ -7,8 +7,9 @@ held-out-family validation (written by ``rosetta-filter domains``, :mod:`discove
 ``auto`` the shallowest head whose held-out-family AUROC (the statistic the bank names in
 ``quality_key``: the worst family by default; banks written before it was recorded used the
 worst) is within ``neurons.max_quality_loss`` of the table's best, where that rule held on the
-families it did not see, else the deepest (:mod:`rosetta_filter.scoring.depth_rule`): the early
-exit is chosen by measurement, and only where the measurement validates it.
+families it did not see (every family, or on average: ``neurons.depth_guard``), else the
+deepest (:mod:`rosetta_filter.scoring.depth_rule`): the early exit is chosen by measurement,
+and only where the measurement validates it.
 """
 
 from __future__ import annotations
@@ -79,9 +80,11 @@ def choose_depth(
     max_layer: int | Literal["auto"] | None,
     max_quality_loss: float,
     key: str = LEGACY_QUALITY_KEY,
+    guard: str = "worst",
 ) -> dict[str, Any]:
     """The depth-table row ``max_layer`` asks for (see the module docstring); ``key`` is the
-    bank's :func:`quality_key`."""
+    bank's :func:`quality_key`, ``guard`` the left-out losses ``auto`` must keep within
+    ``max_quality_loss`` (:data:`~rosetta_filter.scoring.depth_rule.DEPTH_GUARDS`)."""
     if max_layer is None:
         return rows[-1]
     if max_layer == "auto":
@@ -97,7 +100,7 @@ def choose_depth(
         fold_auroc = np.asarray([r["fold_auroc"] for r in rows])
         families = [str(i) for i in range(fold_auroc.shape[1])]
         statistic = key.removesuffix("_fold_auroc")
-        depth, _ = validated_depth(depths, fold_auroc, families, max_quality_loss, statistic)
+        depth, _ = validated_depth(depths, fold_auroc, families, max_quality_loss, statistic, guard)
         return rows[depths.index(depth)]
     fitting = [r for r in rows if r["max_layer"] <= max_layer]
     if not fitting:
@@ -110,9 +113,16 @@ def choose_depth(
     return fitting[-1]
 
 
-def auto_layer(bank: NeuronBank, model_id: str, domain: str, rosetta_only: Pool, loss: float):
+def auto_layer(
+    bank: NeuronBank,
+    model_id: str,
+    domain: str,
+    rosetta_only: Pool,
+    loss: float,
+    guard: str = "worst",
+):
     """The depth ``max_layer: auto`` resolves to, or None for a bank without heads."""
     if bank.heads is None:
         return None
     rows = depth_rows(bank, model_id, domain, rosetta_only)
-    return choose_depth(rows, "auto", loss, quality_key(bank))["max_layer"]
+    return choose_depth(rows, "auto", loss, quality_key(bank), guard)["max_layer"]

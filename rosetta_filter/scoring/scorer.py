@@ -83,7 +83,12 @@ class NeuronSelection:
             rosetta_only = True if cfg.rosetta_only == "auto" else cfg.rosetta_only  # top_k
             if max_layer == "auto":
                 max_layer = auto_layer(
-                    bank, bank_model, cfg.domain, rosetta_only, cfg.max_quality_loss
+                    bank,
+                    bank_model,
+                    cfg.domain,
+                    rosetta_only,
+                    cfg.max_quality_loss,
+                    cfg.depth_guard,
                 )
             rows = select_neurons(
                 bank,
@@ -119,7 +124,9 @@ class NeuronSelection:
             )
         rosetta_only = False if cfg.rosetta_only == "auto" else cfg.rosetta_only
         rows = depth_rows(bank, bank_model, cfg.domain, rosetta_only)
-        head = choose_depth(rows, cfg.max_layer, cfg.max_quality_loss, quality_key(bank))
+        head = choose_depth(
+            rows, cfg.max_layer, cfg.max_quality_loss, quality_key(bank), cfg.depth_guard
+        )
         return cls(
             tuple(Neuron.parse(n) for n in head["neurons"]),
             tuple(head["weights"]),
