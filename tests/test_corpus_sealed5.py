@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
+from labelled_roles import family_roles, labelled_config
 from planted_packages import planted_package
 
 from discovery.corpus.families import FAMILIES
 from discovery.corpus.fetch import PACKAGES
-from discovery.corpus.labelled import LabelledCorpusConfig
 from discovery.corpus.sources import read_constitution_articles, strip_d_licences
-from rosetta_filter.config import load_config
 
-ROOT = Path(__file__).resolve().parents[1]
 SEALED5 = {"india-constitution": "legal", "d-phobos": "code"}
 
 
@@ -159,13 +156,8 @@ def test_sealed5_families_are_registered_and_pinned():
 def test_the_fifth_set_moved_to_heldout_once_scored() -> None:
     """Session 14 scored the fifth sealed set once (docs/DISCOVERY.md) and moved it to heldout;
     the sealed document count stays for the next set."""
-    cfg = load_config(ROOT / "configs/labelled.yaml", cls=LabelledCorpusConfig)
-    roles = {
-        name: (domain, spec.role)
-        for domain, members in cfg.families.items()
-        for name, spec in members.items()
-    }
+    roles = family_roles()
     assert {name: roles[name] for name in SEALED5} == {
         name: (domain, "heldout") for name, domain in SEALED5.items()
     }
-    assert cfg.docs_per_family["sealed"] == 120
+    assert labelled_config().docs_per_family["sealed"] == 120

@@ -10,20 +10,18 @@ import struct
 import zlib
 from pathlib import Path
 
+from labelled_roles import family_roles, labelled_config
 from planted_packages import planted_package
 
 from discovery.corpus.families import FAMILIES
 from discovery.corpus.fetch import PACKAGES
-from discovery.corpus.labelled import LabelledCorpusConfig
 from discovery.corpus.sources import (
     osis_to_text,
     read_champ_problems,
     read_medline_abstracts,
     read_sword_zcom,
 )
-from rosetta_filter.config import load_config
 
-ROOT = Path(__file__).resolve().parents[1]
 SEALED6 = {
     "champ-math-problems": "math",
     "medline-clinical-abstracts": "medical",
@@ -238,14 +236,9 @@ def test_sealed6_families_are_registered_and_pinned():
 def test_the_sixth_set_moved_to_heldout_once_scored() -> None:
     """Session 14 scored the sixth sealed set once (docs/DISCOVERY.md) and moved it to heldout;
     nothing is sealed until the next set, which keeps the sealed document count."""
-    cfg = load_config(ROOT / "configs/labelled.yaml", cls=LabelledCorpusConfig)
-    roles = {
-        name: (domain, spec.role)
-        for domain, members in cfg.families.items()
-        for name, spec in members.items()
-    }
+    roles = family_roles()
     assert {name: roles[name] for name in SEALED6} == {
         name: (domain, "heldout") for name, domain in SEALED6.items()
     }
     assert not [name for name, (_, role) in roles.items() if role == "sealed"]
-    assert cfg.docs_per_family["sealed"] == 120
+    assert labelled_config().docs_per_family["sealed"] == 120
