@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Literal
@@ -131,6 +132,44 @@ def _labelled(cfg: LabelledCorpusConfig) -> LabelledSet:
     return data
 
 
+@dataclass(frozen=True)
+class ChooseMatrix:
+    """The anchor's document-pooled activations of a labelled choose corpus (scored rows
+    only), with each row's domain and family."""
+
+    values: np.ndarray  # (docs, n_layers * d_mlp) float32
+    labels: LabelledDocs
+    d_mlp: int
+
+
+def choose_matrix(
+    cfg: DomainsConfig,
+    data: LabelledSet | None = None,
+    advance: Callable[[int], None] = lambda n: None,
+) -> ChooseMatrix:
+    """The pooled pass over ``cfg.labelled`` (read here unless ``data`` is given), cached in
+    ``cfg.cache_dir``; rows the model could not score are dropped."""
+    data = data or _labelled(cfg.labelled)
+    values, d_mlp = pooled_activations(
+        cfg.model,
+        data.texts,
+        tokens=cfg.tokens,
+        batching=cfg.batching,
+        pooling=cfg.pooling,
+        cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
+        advance=advance,
+    )
+    scored = ~np.isnan(values).any(axis=1)
+    labels = LabelledDocs(data.labels[scored], data.families[scored])
+    return ChooseMatrix(values[scored], labels, d_mlp)
+
+
+def head_settings(cfg: HeadsConfig) -> HeadSettings:
+    return HeadSettings(
+        cfg.max_neurons, cfg.candidates, tuple(cfg.strengths), candidate_order=cfg.candidate_order
+    )
+
+
 def build_domain_bank(
     cfg: DomainsConfig,
     stage: Callable[[str, int], None] = lambda name, total: None,
@@ -144,19 +183,9 @@ def build_domain_bank(
     model_id = cfg.bank_model or cfg.model.name
     bank.model_meta(model_id)
     data = _labelled(cfg.labelled)
-    labels = LabelledDocs(data.labels, data.families)
     stage("pooled pass", len(data.texts))
-    values, d_mlp = pooled_activations(
-        cfg.model,
-        data.texts,
-        tokens=cfg.tokens,
-        batching=cfg.batching,
-        pooling=cfg.pooling,
-        cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
-        advance=advance,
-    )
-    scored = ~np.isnan(values).any(axis=1)
-    values, labels = values[scored], LabelledDocs(labels.domains[scored], labels.families[scored])
+    choose = choose_matrix(cfg, data, advance)
+    values, labels, d_mlp = choose.values, choose.labels, choose.d_mlp
     n_layers = values.shape[1] // d_mlp
     layers = np.arange(values.shape[1]) // d_mlp
     pools = {
@@ -165,12 +194,7 @@ def build_domain_bank(
     pools["all"] = np.arange(values.shape[1])
     pools = {name: columns for name, columns in pools.items() if len(columns)}
     depths = sorted({*range(0, n_layers, cfg.heads.depth_step), n_layers - 1})
-    settings = HeadSettings(
-        cfg.heads.max_neurons,
-        cfg.heads.candidates,
-        tuple(cfg.heads.strengths),
-        candidate_order=cfg.heads.candidate_order,
-    )
+    settings = head_settings(cfg.heads)
     domains = sorted(set(labels.domains.tolist()))
     job = DomainJob(
         labels=labels,
@@ -204,7 +228,7 @@ def build_domain_bank(
         "quality_key": quality_key,
         "labelled_corpus": {
             "path": cfg.labelled.path,
-            "docs": int(scored.sum()),
+            "docs": len(labels.domains),
             "families": {
                 d: sorted(set(labels.families[labels.domains == d].tolist())) for d in domains
             },

@@ -15,7 +15,8 @@ some fold.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,25 +85,50 @@ def domain_stats(
     )
 
 
-def family_folds(labels: LabelledDocs, domain: str) -> list[np.ndarray]:
-    """Boolean held-out masks, one per family of ``domain`` (families sorted by name): fold i
-    holds out family i of ``domain`` and, of every other domain d, each family j with
-    ``j mod n == i`` (n: the target's family count) or, where d has fewer families than the
-    target, family ``i mod n_d``. So every family of every domain is unseen in some fold: a
-    hard negative (prose about courts, for legal) always in training could never show that a
-    head fails on it."""
-    domains = sorted(set(labels.domains.tolist()))
-    target = labels.families_of(domain)
+def family_folds(
+    labels: LabelledDocs,
+    domain: str,
+    *,
+    shuffle_seed: int | None = None,
+    train_only: Collection[str] = (),
+) -> list[np.ndarray]:
+    """Boolean held-out masks, one per family of ``domain``: fold i holds out family i of
+    ``domain`` and, of every other domain d, each family j with ``j mod n == i`` (n: the
+    target's family count) or, where d has fewer families than the target, family
+    ``i mod n_d``. So every family of every domain is unseen in some fold: a hard negative
+    (prose about courts, for legal) always in training could never show that a head fails on it.
+
+    Families are dealt in name order (the banks' folds), or with ``shuffle_seed`` in a seeded
+    order per domain: which negatives share a fold moves a fold's AUROC, so a comparison of two
+    banks averages over several dealings (:mod:`discovery.domain.bank_change`). Families in
+    ``train_only`` are never held out: a family one bank has and the other lacks stays in
+    training, and both banks' folds hold out the same documents."""
+    excluded = set(train_only)
+    order = {
+        d: _dealing_order([f for f in labels.families_of(d) if f not in excluded], d, shuffle_seed)
+        for d in sorted(set(labels.domains.tolist()))
+    }
+    target = order[domain]
     n = len(target)
     folds = []
     for i in range(n):
         held = np.zeros(len(labels.domains), dtype=bool)
-        for d in domains:
-            fams = target if d == domain else labels.families_of(d)
+        for d, fams in order.items():
+            if not fams:
+                continue
             chosen = fams[i::n] if len(fams) >= n else [fams[i % len(fams)]]
             held |= (labels.domains == d) & np.isin(labels.families, chosen)
         folds.append(held)
     return folds
+
+
+def _dealing_order(families: list[str], domain: str, seed: int | None) -> list[str]:
+    """``families`` (sorted) as they are dealt: unchanged, or permuted by ``seed`` and the
+    domain's name (stable across runs and Python processes: no salted ``hash``)."""
+    if seed is None:
+        return families
+    rng = np.random.default_rng([seed, zlib.crc32(domain.encode())])
+    return [families[k] for k in rng.permutation(len(families))]
 
 
 @dataclass(frozen=True)
@@ -116,11 +142,17 @@ class FoldPlan:
 
 
 def fold_plan(
-    values: np.ndarray, labels: LabelledDocs, domain: str, ranked: RankedMatrix | None = None
+    values: np.ndarray,
+    labels: LabelledDocs,
+    domain: str,
+    ranked: RankedMatrix | None = None,
+    held: list[np.ndarray] | None = None,
 ) -> FoldPlan:
     """Each fold's training statistics; the column ranks (``ranked``, or computed here) are
-    sorted once for every fold."""
-    held = family_folds(labels, domain)
+    sorted once for every fold. ``held``: the folds (default :func:`family_folds` in name
+    order)."""
+    if held is None:
+        held = family_folds(labels, domain)
     if ranked is None:
         ranked = RankedMatrix.of(values)
     stats = []
