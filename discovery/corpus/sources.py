@@ -23,13 +23,14 @@ import struct
 import sysconfig
 import textwrap
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from xml.etree import ElementTree
 
 from discovery.corpus.fetch import PACKAGES, fetch
+from rosetta_filter.errors import SourceError
 
 log = logging.getLogger(__name__)
 
@@ -1586,3 +1587,100 @@ def read_sword_zcom(directory: Path, testament: str, tag: str, subdomain: str) -
             unit = name.group(1) if name else str(number)
             texts.append(SourceText(text, f"{tag}/{testament}#{unit}", subdomain))
     return texts
+
+
+# ---------------------------------------------------------------------------------------------
+# session 15, seventh sealed set: Arizona Revised Statutes Title 25 (legal), stored as the
+# overlapping retrieval chunks of a Lance dataset (PyPI ``ars-25-mcp``)
+LANCE_EXTRA = "corpus-lance"  # the optional extra of pyproject.toml that installs pylance
+ARS_CHUNK_OVERLAP = 200  # ``ars25/ingestion/chunker.py`` repeats this many characters
+# the scraped pages end lines with ``\r\n``, pad with no-break spaces and once write a hyphen as
+# the control character ``\x1e`` ("legal decision\x1emaking")
+_SCRAPE_CHARACTERS = str.maketrans({"\u00a0": " ", "\x1e": "-", "\r": None})
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")  # symbol-font quotes of the scraped pages
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def join_overlapping_chunks(chunks: Iterable[str], max_overlap: int) -> str:
+    """The text that a splitter cut into ``chunks``, each after the first opening with (up to
+    ``max_overlap`` characters of) the previous chunk's end: the longest start of a chunk that
+    ends the text so far is dropped before appending the rest. Without such an overlap the
+    chunk follows on a new line, so no words are glued."""
+    text = ""
+    for chunk in chunks:
+        overlap = next(
+            (
+                size
+                for size in range(min(max_overlap, len(text), len(chunk)), 0, -1)
+                if text.endswith(chunk[:size])
+            ),
+            0,
+        )
+        text += chunk[overlap:] if overlap or not text else "\n" + chunk
+    return text
+
+
+def clean_scraped_statute(section: str, text: str) -> str:
+    """A statute section as scraped from its web page, without the page title (``25-101 -
+    Title``, which the section's own heading ``25-101. Title`` repeats), carriage returns,
+    no-break spaces, symbol-font characters and trailing spaces; runs of blank lines become
+    one blank line."""
+    text = _PRIVATE_USE.sub("", text.translate(_SCRAPE_CHARACTERS))
+    lines = [line.rstrip() for line in text.split("\n")]
+    if lines and lines[0].startswith(f"{section} - "):
+        lines = lines[1:]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def statute_sections(rows: Iterable[Mapping[str, Any]], max_overlap: int) -> dict[str, str]:
+    """Whole sections from retrieval chunks ``{section, chunk_index, text}``: a repeated
+    ``(section, chunk_index)`` is read once, each section's chunks are joined in index order
+    (:func:`join_overlapping_chunks`) and cleaned (:func:`clean_scraped_statute`); sections keep
+    the order of their first chunk."""
+    chunks: dict[str, dict[int, str]] = {}
+    for row in rows:
+        section, index = str(row["section"]), int(row["chunk_index"])
+        chunks.setdefault(section, {}).setdefault(index, str(row["text"]))
+    return {
+        section: clean_scraped_statute(
+            section, join_overlapping_chunks((parts[i] for i in sorted(parts)), max_overlap)
+        )
+        for section, parts in chunks.items()
+    }
+
+
+def read_statute_chunks(
+    rows: Iterable[Mapping[str, Any]], tag: str, dataset: str, subdomain: str
+) -> list[SourceText]:
+    """One text per statute section of overlapping retrieval chunks (:func:`statute_sections`);
+    sources are ``{tag}/{dataset}#{section}``. Sections left empty are skipped."""
+    sections = statute_sections(rows, ARS_CHUNK_OVERLAP)
+    return [
+        SourceText(text, f"{tag}/{dataset}#{section}", subdomain)
+        for section, text in sections.items()
+        if text
+    ]
+
+
+def lance_rows(dataset: Path, columns: list[str]) -> list[dict[str, Any]]:
+    """The rows of a Lance dataset's latest version, in storage order. Lance is a columnar
+    format of its own (protobuf-described pages), so it is read with ``pylance``, an optional
+    dependency: only the families that read a Lance dataset need it."""
+    try:
+        import lance  # optional: `make demo` and `make test` do without it
+    except ImportError as error:
+        raise SourceError(
+            f"reading the Lance dataset {dataset} needs pylance: install the optional extra "
+            f"with `pip install -e '.[{LANCE_EXTRA}]'`",
+            field="dependency",
+            value="pylance",
+        ) from error
+    return lance.dataset(str(dataset)).to_table(columns=columns).to_pylist()
+
+
+def read_lance_statutes(dataset: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per statute section of a Lance dataset of overlapping chunks with the columns
+    ``section``, ``chunk_index`` and ``text`` (``ars-25-mcp``'s ``ars25_chunks.lance``; the
+    embedding vectors are not read)."""
+    rows = lance_rows(dataset, ["section", "chunk_index", "text"])
+    return read_statute_chunks(rows, tag, dataset.name, subdomain)
