@@ -43,6 +43,12 @@ demo: setup
 bench: setup
 	$(PY) bench/activations.py
 
+# The labelled corpus reads one family (arizona-statutes) from a Lance dataset: the optional
+# pylance extra, which make demo and make test do not need.
+$(VENV)/.corpus-lance: $(VENV)/.installed
+	$(PIP) install -q -e ".[corpus-lance]"
+	touch $@
+
 # Rosetta discovery on the three offline models (docs/DISCOVERY.md): writes out/banks/offline-3.
 discover: setup
 	for m in smollm2-135m gemma3-270m qwen2.5-coder-0.5b; do $(BIN)/rosetta-filter models pull $$m; done
@@ -51,14 +57,14 @@ discover: setup
 
 # Domain heads for the committed bank (docs/DISCOVERY.md): the family-labelled corpus, then the
 # anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-5-heads.
-domains: setup
+domains: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
 	$(BIN)/rosetta-filter domains configs/domains.yaml
 
 # Filter quality on source families never used for choosing, beside TF-IDF + LR and the
 # ablations: writes out/evaluation/heldout (evaluation.json, evaluation.html, figures/).
-evaluate: setup
+evaluate: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
 	$(BIN)/rosetta-filter evaluate configs/demo.yaml --labels out/labelled/heldout.jsonl \
@@ -66,7 +72,7 @@ evaluate: setup
 
 # Continued-pretraining study (docs/CPT.md): pool, seven selection arms, SmolLM2-135M trained on
 # each arm's shards (two seeds), bits per byte on held-out families: writes out/cpt.
-cpt: setup
+cpt: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
 	$(PY) -m cpt run configs/cpt.yaml

@@ -21,6 +21,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import yaml
 from rich.console import Console
 from rich.table import Table
@@ -56,6 +57,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=8, help="dealings of the families")
     parser.add_argument("--margin", type=float, default=0.01, help="non-inferiority margin")
     parser.add_argument("--domain", action="append", help="only these domains (repeatable)")
+    parser.add_argument("--workers", type=int, default=0, help="processes (0: one per core)")
     parser.add_argument("--out", type=Path, help="write the comparison as JSON")
     args = parser.parse_args()
     console = Console()
@@ -71,6 +73,8 @@ def main() -> None:
         head_settings(cfg_a.heads),
         seeds=list(range(args.seeds)),
         domains=args.domain,
+        layers=np.arange(a.values.shape[1]) // a.d_mlp,
+        workers=args.workers,
         done=lambda d: console.print(f"{d}: done ({time.perf_counter() - started:.0f} s)"),
     )
     title = (

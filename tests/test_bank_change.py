@@ -70,7 +70,11 @@ def _planted(rng: np.random.Generator, labels: LabelledDocs, poisoned: str | Non
 def test_the_same_bank_against_itself_differs_by_exactly_nothing():
     labels = _labels({k: 3 * v for k, v in SIZES.items()})
     values = _planted(np.random.default_rng(0), labels)
-    change = compare_banks((values, labels), (values, labels), SETTINGS, seeds=[0, 1, 2])["a"]
+    per_layer = HeadSettings(max_neurons=4, candidates=4, candidate_order="per_layer")
+    layers = np.arange(values.shape[1]) // 2
+    change = compare_banks(
+        (values, labels), (values, labels), per_layer, seeds=[0, 1, 2], layers=layers
+    )["a"]
     assert change.difference == change.low == change.high == 0.0
     assert change.families == ["a1", "a2", "a3", "a4"]
     assert change.assignment_sd_a == change.assignment_sd_b >= 0.0
@@ -88,7 +92,9 @@ def test_a_harmful_family_is_caught_and_a_harmless_one_passes():
     labels_c = _labels(sizes | {("a", "good"): 60})
     values_c = np.vstack([values_a, _planted(rng, _labels({("a", "good"): 60}))])
     seeds = [0, 1]
-    harmful = compare_banks((values_a, labels_a), (values_b, labels_b), SETTINGS, seeds)["a"]
+    harmful = compare_banks((values_a, labels_a), (values_b, labels_b), SETTINGS, seeds, workers=2)[
+        "a"
+    ]
     harmless = compare_banks((values_a, labels_a), (values_c, labels_c), SETTINGS, seeds)["a"]
     assert harmful.families == harmless.families == ["a1", "a2", "a3", "a4"]
     assert harmful.high < -0.01 and not harmful.non_inferior(0.01)

@@ -25,14 +25,16 @@ the depth tables' reference row), fitted with the bank's own :class:`HeadSetting
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from discovery.domain.heads import HeadSettings, fit_head
 from discovery.domain.lofo import LabelledDocs, domain_stats, family_folds, fold_plan
 from discovery.domain.ranked import RankedMatrix
+from discovery.domain.workers import map_domains
 from discovery.errors import DiscoveryError
 
 
@@ -62,8 +64,10 @@ def dealt_aurocs(
     seeds: Sequence[int],
     train_only: Collection[str] = (),
     ranked: RankedMatrix | None = None,
+    layers: np.ndarray | None = None,
 ) -> DealtAurocs:
-    """The full-depth all-neuron head's held-out AUROC per fold family, for each dealing."""
+    """The full-depth all-neuron head's held-out AUROC per fold family, for each dealing
+    (``layers``: each column's layer, which ``per_layer`` candidates need)."""
     if ranked is None:
         ranked = RankedMatrix.of(values)
     stats = domain_stats(values, labels, domain, ranked=ranked)
@@ -72,7 +76,7 @@ def dealt_aurocs(
     for seed in seeds:
         held = family_folds(labels, domain, shuffle_seed=seed, train_only=train_only)
         plan = fold_plan(values, labels, domain, ranked, held)
-        head = fit_head(values, labels, domain, stats, pool, settings, plan)
+        head = fit_head(values, labels, domain, stats, pool, settings, plan, layers)
         by_seed.append(
             {held_family(h, labels, domain): a for h, a in zip(held, head.fold_auroc, strict=True)}
         )
@@ -134,20 +138,43 @@ def compare_banks(
     settings: HeadSettings,
     seeds: Sequence[int],
     domains: Sequence[str] | None = None,
+    layers: np.ndarray | None = None,
+    workers: int = 1,
     done: Callable[[str], None] = lambda step: None,
 ) -> dict[str, DomainChange]:
     """Per domain, bank B's choose corpus (values, labels) against bank A's on paired folds:
-    every family that only one of them has is ``train_only`` for both."""
+    every family that only one of them has is ``train_only`` for both. ``layers``: each
+    column's layer (the same columns in both); ``workers``: processes, one domain each
+    (:func:`~discovery.domain.workers.map_domains`; 0: one per core)."""
     fams_a, fams_b = set(a[1].families.tolist()), set(b[1].families.tolist())
-    train_only = sorted(fams_a ^ fams_b)
     names = domains or sorted(set(a[1].domains.tolist()) & set(b[1].domains.tolist()))
-    ranked = {"a": RankedMatrix.of(a[0]), "b": RankedMatrix.of(b[0])}
-    out = {}
-    for domain in names:
-        dealt = {
-            key: dealt_aurocs(vals, labels, domain, settings, seeds, train_only, ranked[key])
-            for key, (vals, labels) in (("a", a), ("b", b))
-        }
-        out[domain] = compare_domain(dealt["a"], dealt["b"])
-        done(domain)
-    return out
+    task = partial(
+        _compare_domain_task,
+        labels={"a": a[1], "b": b[1]},
+        settings=settings,
+        seeds=list(seeds),
+        train_only=sorted(fams_a ^ fams_b),
+        layers=layers,
+    )
+    return map_domains({"a": a[0], "b": b[0]}, _ranked, task, names, workers, done)
+
+
+def _ranked(matrices: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, RankedMatrix]]:
+    """Each bank's matrix with its column ranks, sorted once for every domain and dealing."""
+    return {key: (values, RankedMatrix.of(values)) for key, values in matrices.items()}
+
+
+def _compare_domain_task(
+    ranked: dict[str, tuple[np.ndarray, RankedMatrix]],
+    domain: str,
+    labels: dict[str, LabelledDocs],
+    settings: HeadSettings,
+    seeds: list[int],
+    train_only: list[str],
+    layers: np.ndarray | None,
+) -> DomainChange:
+    dealt = {
+        key: dealt_aurocs(values, labels[key], domain, settings, seeds, train_only, order, layers)
+        for key, (values, order) in ranked.items()
+    }
+    return compare_domain(dealt["a"], dealt["b"])

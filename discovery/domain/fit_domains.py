@@ -1,22 +1,13 @@
-"""Fitting every domain's statistics and depth tables, one domain per worker process.
-
-A domain's work (its leave-one-family-out statistics, its fold plan, then a depth table of heads
-per neuron pool) needs nothing from another domain's, and liblinear fits on one core: with one
-process per domain the fitting phase of ``rosetta-filter domains`` uses every core instead of
-one. Workers are spawned (not forked: the parent has run torch, whose thread pools do not
-survive a fork) and read the activation matrix through a memory-mapped ``.npy`` file rather
-than a pickled copy each. The result is the same, domain by domain, for any worker count.
-"""
+"""Fitting every domain's statistics and depth tables, one domain per worker process
+(:mod:`discovery.domain.workers`): a domain's leave-one-family-out statistics, its fold plan,
+then a depth table of heads per neuron pool."""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +15,7 @@ import numpy as np
 from discovery.domain.heads import HeadSettings, depth_table
 from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
 from discovery.domain.ranked import RankedMatrix
+from discovery.domain.workers import map_domains
 from rosetta_filter.scoring.depth_rule import depth_quality, validated_depth
 
 log = logging.getLogger(__name__)
@@ -94,43 +86,15 @@ def fit_domains(
     done: Callable[[str], None] = lambda domain: None,
     scratch_dir: Path | None = None,
 ) -> dict[str, tuple[DomainStats, dict]]:
-    """:func:`fit_domain` for every domain, in ``workers`` processes (0: one per CPU core, never
-    more than there are domains; 1: in this process). ``done`` is called as each finishes. The
-    workers' copy of the matrix lives in a temporary folder under ``scratch_dir`` (default: the
-    system's temp dir), which a large corpus may want on the disk that holds its cache."""
-    workers = min(workers or os.cpu_count() or 1, len(domains))
-    if workers <= 1:
-        results = {}
-        for domain in domains:
-            results[domain] = fit_domain(values, job, domain)
-            done(domain)
-        return results
-    if scratch_dir is not None:
-        scratch_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="rosetta-domains-", dir=scratch_dir) as scratch:
-        matrix = Path(scratch) / "values.npy"
-        np.save(matrix, values)
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_open_matrix,
-            initargs=(str(matrix), job),
-        ) as pool:
-            futures = {domain: pool.submit(_fit_in_worker, domain) for domain in domains}
-            results = {}
-            for domain, future in futures.items():
-                results[domain] = future.result()
-                done(domain)
-    return results
+    """:func:`fit_domain` for every domain, in ``workers`` processes
+    (:func:`discovery.domain.workers.map_domains`: 0, one per CPU core; 1, in this process)."""
+    task = partial(_fit_task, job=job)
+    return map_domains({"values": values}, _values, task, domains, workers, done, scratch_dir)
 
 
-_WORKER: dict[str, object] = {}
+def _values(matrices: Mapping[str, np.ndarray]) -> np.ndarray:
+    return matrices["values"]
 
 
-def _open_matrix(matrix: str, job: DomainJob) -> None:
-    _WORKER["values"] = np.load(matrix, mmap_mode="r")
-    _WORKER["job"] = job
-
-
-def _fit_in_worker(domain: str) -> tuple[DomainStats, dict]:
-    return fit_domain(_WORKER["values"], _WORKER["job"], domain)
+def _fit_task(values: np.ndarray, domain: str, job: DomainJob) -> tuple[DomainStats, dict]:
+    return fit_domain(values, job, domain)

@@ -1,0 +1,80 @@
+"""One domain per worker process: the parallel map behind ``rosetta-filter domains`` and the
+bank comparison.
+
+A domain's work (its statistics, folds and head fits) needs nothing from another domain's, and
+liblinear and the rank histograms run on one core each: one process per domain uses every core.
+Workers are spawned (not forked: the parent has run torch, whose thread pools do not survive a
+fork) and read the activation matrices through memory-mapped ``.npy`` files rather than a
+pickled copy each; each worker prepares its state (e.g. column ranks) once, for every domain it
+is handed. The result is the same, domain by domain, for any worker count.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+State = TypeVar("State")
+Result = TypeVar("Result")
+Matrices = Mapping[str, np.ndarray]
+
+
+def map_domains(
+    matrices: Matrices,
+    prepare: Callable[[Matrices], State],
+    task: Callable[[State, str], Result],
+    domains: Sequence[str],
+    workers: int = 0,
+    done: Callable[[str], None] = lambda domain: None,
+    scratch_dir: Path | None = None,
+) -> dict[str, Result]:
+    """``task(prepare(matrices), domain)`` for every domain, in ``workers`` processes (0: one
+    per CPU core, never more than there are domains; 1: in this process). ``prepare`` and
+    ``task`` must be picklable (module-level functions or partials of them). ``done`` is called
+    as each domain finishes. The workers' copies of the matrices live in a temporary folder
+    under ``scratch_dir`` (default: the system's temp dir), which a large corpus may want on
+    the disk that holds its cache."""
+    workers = min(workers or os.cpu_count() or 1, len(domains))
+    results: dict[str, Result] = {}
+    if workers <= 1:
+        state = prepare(matrices)
+        for domain in domains:
+            results[domain] = task(state, domain)
+            done(domain)
+        return results
+    if scratch_dir is not None:
+        scratch_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="rosetta-domains-", dir=scratch_dir) as scratch:
+        paths = {}
+        for name, matrix in matrices.items():
+            paths[name] = str(Path(scratch) / f"{name}.npy")
+            np.save(paths[name], matrix)
+        with ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_open_matrices,
+            initargs=(paths, prepare),
+        ) as pool:
+            futures = {domain: pool.submit(_run_task, task, domain) for domain in domains}
+            for domain, future in futures.items():
+                results[domain] = future.result()
+                done(domain)
+    return results
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _open_matrices(paths: dict[str, str], prepare: Callable[[Matrices], Any]) -> None:
+    _WORKER["state"] = prepare({name: np.load(path, mmap_mode="r") for name, path in paths.items()})
+
+
+def _run_task(task: Callable[[Any, str], Result], domain: str) -> Result:
+    return task(_WORKER["state"], domain)
