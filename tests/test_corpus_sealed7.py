@@ -162,9 +162,11 @@ def test_sealed7_family_is_registered_and_pinned():
     assert package.python_version == "3.12"  # the wheel requires Python >= 3.12
 
 
-def test_the_corpus_of_record_seals_exactly_the_seventh_set() -> None:
-    """Session 15 sealed the seventh set: it, and nothing else, waits in sealed.jsonl for the
-    one evaluation that confirms the next change."""
-    sealed = {name: domain for name, (domain, role) in family_roles().items() if role == "sealed"}
-    assert sealed == SEALED7
+def test_the_seventh_set_moved_to_heldout_once_scored() -> None:
+    """Session 15 scored the seventh sealed set once (docs/DISCOVERY.md) and moved it to
+    heldout; the next set keeps the sealed document count."""
+    roles = family_roles()
+    assert {name: roles[name] for name in SEALED7} == {
+        name: (domain, "heldout") for name, domain in SEALED7.items()
+    }
     assert labelled_config().docs_per_family["sealed"] == 120
