@@ -21,7 +21,7 @@ from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig
 from rosetta_filter.scoring.bank import load_bank
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 
-BANK = "configs/banks/offline-5"
+BANK = "configs/banks/offline-7"
 
 
 def main() -> None:

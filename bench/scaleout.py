@@ -93,7 +93,7 @@ def config(data: Path, out: Path, *, model: str | None, **runtime: Any) -> dict[
     return {
         "source": {"data_files": str(data), "id_field": "id"},
         "model": {"name": model or "unused", "dtype": "auto"},
-        "neurons": {"domain": "code", "bank": "configs/banks/offline-5"}
+        "neurons": {"domain": "code", "bank": "configs/banks/offline-7"}
         if model
         else {"explicit": ["L0.N0"]},
         "scoring": {"max_tokens": 256},
