@@ -56,17 +56,37 @@ def map_domains(
         for name, matrix in matrices.items():
             paths[name] = str(Path(scratch) / f"{name}.npy")
             np.save(paths[name], matrix)
-        with ProcessPoolExecutor(
+        pool = ProcessPoolExecutor(
             workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_open_matrices,
             initargs=(paths, prepare),
-        ) as pool:
+        )
+        try:
             futures = {domain: pool.submit(_run_task, task, domain) for domain in domains}
             for domain, future in futures.items():
                 results[domain] = future.result()
                 done(domain)
+        except BaseException:
+            _stop_now(pool)
+            raise
+        pool.shutdown()
     return results
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """End the workers at once. On an error, Ctrl-C or SIGTERM, ``shutdown`` alone would wait
+    for every running fit to finish (minutes) while the matrices' copies stay on disk. A
+    ``multiprocessing.Pool`` terminates on exit but hangs for ever when a worker dies (an
+    out-of-memory kill), where this executor raises ``BrokenProcessPool``. Python 3.14 has
+    ``terminate_workers()``; before it the executor's own process table is the only handle."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 _WORKER: dict[str, Any] = {}

@@ -1,0 +1,81 @@
+"""SIGTERM ends a command as an exception: a ``domains`` fit killed while its workers run
+leaves no worker process and no copy of the activation matrices behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+
+# A fit that never ends on its own: one worker per domain, each sleeping in its task.
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+
+    import numpy as np
+
+    from discovery.domain.workers import map_domains
+    from rosetta_filter.cli.common import sigterm_as_exit
+
+
+    def prepare(matrices):
+        return matrices["acts"].shape
+
+
+    def task(state, domain):
+        time.sleep(600)
+
+
+    if __name__ == "__main__":
+        with sigterm_as_exit():
+            map_domains(
+                {"acts": np.ones((64, 32), dtype=np.float32)}, prepare, task, ["a", "b"],
+                workers=2, scratch_dir=Path(sys.argv[1]),
+            )
+    """
+)
+
+
+def _wait_for(condition, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(SCRIPT)
+    scratch = tmp_path / "scratch"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, str(script), str(scratch)], env=env)
+    try:
+        parent = psutil.Process(proc.pid)
+        _wait_for(lambda: len(parent.children()) >= 2 and any(scratch.glob("*/acts.npy")))
+        workers = parent.children(recursive=True)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert alive == []
+        assert list(scratch.iterdir()) == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_the_handler_is_restored_after_the_block():
+    from rosetta_filter.cli.common import sigterm_as_exit
+
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_as_exit():
+        assert signal.getsignal(signal.SIGTERM) is not before
+    assert signal.getsignal(signal.SIGTERM) is before
