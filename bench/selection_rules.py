@@ -18,7 +18,7 @@ Rules compared side by side:
   leave-one-family-out check, judged by every family's loss or by their mean
   (:func:`rosetta_filter.scoring.depth_rule.validated_depth`, ``max_layer: auto``).
 
-    python -m bench.selection_rules configs/banks/offline-5 [out/banks/other ...]
+    python -m bench.selection_rules configs/banks/offline-7 [out/banks/other ...]
 """
 
 from __future__ import annotations

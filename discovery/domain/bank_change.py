@@ -25,7 +25,7 @@ the depth tables' reference row), fitted with the bank's own :class:`HeadSetting
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from discovery.domain.heads import HeadSettings, fit_head
 from discovery.domain.lofo import LabelledDocs, domain_stats, family_folds, fold_plan
-from discovery.domain.ranked import RankedMatrix
+from discovery.domain.ranked import RankedMatrix, ranked_matrices
 from discovery.domain.workers import map_domains
 from discovery.errors import DiscoveryError
 
@@ -156,12 +156,7 @@ def compare_banks(
         train_only=sorted(fams_a ^ fams_b),
         layers=layers,
     )
-    return map_domains({"a": a[0], "b": b[0]}, _ranked, task, names, workers, done)
-
-
-def _ranked(matrices: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, RankedMatrix]]:
-    """Each bank's matrix with its column ranks, sorted once for every domain and dealing."""
-    return {key: (values, RankedMatrix.of(values)) for key, values in matrices.items()}
+    return map_domains({"a": a[0], "b": b[0]}, ranked_matrices, task, names, workers, done)
 
 
 def _compare_domain_task(

@@ -14,7 +14,7 @@ import numpy as np
 
 from discovery.domain.heads import HeadSettings, depth_table
 from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
-from discovery.domain.ranked import RankedMatrix
+from discovery.domain.ranked import RankedMatrix, ranked_matrices
 from discovery.domain.workers import map_domains
 from rosetta_filter.scoring.depth_rule import depth_quality, validated_depth
 
@@ -36,9 +36,13 @@ class DomainJob:
     row: Callable[[int, object], dict]  # (depth, head) -> the bank's row of that head
 
 
-def fit_domain(values: np.ndarray, job: DomainJob, domain: str) -> tuple[DomainStats, dict]:
-    """One domain's statistics and, per pool, its depth table, auto depth and rule check."""
-    ranked = RankedMatrix.of(values)  # sorted once for the domain's statistics and every fold
+def fit_domain(
+    values: np.ndarray, job: DomainJob, domain: str, ranked: RankedMatrix | None = None
+) -> tuple[DomainStats, dict]:
+    """One domain's statistics and, per pool, its depth table, auto depth and rule check.
+    ``ranked``: the matrix's column ranks, if already sorted (once for every domain a worker
+    fits, and for the domain's statistics and every fold)."""
+    ranked = RankedMatrix.of(values) if ranked is None else ranked
     stats = domain_stats(values, job.labels, domain, ranked=ranked)
     plan = fold_plan(values, job.labels, domain, ranked)
     heads = {}
@@ -89,12 +93,13 @@ def fit_domains(
     """:func:`fit_domain` for every domain, in ``workers`` processes
     (:func:`discovery.domain.workers.map_domains`: 0, one per CPU core; 1, in this process)."""
     task = partial(_fit_task, job=job)
-    return map_domains({"values": values}, _values, task, domains, workers, done, scratch_dir)
+    return map_domains(
+        {"values": values}, ranked_matrices, task, domains, workers, done, scratch_dir
+    )
 
 
-def _values(matrices: Mapping[str, np.ndarray]) -> np.ndarray:
-    return matrices["values"]
-
-
-def _fit_task(values: np.ndarray, domain: str, job: DomainJob) -> tuple[DomainStats, dict]:
-    return fit_domain(values, job, domain)
+def _fit_task(
+    ranked: dict[str, tuple[np.ndarray, RankedMatrix]], domain: str, job: DomainJob
+) -> tuple[DomainStats, dict]:
+    values, ranks = ranked["values"]
+    return fit_domain(values, job, domain, ranks)

@@ -14,7 +14,7 @@ formula's exactly, ties included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -68,3 +68,12 @@ class RankedMatrix:
                     u2 = twice[ranks[:, start:stop] + offsets].sum(axis=0)
                     out[k, start:stop] = (u2 / 2) / (size * n_neg)
         return out
+
+
+def ranked_matrices(
+    matrices: Mapping[str, np.ndarray],
+) -> dict[str, tuple[np.ndarray, RankedMatrix]]:
+    """Each matrix with its column ranks: a worker's ``prepare`` step
+    (:func:`discovery.domain.workers.map_domains`), so a matrix is sorted once per worker and
+    not once per domain it fits."""
+    return {key: (values, RankedMatrix.of(values)) for key, values in matrices.items()}
