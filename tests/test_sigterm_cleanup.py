@@ -3,6 +3,7 @@ leaves no worker process and no copy of the activation matrices behind."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -58,6 +59,7 @@ def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
     scratch = tmp_path / "scratch"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen([sys.executable, str(script), str(scratch)], env=env)
+    workers: list[psutil.Process] = []
     try:
         parent = psutil.Process(proc.pid)
         _wait_for(lambda: len(parent.children()) >= 2 and any(scratch.glob("*/acts.npy")))
@@ -67,9 +69,12 @@ def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
         _, alive = psutil.wait_procs(workers, timeout=10)
         assert alive == []
         assert list(scratch.iterdir()) == []
-    finally:
+    finally:  # a failing run must not leave its sleeping workers behind
         if proc.poll() is None:
             proc.kill()
+        for process in workers:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
 
 
 def test_the_handler_is_restored_after_the_block():
