@@ -26,6 +26,8 @@ Contenders, alternated round by round, medians reported:
 
   L{exit}@{B}  the engine, neurons in layers 0..``--exit-layer`` (early exit), batch_tokens B;
   L{last}@{B}  the engine, neurons down to the last layer (full depth), batch_tokens B;
+  host:...     the same engine pooling each document on the host, as it did before the hf
+               backend pooled batches on the device (``HfForward(pool_on_device=False)``);
   fwd:...      the same engine's forward pass alone on batches tokenised and packed beforehand:
                what the device gives without the host's tokenisation and pooling;
   naive        one document at a time, the full causal LM (LM head included) on the device,
@@ -53,6 +55,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -62,6 +65,7 @@ from bench.activations import engine_runner, needed_flops
 from bench.backends import pick_neurons
 from bench.common import median, mixed_length_documents, rotated, timed
 from rosetta_filter.activations.architectures import resolve_architecture
+from rosetta_filter.activations.backends.hf import HfForward
 from rosetta_filter.activations.batching import pack
 from rosetta_filter.activations.engine import ActivationEngine
 from rosetta_filter.activations.models import LoadedModel, resolve_device
@@ -260,15 +264,25 @@ def build(args: argparse.Namespace) -> dict:
     }
     tokens_cfg = TokensConfig(max_tokens=args.max_tokens)
 
-    def engine(model: LoadedModel, tag: str, batch_tokens: int) -> ActivationEngine:
+    def engine(
+        model: LoadedModel, tag: str, batch_tokens: int, on_device: bool = True
+    ) -> ActivationEngine:
         batching = BatchingConfig(
             batch_tokens=batch_tokens,
             max_batch_docs=args.max_batch_docs,
             lookahead_docs=args.lookahead_docs,
         )
-        return ActivationEngine(model, neurons[tag], tokens=tokens_cfg, batching=batching)
+        forward = partial(HfForward, pool_on_device=None if on_device else False)
+        return ActivationEngine(
+            model, neurons[tag], tokens=tokens_cfg, batching=batching, forward=forward
+        )
 
-    engines = {f"{tag}@{bt}": engine(loaded, tag, bt) for bt in args.batch_tokens for tag in depths}
+    engines = {
+        f"{host}{tag}@{bt}": engine(loaded, tag, bt, on_device=not host)
+        for bt in args.batch_tokens
+        for host in ("", "host:")
+        for tag in depths
+    }
     docs = mixed_length_documents(tokenizer, args.docs, seed=args.seed)
     step = max(1, len(docs) // args.naive_docs)
     naive_docs = docs[::step][: args.naive_docs]
@@ -281,11 +295,18 @@ def build(args: argparse.Namespace) -> dict:
     )
     on_device = pooled(engines[f"{deep}@{args.batch_tokens[0]}"], check_docs)
     check = differences(on_device, reference)
+    # Pooling the batch where it was computed against pooling each document on the host, same
+    # device, same weights: only the order of a sum may differ.
+    host_pooled = pooled(engines[f"host:{deep}@{args.batch_tokens[0]}"], check_docs)
+    device_vs_host = max(differences(on_device, host_pooled).values())
+    if device_vs_host > 1e-3:
+        raise RuntimeError(f"pooling on {device} differs from pooling on the host: {check}")
     naive = naive_runner(causal, tokenizer, loaded, neurons[deep], args.max_tokens)
     naive_check = differences({"mean": naive(check_docs)[1]}, {"mean": reference["mean"]})
     check = {
         **check,
         "naive_mean": naive_check["mean"],
+        "device_vs_host_pooling": device_vs_host,
         "reference_max_abs_mean": float(reference["mean"].abs().max()),
     }
     bad = {m: check[m] for m in (*RELATIVE_CHECKED, "naive_mean") if check[m] > args.tolerance}
@@ -366,7 +387,8 @@ def measure(args: argparse.Namespace) -> dict:
     for name, e in b["engines"].items():
         flops = needed_flops(loaded, e.plan.deepest, lengths)
         contenders[name] = (lambda e=e: engine_runner(e)(docs)), len(docs), flops
-        contenders[f"fwd:{name}"] = forward_runner(e, docs), len(docs), flops
+        if not name.startswith("host:"):
+            contenders[f"fwd:{name}"] = forward_runner(e, docs), len(docs), flops
     contenders["naive"] = (
         lambda: b["naive"](b["naive_docs"])[0],
         len(b["naive_docs"]),

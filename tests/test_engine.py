@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+from functools import partial
 
 import pytest
 import torch
 from tiny_models import CORPUS, D_MLP, FAMILIES, LAYERS
 
+from rosetta_filter.activations.backends.hf import HfForward
 from rosetta_filter.activations.engine import ActivationEngine
 from rosetta_filter.activations.models import load_model
+from rosetta_filter.activations.pooling import POOLING_METHODS
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 from rosetta_filter.neuron import Neuron
 
@@ -169,6 +172,7 @@ def test_a_document_is_pooled_and_its_token_outputs_freed_before_the_next_batch(
         loaded,
         [Neuron(layer, i) for layer in range(LAYERS) for i in range(D_MLP)],
         batching=BatchingConfig(batch_tokens=32, lookahead_docs=64),
+        forward=partial(HfForward, pool_on_device=False),  # per-token outputs, pooled here
     )
     inner, refs, alive = engine.forward, [], []
 
@@ -186,3 +190,29 @@ def test_a_document_is_pooled_and_its_token_outputs_freed_before_the_next_batch(
     results = list(engine.run(docs))
     assert [r.index for r in results] == list(range(40)) and len(alive) > 5
     assert max(alive) <= 1  # released (the loop may still name the last window of a batch)
+
+
+@pytest.mark.parametrize("family", ["llama", "gpt2", "opt"])
+def test_batches_pooled_in_the_forward_equal_documents_pooled_one_by_one(family, tiny_model_dir):
+    """The hf backend pools a whole padded batch where it was computed; each document must get
+    exactly what pooling it alone from its own content tokens gives, whatever the batch."""
+    loaded = load_model(ModelConfig(name=str(tiny_model_dir(family)), threads=1))
+    neurons = _neurons(random.Random(3), [0, LAYERS - 1], per_layer=4)
+    docs = DOCS * 2
+    random.Random(4).shuffle(docs)
+    batching = BatchingConfig(batch_tokens=96, max_batch_docs=5, lookahead_docs=9)
+    tokens = TokensConfig(max_tokens=24)
+    in_forward = ActivationEngine(loaded, neurons, tokens=tokens, batching=batching)
+    one_by_one = ActivationEngine(
+        loaded, neurons, tokens=tokens, forward=partial(HfForward, pool_on_device=False)
+    )
+    assert in_forward.forward.pools and not one_by_one.forward.pools
+    for got, want in zip(in_forward.run(docs), one_by_one.run(docs), strict=True):
+        assert (got.n_tokens, got.total_tokens, got.truncated) == (
+            want.n_tokens,
+            want.total_tokens,
+            want.truncated,
+        )
+        assert got.tokens is None
+        for method in POOLING_METHODS:
+            torch.testing.assert_close(got.pooled[method], want.pooled[method], atol=1e-6, rtol=0)

@@ -20,7 +20,8 @@ def test_gpu_engine_bench_runs_and_checks_on_cpu(tiny_model_dir, tmp_path, one_t
     res = json.loads(out.read_text())
     assert res["check"]["mean"] == 0.0 and res["check"]["naive_mean"] < 1e-5
     assert res["setup"]["depths"] == {"L1": 1, "L2": 2}
-    engines = [f"{p}L{d}@{b}" for b in (64, 256) for d in (1, 2) for p in ("", "fwd:")]
+    engines = [f"{p}L{d}@{b}" for b in (64, 256) for d in (1, 2) for p in ("", "fwd:", "host:")]
     assert set(res["median"]) == {*engines, "naive", "tokenize"}
+    assert res["check"]["device_vs_host_pooling"] < 1e-6
     assert all(res["median"][name]["tokens_per_s"] > 0 for name in engines)
     assert res["auto"]["ModelConfig_defaults"]["dtype"] == "float32"
