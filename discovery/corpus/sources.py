@@ -1684,3 +1684,74 @@ def read_lance_statutes(dataset: Path, tag: str, subdomain: str) -> list[SourceT
     embedding vectors are not read)."""
     rows = lance_rows(dataset, ["section", "chunk_index", "text"])
     return read_statute_chunks(rows, tag, dataset.name, subdomain)
+
+
+# ---------------------------------------------------------------------------------------------
+# session 16, eighth sealed set: SageMath's thematic tutorials on mathematics (Debian
+# ``sagemath-doc``), read as the Sphinx reST sources that the HTML build ships in ``_sources``.
+# The tutorials on mathematics, paths relative to ``thematic_tutorials/_sources``: not those on
+# programming Sage (Python, comprehensions, Cython, profiling, classes, implementing algebraic
+# structures, coercion and categories, implementing codes), numerical tools, plotting and the
+# polyhedra method tables, linear programming's solver set-up, or the sandpile method reference
+SAGE_MATH_TUTORIALS = (
+    "algebraic_combinatorics.rst.txt",
+    "algebraic_combinatorics/",
+    "coding_theory.rst.txt",
+    "explicit_methods_in_number_theory/",
+    "geometry/polyhedra_quicktutorial.rst.txt",
+    "geometry/polyhedra_tutorial.rst.txt",
+    "group_theory.rst.txt",
+    "lie.rst.txt",
+    "lie/",
+    "numtheory_rsa.rst.txt",
+    "vector_calculus.rst.txt",
+    "vector_calculus/",
+)
+# tables of contents and reference lists, not text
+SAGE_SKIPPED_PAGES = ("index.rst.txt", "bibliography.rst.txt")
+# Sphinx markup with no text of its own: the directives of a table of contents, an index entry
+# or a picture (dropped with their indented options and body), and one-line markers (an Emacs
+# coding line, a link target ``.. _name:``, the doctest markers ``.. link``, ``.. linkall`` and
+# ``.. skip``)
+_SPHINX_BLOCKS = re.compile(r"^([ \t]*)\.\. (?:contents|toctree|index|image|figure)::")
+_SPHINX_MARKERS = re.compile(r"^[ \t]*\.\. (?:-\*-.*-\*-|_[^:\n]+:.*|link|linkall|skip)[ \t]*$")
+
+
+def is_sage_math_tutorial(rel: str) -> bool:
+    """Whether a page of the thematic tutorials (its path under ``_sources``) is one of
+    :data:`SAGE_MATH_TUTORIALS` and not a contents or bibliography page."""
+    return rel.startswith(SAGE_MATH_TUTORIALS) and not rel.endswith(SAGE_SKIPPED_PAGES)
+
+
+def clean_sphinx_source(text: str) -> str:
+    """A Sphinx reST source without the markup that holds no text (:data:`_SPHINX_BLOCKS`,
+    :data:`_SPHINX_MARKERS`); headings, math (``.. MATH::``, `` `x` ``), notes and the ``sage:``
+    doctests stay, as in ``sympy-docs``. Runs of blank lines become one blank line."""
+    kept: list[str] = []
+    block_indent: int | None = None  # the indent of a dropped directive whose body is skipped
+    for line in text.splitlines():
+        if block_indent is not None:
+            if not line.strip() or len(line) - len(line.lstrip()) > block_indent:
+                continue
+            block_indent = None
+        directive = _SPHINX_BLOCKS.match(line)
+        if directive:
+            block_indent = len(directive.group(1).expandtabs())
+            continue
+        if not _SPHINX_MARKERS.match(line):
+            kept.append(line.rstrip())
+    return _BLANK_LINES.sub("\n\n", "\n".join(kept)).strip()
+
+
+def read_sage_tutorials(root: Path, tag: str, subdomain: str) -> list[SourceText]:
+    """One text per page of SageMath's thematic tutorials on mathematics
+    (:func:`is_sage_math_tutorial`) under ``root`` (the ``_sources`` folder of the HTML
+    build), cleaned by :func:`clean_sphinx_source`; sources are ``{tag}/{page}``."""
+    return read_files(
+        root,
+        ("*.rst.txt",),
+        tag,
+        subdomain,
+        skip=lambda rel: not is_sage_math_tutorial(rel),
+        transform=clean_sphinx_source,
+    )
