@@ -272,7 +272,7 @@ def build(args: argparse.Namespace) -> dict:
             max_batch_docs=args.max_batch_docs,
             lookahead_docs=args.lookahead_docs,
         )
-        forward = partial(HfForward, pool_on_device=None if on_device else False)
+        forward = partial(HfForward, pool_on_device=on_device)
         return ActivationEngine(
             model, neurons[tag], tokens=tokens_cfg, batching=batching, forward=forward
         )

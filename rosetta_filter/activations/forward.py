@@ -37,6 +37,12 @@ class ForwardSettings:
     pooling: PoolingParams | None
     pad_id: int
 
+    @property
+    def per_token(self) -> bool:
+        """Whether the engine needs each token's values back (to keep them, to pool a document
+        of several windows, or when it pools nothing); else a backend may pool a window itself."""
+        return self.keep_tokens or self.pooling is None or self.tokens.long_docs == "windows"
+
 
 class Forward(Protocol):
     """Windows in, per window the content tokens' activations ``(n_content, n_neurons)``, or,

@@ -24,9 +24,9 @@ from rosetta_filter.activations.tokenize import Window
 class HfForward:
     """One packed batch per call, right-padded (real tokens never attend to pads).
 
-    ``pool_on_device``: None (default) pools in the forward wherever the engine asks for
-    pooled values only; False always returns per-token values for the engine to pool (the
-    benchmark's side-by-side)."""
+    ``pool_on_device``: pool in the forward wherever the engine asks for pooled values only
+    (default); False always returns per-token values for the engine to pool (the benchmark's
+    side-by-side)."""
 
     packs_batches = True
 
@@ -35,15 +35,10 @@ class HfForward:
         model: LoadedModel,
         plan: TapPlan,
         settings: ForwardSettings,
-        pool_on_device: bool | None = None,
+        pool_on_device: bool = True,
     ) -> None:
         self.model, self.plan, self.pad_id = model, plan, settings.pad_id
-        per_token = (
-            settings.keep_tokens
-            or settings.pooling is None
-            or settings.tokens.long_docs == "windows"
-        )
-        self.pools = not per_token and pool_on_device is not False
+        self.pools = pool_on_device and not settings.per_token
         self.pooling = settings.pooling or PoolingParams()
 
     @torch.inference_mode()

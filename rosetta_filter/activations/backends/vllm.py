@@ -95,12 +95,7 @@ class VllmForward:
     packs_batches = False
 
     def __init__(self, model: LoadedModel, plan: TapPlan, settings: ForwardSettings) -> None:
-        per_token = (
-            settings.keep_tokens
-            or settings.pooling is None
-            or settings.tokens.long_docs == "windows"
-        )
-        self.task = TOKENS_TASK if per_token else POOLED_TASK
+        self.task = TOKENS_TASK if settings.per_token else POOLED_TASK
         self.pools = self.task == POOLED_TASK
         self.pooling = settings.pooling or PoolingParams()
         self.llm = start_llm(model, plan, settings.tokens, settings.batching, self.task)
