@@ -4,8 +4,9 @@ and reads what it reuses exactly as a fresh pass computes it."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-import discovery.domain.pooled_pass as pooled_pass
+import rosetta_filter.activations.pooled_pass as pooled_pass
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 
 TEXTS = [
@@ -74,3 +75,32 @@ def test_a_text_whose_digest_ends_in_a_nul_byte_is_found_again(
     again, _ = _pass(tiny_model_dir("llama"), [nul, TEXTS[0]], tmp_path, monkeypatch, runs)
     assert len(runs) == 1
     assert np.array_equal(first, again)
+
+
+def test_a_killed_pass_keeps_its_finished_shards_and_resumes_to_the_same_rows(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    """A shard per two read-ahead windows: a pass killed in its third window keeps the first
+    two windows' rows, and the resumed pass computes only the rest, to the rows one
+    uninterrupted pass gives (the batches are the same)."""
+    texts = [f"document {i}: " + "word " * (i % 7) for i in range(10)]
+    batching = BatchingConfig(lookahead_docs=2)  # shards of 4 documents
+    model = ModelConfig(name=str(tiny_model_dir("llama")), threads=1, dtype="float32")
+    real, calls = pooled_pass._run_model, []
+
+    def dies_on_the_third_shard(model, todo, *args):
+        calls.append(list(todo))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(model, todo, *args)
+
+    monkeypatch.setattr(pooled_pass, "_run_model", dies_on_the_third_shard)
+    run = dict(tokens=TokensConfig(max_tokens=32), batching=batching)
+    with pytest.raises(KeyboardInterrupt):
+        pooled_pass.pooled_activations(model, texts, cache_dir=tmp_path, **run)
+    assert len(list(tmp_path.glob("pooled-*/shard-*.npz"))) == 2
+    monkeypatch.setattr(pooled_pass, "_run_model", real)
+    resumed, _ = pooled_pass.pooled_activations(model, texts, cache_dir=tmp_path, **run)
+    whole, _ = pooled_pass.pooled_activations(model, texts, cache_dir=None, **run)
+    np.testing.assert_array_equal(resumed, whole)
+    assert len(list(tmp_path.glob("pooled-*/shard-*.npz"))) == 3

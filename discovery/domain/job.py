@@ -5,7 +5,7 @@ Input: a bank from ``rosetta-filter discover`` (which neurons are Rosetta Neuron
 corpus whose documents carry a domain and a source family (``rosetta-filter corpus build
 --config configs/labelled.yaml`` writes one; only its ``choose`` split belongs here: held-out
 families are for ``rosetta-filter evaluate``). Steps: the anchor-only pooled pass
-(:mod:`~discovery.domain.pooled_pass`, cached), leave-one-family-out statistics per neuron
+(:mod:`~rosetta_filter.activations.pooled_pass`, cached), leave-one-family-out statistics per neuron
 (:mod:`~discovery.domain.lofo`), then per domain and neuron pool (Rosetta only, all) a depth
 table of heads (:mod:`~discovery.domain.heads`). Output: a new bank directory with
 ``lofo_worst__{domain}``, ``lofo_mean__{domain}``, ``dprime__{domain}`` columns and
@@ -30,8 +30,8 @@ from pydantic import Field
 from discovery.domain.fit_domains import DomainJob, fit_domains
 from discovery.domain.heads import HeadSettings
 from discovery.domain.lofo import DomainStats, LabelledDocs
-from discovery.domain.pooled_pass import pooled_activations
 from discovery.errors import DiscoveryError
+from rosetta_filter.activations.pooled_pass import pooled_activations
 from rosetta_filter.config import BatchingConfig, ModelConfig, Strict, TokensConfig
 from rosetta_filter.evaluation.labelled import LabelledSet, read_labelled
 from rosetta_filter.scoring.bank import (

@@ -1,17 +1,21 @@
-"""The anchor-only pass behind the domain statistics: every MLP neuron of one model,
-document-pooled, over a labelled corpus, cached on disk per document.
+"""Every MLP neuron of one model, document-pooled, over a list of texts, cached on disk per
+document: the pass behind the domain statistics (``rosetta-filter domains``) and, with
+``--cache``, behind ``rosetta-filter evaluate``.
 
 Cross-model discovery needs token-aligned spans of several models; the domain statistics need
 only the anchor's pooled activations, so this pass runs one model over far more documents than
-the span sample. It goes through :func:`rosetta_filter.activations.backends.build_engine`, the
+the span sample. An evaluation reads a few hundred of the same columns, so a cache shared with
+the domains pass makes re-scoring a held-out file after a bank change a matter of seconds.
+It goes through :func:`rosetta_filter.activations.backends.build_engine`, the
 scorer's own factory, with the scorer's tokenisation, so the values a head is fit on are the
 values the scorer computes. Column ``c`` is neuron ``(c // d_mlp, c % d_mlp)``.
 
 The cache is keyed by document, not by corpus: the corpus grows a few families at a time (hard
 negatives, new sealed sets), and a key over the whole text list re-ran every document (37 min
-on two cores) to add 480. Each call writes one shard of the documents it had to compute into
-``pooled-<settings key>/``; a later call reads every row it can from the shards and runs the
-model on the rest only.
+on two cores) to add 480. A call writes the documents it had to compute into
+``pooled-<settings key>/``, a shard every two read-ahead windows (512 documents by default) so a
+killed pass resumes; a later call reads every row it can from the shards and runs the model on the
+rest only.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ import numpy as np
 import torch
 
 from rosetta_filter.activations.backends import build_engine, load_backend_model
+from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.activations.taps import TapPlan
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 from rosetta_filter.files import atomic_path
 
 log = logging.getLogger(__name__)
+CHECKPOINT_LOOKAHEADS = 2  # read-ahead windows of documents per cache shard
 
 
 def settings_key(model: ModelConfig, tokens: TokensConfig, pooling: str) -> str:
@@ -119,8 +125,9 @@ def _run_model(
     batching: BatchingConfig,
     pooling: str,
     advance: Callable[[int], None],
+    loaded: LoadedModel | None = None,
 ) -> tuple[np.ndarray, int]:
-    loaded = load_backend_model(model)
+    loaded = loaded or load_backend_model(model)
     arch = loaded.arch
     engine = build_engine(
         model.backend,
@@ -146,12 +153,14 @@ def pooled_activations(
     pooling: str = "mean",
     cache_dir: Path | None = None,
     advance: Callable[[int], None] = lambda n: None,
+    loaded: LoadedModel | None = None,
 ) -> tuple[np.ndarray, int]:
     """``(docs, n_layers * d_mlp)`` float32 pooled activations (NaN rows: unscorable texts),
     and ``d_mlp``. Rows cached in ``cache_dir`` by an earlier pass with the same settings are
-    read, not recomputed; the model runs on the other texts only (each distinct text once)."""
+    read, not recomputed; the model (``loaded``, when the caller has it: it must be ``model``)
+    runs on the other texts only (each distinct text once)."""
     if cache_dir is None:
-        return _run_model(model, texts, tokens, batching, pooling, advance)
+        return _run_model(model, texts, tokens, batching, pooling, advance, loaded)
     cache = PooledCache(cache_dir / f"pooled-{settings_key(model, tokens, pooling)}")
     rows_of: dict[bytes, list[int]] = {}
     for i, text in enumerate(texts):
@@ -165,11 +174,16 @@ def pooled_activations(
         cache.directory,
     )
     if missing:
-        computed, d_mlp = _run_model(
-            model, [texts[rows_of[d][0]] for d in missing], tokens, batching, pooling, advance
-        )
-        shard = cache.write(missing, computed, d_mlp)
-        where.update({digest: (shard, row) for row, digest in enumerate(missing)})
+        loaded = loaded or load_backend_model(model)
+    # a shard per checkpoint: a pass killed after an hour keeps what it computed. A multiple of
+    # the read-ahead, so the batches (and the rounding) are those of one uninterrupted pass.
+    step = CHECKPOINT_LOOKAHEADS * batching.lookahead_docs
+    for start in range(0, len(missing), step):
+        chunk = missing[start : start + step]
+        todo = [texts[rows_of[d][0]] for d in chunk]
+        computed, d_mlp = _run_model(model, todo, tokens, batching, pooling, advance, loaded)
+        shard = cache.write(chunk, computed, d_mlp)
+        where.update({digest: (shard, row) for row, digest in enumerate(chunk)})
     cached = len(texts) - sum(len(rows_of[d]) for d in missing)
     if cached:
         advance(cached)

@@ -37,6 +37,15 @@ def evaluate(
         ),
     ] = None,
     no_baseline: Annotated[bool, typer.Option("--no-baseline", help="skip TF-IDF")] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="read each document's pooled activations from this cache, adding the missing "
+            "ones (the domains pass's cache_dir, e.g. out/cache/domains): re-evaluating a "
+            "held-out file after a bank change then takes seconds",
+        ),
+    ] = None,
     out_dir: Annotated[Path, typer.Option("--out", help="where results go")] = Path(
         "out/evaluation"
     ),
@@ -57,7 +66,9 @@ def evaluate(
         train_path = None if no_baseline else train or _default_train(cfg.neurons.bank)
         train_set = read_labelled(train_path, label_field=label_field) if train_path else None
         progress.start("evaluate", len(data))
-        results = run_evaluation(cfg, data, train_set, advance=lambda n: progress.advance(n))
+        results = run_evaluation(
+            cfg, data, train_set, advance=lambda n: progress.advance(n), cache_dir=cache
+        )
         progress.finish()
         meta = {
             "labels": str(labels),
@@ -65,6 +76,7 @@ def evaluate(
             "docs": len(data),
             "docs_per_domain": data.counts(),
             "baseline_train": str(train_path) if train_path else None,
+            "activations": f"pooled cache {cache}" if cache else "scorer",
             "config_summary": cfg.neurons.model_dump(mode="json"),
         }
         written = write_evaluation(results, data, out_dir, meta)

@@ -20,11 +20,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from rosetta_filter.activations.backends import load_backend_model
+from rosetta_filter.activations.forward import PoolingParams
+from rosetta_filter.activations.pooled_pass import pooled_activations
+from rosetta_filter.activations.tokenize import TextTokenizer
 from rosetta_filter.config import RunConfig
 from rosetta_filter.errors import BankError, ConfigError
 from rosetta_filter.evaluation.labelled import LabelledSet
@@ -162,8 +167,10 @@ def evaluate(
     data: LabelledSet,
     train: LabelledSet | None,
     advance: Callable[[int], None] = lambda n: None,
+    cache_dir: Path | None = None,
 ) -> dict[str, DomainResult]:
-    """Score ``data`` with every variant of every shared domain (see the module docstring)."""
+    """Score ``data`` with every variant of every shared domain (see the module docstring);
+    with ``cache_dir``, through the per-document pooled cache (:func:`_cached_values`)."""
     if cfg.neurons.bank is None:
         raise ConfigError(
             "evaluate needs neurons.bank (it scores every domain of the bank): set it in the "
@@ -182,16 +189,10 @@ def evaluate(
     built = {d: variants(cfg, bank, d) for d in domains}
     by_domain = {d: selections for d, (selections, _) in built.items()}
     union = _union([s for v in by_domain.values() for s in v.values()])
-    reader = NeuronSelection(tuple(union), (1.0,) * len(union), None, None)
-    scorer = Scorer.from_config(
-        cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching, selection=reader
-    )
-    raw = np.zeros((len(data), len(union)), np.float32)
-    n_tokens = np.zeros(len(data), np.int64)
-    for doc in scorer.score(data.texts, with_neurons=True):
-        raw[doc.index] = doc.neuron_values
-        n_tokens[doc.index] = doc.n_tokens
-        advance(1)
+    if cache_dir is None:
+        raw, n_tokens = _scored_values(cfg, data.texts, union, advance)
+    else:
+        raw, n_tokens = _cached_values(cfg, data.texts, union, cache_dir, advance)
     column = {n: i for i, n in enumerate(union)}
     baseline = tfidf_baseline(train, data.texts, domains) if train is not None else {}
     strata = np.char.add(np.char.add(data.labels.astype(str), "\t"), data.families.astype(str))
@@ -218,6 +219,64 @@ def evaluate(
         _intervals(result, data, resamples)
         results[domain] = result
     return results
+
+
+def _scored_values(
+    cfg: RunConfig, texts: list[str], union: list[Neuron], advance: Callable[[int], None]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pooled values of ``union`` (``(docs, neurons)``) and tokens scored per document, from
+    the scorer itself: the model stops at the union's deepest layer."""
+    reader = NeuronSelection(tuple(union), (1.0,) * len(union), None, None)
+    scorer = Scorer.from_config(
+        cfg.model, cfg.neurons, cfg.scoring, cfg.runtime.batching, selection=reader
+    )
+    raw = np.zeros((len(texts), len(union)), np.float32)
+    n_tokens = np.zeros(len(texts), np.int64)
+    for doc in scorer.score(texts, with_neurons=True):
+        raw[doc.index] = doc.neuron_values
+        n_tokens[doc.index] = doc.n_tokens
+        advance(1)
+    return raw, n_tokens
+
+
+def _cached_values(
+    cfg: RunConfig,
+    texts: list[str],
+    union: list[Neuron],
+    cache_dir: Path,
+    advance: Callable[[int], None],
+) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`_scored_values` gives, read from the pooled cache that ``rosetta-filter
+    domains`` fills (every neuron of every layer, per document): a held-out file is run through
+    the model once, and every later evaluation of any bank of the same model, tokenisation and
+    pooling reads its rows. The values are the same engine's, batched differently (equal to
+    float rounding; bench and test in tests/test_evaluate_cache.py)."""
+    cached = PoolingParams()  # what the pooled pass pools with
+    if (cfg.scoring.pool_top_k, cfg.scoring.active_threshold) != (cached.top_k, cached.threshold):
+        raise ConfigError(
+            "--cache holds pooled values with the default pooling parameters (scoring."
+            f"pool_top_k={cached.top_k}, active_threshold={cached.threshold}): "
+            "reset them or evaluate without --cache",
+            field="scoring.pool_top_k",
+        )
+    loaded = load_backend_model(cfg.model)
+    values, d_mlp = pooled_activations(
+        cfg.model,
+        texts,
+        tokens=cfg.scoring.tokens,
+        batching=cfg.runtime.batching,
+        pooling=cfg.scoring.pooling,
+        cache_dir=cache_dir,
+        advance=advance,
+        loaded=loaded,
+    )
+    tokenizer = TextTokenizer(
+        loaded.tokenizer,
+        max_tokens=cfg.scoring.tokens.max_tokens,
+        long_docs=cfg.scoring.tokens.long_docs,
+    )
+    n_tokens = np.asarray([doc.n_tokens for doc in tokenizer.encode(texts)], np.int64)
+    return values[:, [n.layer * d_mlp + n.index for n in union]], n_tokens
 
 
 def _validation(bank: NeuronBank, model_id: str, domain: str) -> dict[str, dict[str, float]]:

@@ -1,0 +1,141 @@
+"""Is filter B better than filter A on the same labelled documents? Two ``rosetta-filter
+evaluate`` outputs, compared document for document.
+
+Each evaluation's ``scores.parquet`` holds every document's score per domain; this script
+joins the two on document id (the same documents must have been scored), and prints per domain
+AUROC of A and B and the paired difference B - A with its 95% bootstrap interval (resamples
+stratified by label and family, the same resamples for both filters:
+:mod:`rosetta_filter.evaluation.uncertainty`). ``--family`` adds, for a named family, both
+sides the evaluation reports: the family's own documents against every document of other
+domains (``family``) and each other domain's documents against it (``against``: does a filter
+for that domain take the family for its own?).
+
+    python -m bench.compare_evaluations out/evaluation/heldout-a out/evaluation/heldout-b \\
+        --family fricas-algebra --out docs/quality/compare.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+from rich.console import Console
+from rich.table import Table
+
+from rosetta_filter.evaluation.metrics import auroc
+from rosetta_filter.evaluation.uncertainty import (
+    Resamples,
+    paired_difference,
+    resampled_aurocs,
+)
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One evaluation's documents (id order) and its per-domain score columns."""
+
+    ids: np.ndarray
+    labels: np.ndarray
+    families: np.ndarray
+    columns: dict[str, np.ndarray]  # "{domain}/{variant}" -> scores
+
+    @classmethod
+    def read(cls, evaluation: Path) -> Scores:
+        table = pq.read_table(evaluation / "scores.parquet").to_pydict()
+        order = np.argsort(np.asarray(table["id"], dtype=object), kind="stable")
+        columns = {
+            name: np.asarray(values, dtype=np.float64)[order]
+            for name, values in table.items()
+            if "/" in name
+        }
+        pick = lambda name: np.asarray(table[name], dtype=object)[order]  # noqa: E731
+        return cls(pick("id"), pick("label"), pick("family"), columns)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """AUROC of ``a`` and ``b`` for one positive set, and the paired difference ``b - a``."""
+
+    a: float
+    b: float
+    difference: float
+    ci: list[float]
+    share_not_worse: float
+
+
+def paired(a: np.ndarray, b: np.ndarray, positive: np.ndarray, resamples: Resamples) -> Comparison:
+    boot_a = resampled_aurocs(a, positive, resamples)
+    boot_b = resampled_aurocs(b, positive, resamples)
+    auroc_a, auroc_b = float(auroc(a, positive)[0]), float(auroc(b, positive)[0])
+    return Comparison(auroc_a, auroc_b, auroc_b - auroc_a, **paired_difference(boot_b, boot_a))
+
+
+def compare(
+    a: Scores, b: Scores, variant: str = "configured", families: tuple[str, ...] = ()
+) -> dict[str, dict[str, Comparison]]:
+    """Per domain scored in both: ``all`` (domain vs rest over every document), and for each
+    named family ``family:NAME`` (its documents vs other domains', when it is the domain's)
+    or ``against:NAME`` (the domain's documents vs the family's, when it is another's)."""
+    if not np.array_equal(a.ids, b.ids):
+        raise SystemExit(
+            "the two evaluations scored different documents: evaluate both on the same "
+            "--labels file (and --family selection)"
+        )
+    resamples = Resamples(
+        np.char.add(np.char.add(a.labels.astype(str), "\t"), a.families.astype(str))
+    )
+    out: dict[str, dict[str, Comparison]] = {}
+    for column in sorted(set(a.columns) & set(b.columns)):
+        domain, name = column.split("/", 1)
+        if name != variant:
+            continue
+        positive = a.labels == domain
+        found = {"all": paired(a.columns[column], b.columns[column], positive, resamples)}
+        for family in families:
+            members = a.families == family
+            if not members.any():
+                raise SystemExit(f"no document of family {family!r} in {variant} scores")
+            side = "family" if (positive & members).any() else "against"
+            rows = (~positive | members) if side == "family" else (positive | members)
+            found[f"{side}:{family}"] = paired(
+                a.columns[column][rows],
+                b.columns[column][rows],
+                positive[rows],
+                Resamples(resamples.strata[rows]),
+            )
+        out[domain] = found
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("a", type=Path, help="evaluation directory of filter A (the reference)")
+    parser.add_argument("b", type=Path, help="evaluation directory of filter B")
+    parser.add_argument("--variant", default="configured", help="score column (or tfidf_lr)")
+    parser.add_argument("--family", action="append", default=[], help="also compare on it")
+    parser.add_argument("--out", type=Path, help="write the comparison as JSON")
+    args = parser.parse_args()
+    result = compare(Scores.read(args.a), Scores.read(args.b), args.variant, tuple(args.family))
+    table = Table(
+        "domain", "documents", "A", "B", "B - A (95%)", "share B >= A",
+        title=f"{args.variant}: A = {args.a}, B = {args.b}",
+    )  # fmt: skip
+    for domain, rows in result.items():
+        for name, c in rows.items():
+            table.add_row(
+                domain, name, f"{c.a:.4f}", f"{c.b:.4f}",
+                f"{c.difference:+.4f} ({c.ci[0]:+.4f}, {c.ci[1]:+.4f})", f"{c.share_not_worse:.2f}",
+            )  # fmt: skip
+    Console().print(table)
+    if args.out:
+        payload = {d: {k: asdict(c) for k, c in rows.items()} for d, rows in result.items()}
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"a": str(args.a), "b": str(args.b), **payload}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,77 @@
+"""`rosetta-filter evaluate --cache`: the held-out file's pooled activations come from the
+per-document cache the domains pass fills, so a second evaluation (a rebuilt bank, say) runs
+no model, and what it reports equals the scorer's own evaluation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from planted_domains import family_docs
+from test_evaluate import planted_run
+from test_pipeline import write_jsonl
+from typer.testing import CliRunner
+
+import rosetta_filter.activations.pooled_pass as pooled_pass
+from rosetta_filter.cli import app
+from rosetta_filter.config import RunConfig
+from rosetta_filter.errors import ConfigError
+from rosetta_filter.evaluation.evaluate import evaluate
+from rosetta_filter.evaluation.labelled import read_labelled
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def heldout_run(planted_model, heads_bank, tmp_path):
+    heldout = write_jsonl(tmp_path / "heldout.jsonl", family_docs("heldout"))
+    run = planted_run(planted_model, heads_bank, heldout, tmp_path)
+    run["selection"] = {"token_budget": 200}  # the cached path must count tokens as the scorer
+    return RunConfig.model_validate(run), read_labelled(heldout), heldout
+
+
+def test_a_cached_evaluation_equals_the_scorers_and_a_second_one_runs_no_model(
+    heldout_run, tmp_path, monkeypatch
+):
+    cfg, data, _ = heldout_run
+    direct = evaluate(cfg, data, None)
+    first = evaluate(cfg, data, None, cache_dir=tmp_path / "cache")
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("every row was cached: the model must not run")
+
+    monkeypatch.setattr(pooled_pass, "_run_model", no_model)
+    second = evaluate(cfg, data, None, cache_dir=tmp_path / "cache")
+    for cached in (first, second):
+        for name, scores in direct["ex"].scores.items():
+            np.testing.assert_allclose(cached["ex"].scores[name], scores, atol=1e-4)
+            assert cached["ex"].metrics[name]["auroc"] == pytest.approx(
+                direct["ex"].metrics[name]["auroc"], abs=1e-9
+            )
+        configured = cached["ex"].metrics["configured"]
+        assert (configured["kept"], configured["precision"]) == (
+            direct["ex"].metrics["configured"]["kept"],
+            direct["ex"].metrics["configured"]["precision"],
+        )
+
+
+def test_the_cache_refuses_pooling_parameters_it_does_not_hold(heldout_run, tmp_path):
+    cfg, data, _ = heldout_run
+    cfg = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"pool_top_k": 3})})
+    with pytest.raises(ConfigError, match="pool_top_k"):
+        evaluate(cfg, data, None, cache_dir=tmp_path / "cache")
+
+
+def test_the_cli_records_where_the_activations_came_from(heldout_run, tmp_path):
+    cfg, _, heldout = heldout_run
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)))
+    out = tmp_path / "eval"
+    args = ["evaluate", str(config), "--labels", str(heldout), "--out", str(out), "-q"]
+    result = runner.invoke(app, [*args, "--no-baseline", "--cache", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["activations"] == f"pooled cache {tmp_path / 'c'}"
+    assert list((tmp_path / "c").glob("pooled-*/shard-*.npz"))
