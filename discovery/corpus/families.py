@@ -206,6 +206,83 @@ _ARS25_CHUNKS = "ars25/data/lancedb/ars25_chunks.lance"
 # session 16, eighth sealed set: the Sphinx sources of SageMath's English thematic tutorials
 _SAGE_TUTORIALS = "usr/share/doc/sagemath/html/en/thematic_tutorials/_sources"
 
+# session 17, a candidate choose family of code (maxima-share-code): Maxima's share library
+_MAXIMA_SHARE = "usr/share/maxima/5.46.0/share"
+_MAXIMA_TEST_DIRS = ("test", "tests")  # compared lower-case: gentran/test, simplex/Tests, ...
+# data, not hand-written code: number tables, expressions Maxima printed, a map's boundary lists
+_MAXIMA_GENERATED = (
+    "contrib/elliptic_curves/curve_parameters.mac",  # the SEC/NIST curves' constants
+    "contrib/fresnel/d78.mac",  # one printed expression of 4,800 chars
+    "contrib/fresnel/fresnel_linear_values.mac",  # a table of Fresnel integral values
+    "contrib/fresnel/fresnel_linear_values1.mac",
+    "contrib/fresnel/randi.mac",  # one printed expression of 15,000 chars
+    "contrib/fresnel/randil.mac",
+    "draw/worldmap.mac",  # country -> boundary-number lists of the World Boundary Database
+)
+
+
+def is_maxima_code_file(rel: str) -> bool:
+    """Whether a ``.mac`` file of Maxima's share tree (``rel``: its path under the tree) is
+    hand-written library code. Not read: test scripts, which are inputs each followed by the
+    output expected of it or drivers that run such checks (``rtest*.mac``, ``test*.mac``,
+    ``*_test.mac`` and anything in a ``test``/``tests`` folder; ``diff_form``'s
+    ``hodge_test3.mac`` and kin are its implementation, loaded by ``diff_form.mac``, and stay),
+    the fixtures of ``batch``'s character-set tests (``test_batch_encodings/``: one string of
+    each encoding), and the generated data files of ``_MAXIMA_GENERATED``."""
+    *folders, name = rel.split("/")
+    return not (
+        name.startswith(("rtest", "test"))
+        or name.endswith("_test.mac")
+        or any(folder.lower() in _MAXIMA_TEST_DIRS for folder in folders)
+        or rel.startswith("test_batch_encodings/")
+        or rel in _MAXIMA_GENERATED
+    )
+
+
+_BLANK_LINES = re.compile(r"\n(?:[ \t]*\n){2,}")
+_CUT = "\0"  # where a comment was (a NUL, never in Maxima source)
+_CUT_LINE = re.compile(r"^[ \t]*(?:\0[ \t]*)+(?:\n|\Z)", re.M)  # a line of comments only
+_CUT_AT_END = re.compile(r"[ \t]*(?:\0[ \t]*)+$", re.M)
+_CUT_AT_START = re.compile(r"^([ \t]*)(?:\0[ \t]*)+", re.M)
+_CUT_BETWEEN = re.compile(r"[ \t]*(?:\0[ \t]*)+")
+
+
+def strip_maxima_comments(code: str) -> str:
+    """Maxima code without its comments, the blank runs they leave collapsed. Maxima has block
+    comments only, ``/* ... */``, and they nest (``/* a /* b */ c */`` is one comment, as the
+    manual says); a ``/*`` inside a string (``"..."``, ``\\"`` escaped) or after a backslash
+    (which escapes a character of an identifier) starts none. A line of nothing but comments
+    goes whole; a comment beside code goes with the blanks around it, one space staying when
+    code is on both sides (Maxima reads a comment as whitespace). An unclosed comment runs to
+    the end. The comments hold the licence headers, authors' notes and long prose documentation
+    of the share packages: the units are to be code."""
+    marked: list[str] = []
+    n = len(code)
+    start = i = 0  # start of the code not yet kept; the scan
+    while i < n:
+        if code[i] == '"':  # a string, to its closing quote
+            i += 1
+            while i < n and code[i] != '"':
+                i += 2 if code[i] == "\\" else 1
+            i += 1
+        elif code[i] == "\\":
+            i += 2
+        elif code.startswith("/*", i):
+            end, depth = i + 2, 1
+            while end < n and depth:
+                step = code[end : end + 2]
+                depth += (step == "/*") - (step == "*/")
+                end += 2 if step in ("/*", "*/") else 1
+            marked += [code[start:i], _CUT]
+            start = i = end
+        else:
+            i += 1
+    marked.append(code[start:])
+    text = _CUT_LINE.sub("", "".join(marked))
+    text = _CUT_AT_START.sub(r"\1", _CUT_AT_END.sub("", text))
+    return _BLANK_LINES.sub("\n\n", _CUT_BETWEEN.sub(" ", text)).strip("\n")
+
+
 FAMILIES: dict[str, Family] = {
     family.name: family
     for family in (
@@ -972,6 +1049,21 @@ FAMILIES: dict[str, Family] = {
                 read=lambda f: read_sage_tutorials(
                     f.root / _SAGE_TUTORIALS, tag(f), "sage-thematic-tutorials"
                 ),
+            ),
+        ),
+        # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: it enters only
+        # if a pre-registered test accepts it (out/configs/labelled-maxima.yaml builds with it)
+        Family(  # CAS source code, the register of the held-out fricas-algebra: Maxima's share
+            # library in its own language, without comments, tests and generated data
+            "maxima-share-code",
+            "code",
+            _files(
+                "maxima-share",
+                _MAXIMA_SHARE,
+                ("*.mac",),
+                "maxima-share-code",
+                skip=lambda rel: not is_maxima_code_file(rel),
+                transform=strip_maxima_comments,
             ),
         ),
     )

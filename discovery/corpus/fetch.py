@@ -556,6 +556,15 @@ PACKAGES: dict[str, Package] = {
             "dae42f803878fe655dd4627b3ddaa74de82a737a6076527d3441e80018ab2b12",
             members=("usr/share/doc/sagemath/html/en/thematic_tutorials/_sources/",),
         ),
+        # session 17: a candidate choose family of code (maxima-share-code), not in
+        # configs/labelled.yaml. 9.9 MB, 36 MB unpacked whole: its .mac files lie all over
+        # the share tree, beside Lisp sources and demos, so no prefix would pin much less
+        _deb(
+            "maxima-share",
+            "5.46.0-11",
+            "all",
+            "8dff78e1cecf9e39cfcd9b3a32a6707688c172297aad61fc2503365d5b0b1df8",
+        ),
         # prose
         Package(
             "npm",
