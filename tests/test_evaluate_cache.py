@@ -75,3 +75,20 @@ def test_the_cli_records_where_the_activations_came_from(heldout_run, tmp_path):
     report = json.loads((out / "evaluation.json").read_text())
     assert report["activations"] == f"pooled cache {tmp_path / 'c'}"
     assert list((tmp_path / "c").glob("pooled-*/shard-*.npz"))
+
+
+def test_the_cache_bench_runs_the_three_paths_side_by_side(
+    heldout_run, tmp_path, monkeypatch, capsys
+):
+    from bench import evaluate_cache
+
+    cfg, _, heldout = heldout_run
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(cfg.model_dump(mode="json", exclude_none=True)))
+    monkeypatch.setattr("sys.argv", ["bench", str(config), str(heldout), "--docs", "12"])
+    monkeypatch.setenv("COLUMNS", "200")
+    evaluate_cache.main()
+    cells = [line.split("│")[1:-1] for line in capsys.readouterr().out.splitlines()]
+    rows = {row[0].strip(): row for row in cells if len(row) == 5}
+    assert set(rows) == {"scorer", "cold", "warm"}
+    assert all(float(row[4]) < 1e-6 for row in rows.values())  # the same AUROCs all three ways
