@@ -12,7 +12,10 @@ baseline keeps the same number of documents); 95% bootstrap intervals for the he
 and the configured filter's paired lead over the baseline
 (:mod:`~rosetta_filter.evaluation.uncertainty`); for each head depth, the bank's own
 cross-validation beside it. Neuron pools: Rosetta Neurons, consistent Rosetta groups (matched
-in every model of the bank), all neurons.
+in every model of the bank), all neurons. The pooled values come from the scorer itself, or with
+``--cache`` from the per-document cache of every neuron that ``rosetta-filter domains`` fills
+(:mod:`~rosetta_filter.activations.pooled_pass`): a file is then run through the model once, and
+every later evaluation of a bank of the same model reads it.
 """
 
 from __future__ import annotations
