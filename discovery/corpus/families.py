@@ -1051,8 +1051,8 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
-        # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: it enters only
-        # if a pre-registered test accepts it (out/configs/labelled-maxima.yaml builds with it)
+        # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected
+        # it (docs/DISCOVERY.md); kept for a later rule (out/configs/labelled-maxima.yaml)
         Family(  # CAS source code, the register of the held-out fricas-algebra: Maxima's share
             # library in its own language, without comments, tests and generated data
             "maxima-share-code",
