@@ -63,8 +63,8 @@ domains: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter domains configs/domains.yaml
 
 # Filter quality on source families never used for choosing, beside TF-IDF + LR and the
-# ablations: writes out/evaluation/heldout (evaluation.json, evaluation.html, figures/). The
-# pooled cache makes a second run (after a bank change) take minutes, not an hour.
+# ablations: writes out/evaluation/heldout (evaluation.json, evaluation.html, figures/). Filling
+# the pooled cache costs 1.5x a plain run once; every later run (a bank change) takes minutes.
 evaluate: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
