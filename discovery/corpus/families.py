@@ -14,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from discovery.corpus.calc import is_calc_math_page, strip_calc_trailer
 from discovery.corpus.fetch import PACKAGES, Fetched, fetch
 from discovery.corpus.sources import (
     LICENCE_OR_PUBLIC_DOMAIN,
     Gathered,
     SourceText,
+    clean_sphinx_source,
     gather_brown,
     gather_common_licenses,
     gather_hpo,
@@ -219,6 +221,29 @@ _MAXIMA_GENERATED = (
     "contrib/fresnel/randil.mac",
     "draw/worldmap.mac",  # country -> boundary-number lists of the World Boundary Database
 )
+
+# session 18, ninth sealed set: where the filter is weakest on held-out families. Two CAS
+# libraries in their own languages (code by register, like the held-out fricas-algebra), a
+# mathematical library's manual and a calculator's function reference (math, the weak spot of
+# the octave, mpfr and gap manuals; calc's pages are chosen in discovery/corpus/calc.py) and
+# prose about software development (prose, the weak spot of gnu-standards)
+_SINGULAR_LIB = "usr/share/singular/LIB"
+_YACAS_SCRIPTS = "usr/share/yacas/scripts"
+_YACAS_EXAMPLES = "examples/"  # demonstration and benchmark scripts, not the library
+_ARB_SOURCES = "usr/share/doc/libflint-arb-dev/html/_sources"
+# pages about the project, not the library: contents, installation, changelog, people, how to
+# contribute (its code style)
+ARB_META_PAGES = (
+    "index.rst.txt",
+    "setup.rst.txt",
+    "history.rst.txt",
+    "credits.rst.txt",
+    "contributing.rst.txt",
+)
+_CALC_HELP = "usr/share/calc/help"
+_DEVREF_SOURCES = "usr/share/developers-reference/_sources"
+# the title page (authors' copyright lines, the GPL notice, the table of contents)
+DEVREF_SKIPPED_PAGES = ("index.rst.txt",)
 
 
 def is_maxima_code_file(rel: str) -> bool:
@@ -1049,6 +1074,59 @@ FAMILIES: dict[str, Family] = {
                 read=lambda f: read_sage_tutorials(
                     f.root / _SAGE_TUTORIALS, tag(f), "sage-thematic-tutorials"
                 ),
+            ),
+        ),
+        # ---- session 18, ninth sealed set: never scored (role sealed in configs/labelled.yaml)
+        Family(  # Singular's procedure libraries in the Singular language, with their help strings
+            "singular-libraries",
+            "code",  # CAS library source: code by register, like the held-out fricas-algebra
+            _files("singular-data", _SINGULAR_LIB, ("*.lib",), "singular-libraries"),
+        ),
+        Family(  # Yacas's library in its own rule-based language, with its /** */ comments
+            "yacas-scripts",
+            "code",  # CAS library source: code by register, like the held-out fricas-algebra
+            _files(
+                "yacas",
+                _YACAS_SCRIPTS,
+                ("*.ys",),  # not the *.ys.def lists of the names each file defines
+                "yacas-scripts",
+                skip=lambda rel: rel.startswith(_YACAS_EXAMPLES),
+            ),
+        ),
+        Family(  # the manual of Arb, a C library of ball arithmetic and special functions
+            "arb-manual",
+            "math",
+            _files(
+                "libflint-arb-doc",
+                _ARB_SOURCES,
+                ("*.rst.txt",),
+                "arb-manual",
+                skip=lambda rel: rel in ARB_META_PAGES,
+                transform=clean_sphinx_source,
+            ),
+        ),
+        Family(  # calc's help pages on mathematics: a calculator's function reference
+            "calc-math-help",
+            "math",
+            _files(
+                "calc-common",
+                _CALC_HELP,
+                ("*",),
+                "calc-math-help",
+                skip=lambda rel: not is_calc_math_page(rel),
+                transform=strip_calc_trailer,
+            ),
+        ),
+        Family(  # Debian's Developer's Reference: prescriptive prose about packaging software
+            "debian-developers-reference",
+            "prose",
+            _files(
+                "developers-reference",
+                _DEVREF_SOURCES,
+                ("*.rst.txt",),
+                "debian-developers-reference",
+                skip=lambda rel: rel in DEVREF_SKIPPED_PAGES,
+                transform=clean_sphinx_source,
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected

@@ -565,6 +565,37 @@ PACKAGES: dict[str, Package] = {
             "all",
             "8dff78e1cecf9e39cfcd9b3a32a6707688c172297aad61fc2503365d5b0b1df8",
         ),
+        # session 18: the ninth sealed set, never scored (role sealed in configs/labelled.yaml)
+        _deb(
+            "singular-data",
+            "1:4.3.1-p3+ds-2",
+            "all",
+            "e436386d694682efdd5b3e97ed3df64e9cccaa58c1ebe21294d29f837260c4e2",
+        ),
+        _deb(
+            "yacas",
+            "1.3.6-2.1",
+            "amd64",
+            "bf2c41bcd1782502d4d6a82189d559b4f7451d0acbd594a4161302cb125e3883",
+        ),
+        _deb(
+            "libflint-arb-doc",
+            "1:2.23.0-1",
+            "all",
+            "44b535ba09929d199e1cb525fd0eef54fc83cce3b09b8355cd6bbef9594e03c9",
+        ),
+        _deb(
+            "calc-common",
+            "2.12.7.2-4",
+            "all",
+            "9a0cb707d6369a331e02f59cf1b147ee68ccb216404337a4254c2509c39ea80e",
+        ),
+        _deb(
+            "developers-reference",
+            "12.18",
+            "all",
+            "0dba82f6fa16e373f2a84ad07e7971aa9264ad2e7d2ae46b37edbc9c5fd57e2e",
+        ),
         # prose
         Package(
             "npm",
