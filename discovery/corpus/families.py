@@ -131,6 +131,22 @@ def _many_files(
     )
 
 
+def _sphinx_pages(
+    package: str, base: str, family: str, skipped: tuple[str, ...]
+) -> Callable[[Path], Gathered]:
+    """A family of one text per page of a Sphinx build's ``_sources`` folder (``base``), not
+    the pages ``skipped`` (contents, title or project pages), without the markup that holds no
+    text (:func:`clean_sphinx_source`)."""
+    return _files(
+        package,
+        base,
+        ("*.rst.txt",),
+        family,
+        skip=lambda rel: rel in skipped,
+        transform=clean_sphinx_source,
+    )
+
+
 # The .debs whose copyright files make the debian-copyright family: a fixed list, so that pinning
 # a package for another family does not change this one (and every corpus built from it).
 _COPYRIGHT_DEBS = (
@@ -1096,14 +1112,7 @@ FAMILIES: dict[str, Family] = {
         Family(  # the manual of Arb, a C library of ball arithmetic and special functions
             "arb-manual",
             "math",
-            _files(
-                "libflint-arb-doc",
-                _ARB_SOURCES,
-                ("*.rst.txt",),
-                "arb-manual",
-                skip=lambda rel: rel in ARB_META_PAGES,
-                transform=clean_sphinx_source,
-            ),
+            _sphinx_pages("libflint-arb-doc", _ARB_SOURCES, "arb-manual", ARB_META_PAGES),
         ),
         Family(  # calc's help pages on mathematics: a calculator's function reference
             "calc-math-help",
@@ -1120,13 +1129,11 @@ FAMILIES: dict[str, Family] = {
         Family(  # Debian's Developer's Reference: prescriptive prose about packaging software
             "debian-developers-reference",
             "prose",
-            _files(
+            _sphinx_pages(
                 "developers-reference",
                 _DEVREF_SOURCES,
-                ("*.rst.txt",),
                 "debian-developers-reference",
-                skip=lambda rel: rel in DEVREF_SKIPPED_PAGES,
-                transform=clean_sphinx_source,
+                DEVREF_SKIPPED_PAGES,
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected
