@@ -252,11 +252,10 @@ def test_sealed8_family_is_registered_and_pinned():
 
 def test_the_eighth_set_was_scored_once_and_is_held_out() -> None:
     """Session 16 sealed the eighth set; session 17 scored it once, for rule 6
-    (docs/DISCOVERY.md), and moved it to heldout. Nothing is sealed now, and the next set keeps
-    the sealed document count."""
+    (docs/DISCOVERY.md), and moved it to heldout (the ninth set, sealed in session 18, is
+    tests/test_corpus_sealed9.py's)."""
     roles = family_roles()
     assert {name: roles[name] for name in SEALED8} == {
         name: (domain, "heldout") for name, domain in SEALED8.items()
     }
-    assert not [name for name, (_, role) in roles.items() if role == "sealed"]
     assert labelled_config().docs_per_family["sealed"] == 120
