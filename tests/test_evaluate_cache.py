@@ -4,10 +4,12 @@ no model, and what it reports equals the scorer's own evaluation."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from planted_domains import family_docs
 from test_evaluate import planted_run
@@ -15,9 +17,10 @@ from test_pipeline import write_jsonl
 from typer.testing import CliRunner
 
 import rosetta_filter.activations.pooled_pass as pooled_pass
+from rosetta_filter.activations.forward import PoolingParams
+from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.cli import app
 from rosetta_filter.config import RunConfig
-from rosetta_filter.errors import ConfigError
 from rosetta_filter.evaluation.evaluate import evaluate
 from rosetta_filter.evaluation.labelled import read_labelled
 
@@ -32,7 +35,7 @@ def heldout_run(planted_model, heads_bank, tmp_path):
     return RunConfig.model_validate(run), read_labelled(heldout), heldout
 
 
-def test_a_cached_evaluation_equals_the_scorers_and_a_second_one_runs_no_model(
+def test_a_cached_evaluation_equals_the_scorers_and_a_second_one_loads_no_model(
     heldout_run, tmp_path, monkeypatch
 ):
     cfg, data, _ = heldout_run
@@ -40,8 +43,9 @@ def test_a_cached_evaluation_equals_the_scorers_and_a_second_one_runs_no_model(
     first = evaluate(cfg, data, None, cache_dir=tmp_path / "cache")
 
     def no_model(*args, **kwargs):
-        raise AssertionError("every row was cached: the model must not run")
+        raise AssertionError("every row was cached: the model must not be loaded or run")
 
+    monkeypatch.setattr(pooled_pass, "load_backend_model", no_model)
     monkeypatch.setattr(pooled_pass, "_run_model", no_model)
     second = evaluate(cfg, data, None, cache_dir=tmp_path / "cache")
     for cached in (first, second):
@@ -57,11 +61,36 @@ def test_a_cached_evaluation_equals_the_scorers_and_a_second_one_runs_no_model(
         )
 
 
-def test_the_cache_refuses_pooling_parameters_it_does_not_hold(heldout_run, tmp_path):
+def test_pooling_parameters_get_their_own_rows_and_default_ones_keep_the_old_key(
+    heldout_run, tmp_path
+):
+    """top-k pooling over 2 tokens: the cached evaluation pools as the scorer does, in rows
+    of their own beside the default ones; the default parameters' key is the one caches had
+    before parameters were keyed (model, dtype, tokens, pooling)."""
     cfg, data, _ = heldout_run
-    cfg = cfg.model_copy(update={"scoring": cfg.scoring.model_copy(update={"pool_top_k": 3})})
-    with pytest.raises(ConfigError, match="pool_top_k"):
-        evaluate(cfg, data, None, cache_dir=tmp_path / "cache")
+    cache = tmp_path / "cache"
+    evaluate(cfg, data, None, cache_dir=cache)
+    scoring = cfg.scoring.model_copy(update={"pooling": "topk_mean", "pool_top_k": 2})
+    top2 = cfg.model_copy(update={"scoring": scoring})
+    direct, cached = evaluate(top2, data, None), evaluate(top2, data, None, cache_dir=cache)
+    for name, scores in direct["ex"].scores.items():
+        np.testing.assert_allclose(cached["ex"].scores[name], scores, atol=1e-4)
+    keys = {p.name for p in cache.glob("pooled-*")}
+    tokens = cfg.scoring.tokens
+    assert keys == {
+        f"pooled-{pooled_pass.settings_key(cfg.model, tokens, 'mean')}",
+        f"pooled-{pooled_pass.settings_key(cfg.model, tokens, 'topk_mean', PoolingParams(2))}",
+    }
+    legacy = {
+        "model": cfg.model.model_dump(
+            mode="json", exclude={"threads", "device", "backend", "dtype"}
+        ),
+        "dtype": str(resolve_dtype(cfg.model.dtype, torch.device("cpu"))),
+        "tokens": tokens.model_dump(mode="json"),
+        "pooling": "mean",
+    }
+    digest = hashlib.sha256(json.dumps(legacy, sort_keys=True).encode()).hexdigest()[:20]
+    assert pooled_pass.settings_key(cfg.model, tokens, "mean") == digest
 
 
 def test_the_cli_records_where_the_activations_came_from(heldout_run, tmp_path):

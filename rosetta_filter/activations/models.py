@@ -91,11 +91,10 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
     location, gguf_file, source, sha = locate_model(cfg)
-    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-    revision = {"revision": cfg.revision} if source == "hub" and cfg.revision else {}
+    kwargs = _pretrained_kwargs(cfg, gguf_file, source)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(location, **kwargs, **revision)
-        model = AutoModel.from_pretrained(location, dtype=dtype, **kwargs, **revision)
+        tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
+        model = AutoModel.from_pretrained(location, dtype=dtype, **kwargs)
     except OSError as exc:
         raise _load_error(cfg, source, exc) from exc
     model.to(device).eval()
@@ -113,6 +112,22 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
         str(dtype).removeprefix("torch."),
     )
     return LoadedModel(cfg.name, model, tokenizer, arch, source, path, cfg.revision, sha)
+
+
+def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
+    """``cfg.name``'s tokenizer alone, from where :func:`load_model` would load it: token
+    counts of documents whose activations are all cached need no weights."""
+    location, gguf_file, source, _ = locate_model(cfg)
+    try:
+        return AutoTokenizer.from_pretrained(location, **_pretrained_kwargs(cfg, gguf_file, source))
+    except OSError as exc:
+        raise _load_error(cfg, source, exc) from exc
+
+
+def _pretrained_kwargs(cfg: ModelConfig, gguf_file: str | None, source: str) -> dict[str, str]:
+    """``from_pretrained`` arguments besides the location: the GGUF file and a hub revision."""
+    kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+    return kwargs | ({"revision": cfg.revision} if source == "hub" and cfg.revision else {})
 
 
 def _registry_names() -> list[str]:

@@ -24,12 +24,14 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from rosetta_filter.activations.backends import build_engine, load_backend_model
+from rosetta_filter.activations.forward import PoolingParams
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.activations.precision import resolve_dtype
 from rosetta_filter.activations.taps import TapPlan
@@ -40,15 +42,21 @@ log = logging.getLogger(__name__)
 CHECKPOINT_LOOKAHEADS = 2  # read-ahead windows of documents per cache shard
 
 
-def settings_key(model: ModelConfig, tokens: TokensConfig, pooling: str) -> str:
+def settings_key(
+    model: ModelConfig, tokens: TokensConfig, pooling: str, params: PoolingParams = PoolingParams()
+) -> str:
     """Everything but the text that changes a document's row: model, resolved dtype,
-    tokenisation, pooling (threads, device and backend do not)."""
+    tokenisation, pooling and its parameters (threads, device and backend do not). Default
+    parameters add nothing to the key, so the caches written before they were keyed (every one
+    of them pooled with the defaults) keep their rows."""
     payload = {
         "model": model.model_dump(mode="json", exclude={"threads", "device", "backend", "dtype"}),
         "dtype": str(resolve_dtype(model.dtype, _device(model))),
         "tokens": tokens.model_dump(mode="json"),
         "pooling": pooling,
     }
+    if params != PoolingParams():
+        payload["pooling_params"] = asdict(params)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -124,6 +132,7 @@ def _run_model(
     tokens: TokensConfig,
     batching: BatchingConfig,
     pooling: str,
+    params: PoolingParams,
     advance: Callable[[int], None],
     loaded: LoadedModel | None = None,
 ) -> tuple[np.ndarray, int]:
@@ -135,6 +144,7 @@ def _run_model(
         TapPlan.whole_layers(range(arch.n_layers), arch),
         tokens=tokens,
         batching=batching,
+        pooling=params,
     )
     values = np.full((len(texts), arch.n_layers * arch.d_mlp), np.nan, dtype=np.float32)
     for doc in engine.run(texts):
@@ -151,17 +161,18 @@ def pooled_activations(
     tokens: TokensConfig,
     batching: BatchingConfig,
     pooling: str = "mean",
+    pooling_params: PoolingParams = PoolingParams(),
     cache_dir: Path | None = None,
     advance: Callable[[int], None] = lambda n: None,
-    loaded: LoadedModel | None = None,
 ) -> tuple[np.ndarray, int]:
     """``(docs, n_layers * d_mlp)`` float32 pooled activations (NaN rows: unscorable texts),
     and ``d_mlp``. Rows cached in ``cache_dir`` by an earlier pass with the same settings are
-    read, not recomputed; the model (``loaded``, when the caller has it: it must be ``model``)
-    runs on the other texts only (each distinct text once)."""
+    read, not recomputed; the model is loaded, and runs, only for the other texts (each
+    distinct text once)."""
     if cache_dir is None:
-        return _run_model(model, texts, tokens, batching, pooling, advance, loaded)
-    cache = PooledCache(cache_dir / f"pooled-{settings_key(model, tokens, pooling)}")
+        return _run_model(model, texts, tokens, batching, pooling, pooling_params, advance)
+    key = settings_key(model, tokens, pooling, pooling_params)
+    cache = PooledCache(cache_dir / f"pooled-{key}")
     rows_of: dict[bytes, list[int]] = {}
     for i, text in enumerate(texts):
         rows_of.setdefault(text_digest(text), []).append(i)
@@ -173,15 +184,16 @@ def pooled_activations(
         len(rows_of),
         cache.directory,
     )
-    if missing:
-        loaded = loaded or load_backend_model(model)
+    loaded = load_backend_model(model) if missing else None
     # a shard per checkpoint: a pass killed after an hour keeps what it computed. A multiple of
     # the read-ahead, so the batches (and the rounding) are those of one uninterrupted pass.
     step = CHECKPOINT_LOOKAHEADS * batching.lookahead_docs
     for start in range(0, len(missing), step):
         chunk = missing[start : start + step]
         todo = [texts[rows_of[d][0]] for d in chunk]
-        computed, d_mlp = _run_model(model, todo, tokens, batching, pooling, advance, loaded)
+        computed, d_mlp = _run_model(
+            model, todo, tokens, batching, pooling, pooling_params, advance, loaded
+        )
         shard = cache.write(chunk, computed, d_mlp)
         where.update({digest: (shard, row) for row, digest in enumerate(chunk)})
     cached = len(texts) - sum(len(rows_of[d]) for d in missing)

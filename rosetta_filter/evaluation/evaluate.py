@@ -29,8 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from rosetta_filter.activations.backends import load_backend_model
 from rosetta_filter.activations.forward import PoolingParams
+from rosetta_filter.activations.models import load_tokenizer
 from rosetta_filter.activations.pooled_pass import pooled_activations
 from rosetta_filter.activations.tokenize import TextTokenizer
 from rosetta_filter.config import RunConfig
@@ -254,27 +254,18 @@ def _cached_values(
     the model once, and every later evaluation of any bank of the same model, tokenisation and
     pooling reads its rows. The values are the same engine's, batched differently (equal to
     float rounding; bench and test in tests/test_evaluate_cache.py)."""
-    cached = PoolingParams()  # what the pooled pass pools with
-    if (cfg.scoring.pool_top_k, cfg.scoring.active_threshold) != (cached.top_k, cached.threshold):
-        raise ConfigError(
-            "--cache holds pooled values with the default pooling parameters (scoring."
-            f"pool_top_k={cached.top_k}, active_threshold={cached.threshold}): "
-            "reset them or evaluate without --cache",
-            field="scoring.pool_top_k",
-        )
-    loaded = load_backend_model(cfg.model)
     values, d_mlp = pooled_activations(
         cfg.model,
         texts,
         tokens=cfg.scoring.tokens,
         batching=cfg.runtime.batching,
         pooling=cfg.scoring.pooling,
+        pooling_params=PoolingParams(cfg.scoring.pool_top_k, cfg.scoring.active_threshold),
         cache_dir=cache_dir,
         advance=advance,
-        loaded=loaded,
-    )
+    )  # loads the model only for rows the cache lacks
     tokenizer = TextTokenizer(
-        loaded.tokenizer,
+        load_tokenizer(cfg.model),
         max_tokens=cfg.scoring.tokens.max_tokens,
         long_docs=cfg.scoring.tokens.long_docs,
     )
