@@ -1,9 +1,11 @@
 """Is bank B no worse than bank A? The two banks' choose corpora, compared on paired folds over
 several dealings, with an interval over held-out families (:mod:`discovery.domain.bank_change`).
 
-Each config is a ``rosetta-filter domains`` config; only the labelled (choose) corpus and head
-settings are read, and the pooled activations come from the configs' caches (the pooled pass
-runs for documents not cached yet). Nothing held out is read, so the result may decide a change.
+Each config is a ``rosetta-filter domains`` config; only the labelled (choose) corpus, the model
+and the head settings are read, and the pooled activations come from the configs' caches (the
+pooled pass runs for documents not cached yet). Nothing held out is read, so the result may
+decide a change. The two configs may name different anchor models (``model.name``): each head
+reads its own model's neurons, scored on the same families' folds.
 
     python -m bench.bank_change configs/domains.yaml out/configs/domains-b.yaml \\
         --seeds 8 --margin 0.01 --out docs/quality/bank-change.json
@@ -73,7 +75,7 @@ def main() -> None:
         head_settings(cfg_a.heads),
         seeds=list(range(args.seeds)),
         domains=args.domain,
-        layers=np.arange(a.values.shape[1]) // a.d_mlp,
+        layers=(np.arange(a.values.shape[1]) // a.d_mlp, np.arange(b.values.shape[1]) // b.d_mlp),
         workers=args.workers,
         done=lambda d: console.print(f"{d}: done ({time.perf_counter() - started:.0f} s)"),
     )

@@ -109,3 +109,23 @@ def test_unpaired_folds_are_refused():
     other = dealt_aurocs(values, labels, "a", SETTINGS, seeds=[1])
     with pytest.raises(DiscoveryError, match="train_only"):
         compare_domain(one, other)
+
+
+def test_another_anchor_is_compared_on_the_same_folds():
+    """B reads another model: more columns, another layer layout, the domain's detector at
+    another column and sharper. Its own layers are used (per_layer candidates need them), the
+    folds stay paired by family, and the sharper detector is found better."""
+    rng = np.random.default_rng(7)
+    labels = _labels({k: 4 * v for k, v in SIZES.items()})
+    values_a = _planted(rng, labels)
+    sharp = np.where(labels.domains == "a", 1.0, 0.0) + rng.normal(0, 0.15, len(labels.domains))
+    values_b = np.column_stack(
+        [rng.normal(size=(len(sharp), 9)), sharp, rng.normal(size=(len(sharp), 2))]
+    )
+    per_layer = HeadSettings(max_neurons=4, candidates=4, candidate_order="per_layer")
+    layers = (np.arange(values_a.shape[1]) // 2, np.arange(values_b.shape[1]) // 3)
+    change = compare_banks(
+        (values_a, labels), (values_b, labels), per_layer, seeds=[0, 1], layers=layers
+    )["a"]
+    assert change.families == ["a1", "a2", "a3", "a4"]
+    assert change.mean_b > change.mean_a and change.low > 0

@@ -138,14 +138,17 @@ def compare_banks(
     settings: HeadSettings,
     seeds: Sequence[int],
     domains: Sequence[str] | None = None,
-    layers: np.ndarray | None = None,
+    layers: np.ndarray | tuple[np.ndarray, np.ndarray] | None = None,
     workers: int = 1,
     done: Callable[[str], None] = lambda step: None,
 ) -> dict[str, DomainChange]:
     """Per domain, bank B's choose corpus (values, labels) against bank A's on paired folds:
     every family that only one of them has is ``train_only`` for both. ``layers``: each
-    column's layer (the same columns in both); ``workers``: processes, one domain each
+    column's layer, one array when both banks read the same neurons or a pair (A's, B's) when
+    B reads another anchor model (its columns are its own neurons; the folds are still paired,
+    by document family); ``workers``: processes, one domain each
     (:func:`~discovery.domain.workers.map_domains`; 0: one per core)."""
+    layers_a, layers_b = layers if isinstance(layers, tuple) else (layers, layers)
     fams_a, fams_b = set(a[1].families.tolist()), set(b[1].families.tolist())
     names = domains or sorted(set(a[1].domains.tolist()) & set(b[1].domains.tolist()))
     task = partial(
@@ -154,7 +157,7 @@ def compare_banks(
         settings=settings,
         seeds=list(seeds),
         train_only=sorted(fams_a ^ fams_b),
-        layers=layers,
+        layers={"a": layers_a, "b": layers_b},
     )
     return map_domains({"a": a[0], "b": b[0]}, ranked_matrices, task, names, workers, done)
 
@@ -166,10 +169,12 @@ def _compare_domain_task(
     settings: HeadSettings,
     seeds: list[int],
     train_only: list[str],
-    layers: np.ndarray | None,
+    layers: dict[str, np.ndarray | None],
 ) -> DomainChange:
     dealt = {
-        key: dealt_aurocs(values, labels[key], domain, settings, seeds, train_only, order, layers)
+        key: dealt_aurocs(
+            values, labels[key], domain, settings, seeds, train_only, order, layers[key]
+        )
         for key, (values, order) in ranked.items()
     }
     return compare_domain(dealt["a"], dealt["b"])
