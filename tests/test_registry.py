@@ -259,6 +259,9 @@ def test_pull_installs_a_verified_gguf_as_safetensors_with_provenance(
         tiny_gguf.parent, gguf_file=tiny_gguf.name, dtype=torch.float32
     )
     installed = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    # dequantised weights, so the saved config must not claim the GGUF's quantization
+    assert "quantization_config" not in json.loads((path / "config.json").read_text())
+    assert not getattr(installed, "is_quantized", False)
     with torch.inference_mode():
         assert torch.equal(installed(input_ids=ids).logits, gguf_model(input_ids=ids).logits)
     assert installed.config.num_hidden_layers == 2 and installed.config.intermediate_size == 64

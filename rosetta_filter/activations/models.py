@@ -13,7 +13,14 @@ from functools import cached_property
 from pathlib import Path
 
 import torch
-from transformers import AutoModel, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 from rosetta_filter.activations.architectures import ResolvedArchitecture, resolve_architecture
 from rosetta_filter.activations.precision import resolve_dtype
@@ -94,7 +101,10 @@ def load_model(cfg: ModelConfig) -> LoadedModel:
     kwargs = _pretrained_kwargs(cfg, gguf_file, source)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **kwargs)
-        model = AutoModel.from_pretrained(location, dtype=dtype, **kwargs)
+        config = _dequantised_config(location) if source in ("registry", "local") else None
+        model = AutoModel.from_pretrained(
+            location, dtype=dtype, **kwargs, **({"config": config} if config else {})
+        )
     except OSError as exc:
         raise _load_error(cfg, source, exc) from exc
     model.to(device).eval()
@@ -122,6 +132,29 @@ def load_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
         return AutoTokenizer.from_pretrained(location, **_pretrained_kwargs(cfg, gguf_file, source))
     except OSError as exc:
         raise _load_error(cfg, source, exc) from exc
+
+
+def _dequantised_config(location: str) -> PretrainedConfig | None:
+    """The directory's config without a stale GGUF ``quantization_config``, or None to load
+    it as it is.
+
+    Directories converted from a GGUF before session 19 kept the GGUF's quantization entry
+    although their safetensors hold dequantised fp32 weights: transformers then marked the
+    model quantized and warned that bfloat16 matmuls cast through float32 (they did not; the
+    layers are plain ``Linear``). A directory with a config.json never holds packed GGUF
+    weights (those load through ``gguf_file``), so the entry is dropped here, leaving the
+    cached files, whose hashes the provenance records, untouched."""
+    config = AutoConfig.from_pretrained(location)
+    quantization = getattr(config, "quantization_config", None)
+    method = (
+        quantization.get("quant_method")
+        if isinstance(quantization, dict)
+        else getattr(quantization, "quant_method", None)
+    )
+    if method != "gguf":
+        return None
+    del config.quantization_config
+    return config
 
 
 def _pretrained_kwargs(cfg: ModelConfig, gguf_file: str | None, source: str) -> dict[str, str]:

@@ -40,6 +40,10 @@ def _adopt_weights(loaded: Any) -> Any:
             owner, _, attr = name.rpartition(".")
             model.get_submodule(owner).register_buffer(attr, loaded_buffers[name], persistent=False)
     model.tie_weights()
+    # the weights are dequantised now: a GGUF quantization entry left in the saved config makes
+    # transformers mark the copy quantized and warn about casts that never happen
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
     return model.eval()
 
 
