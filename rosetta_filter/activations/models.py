@@ -145,16 +145,23 @@ def _dequantised_config(location: str) -> PretrainedConfig | None:
     weights (those load through ``gguf_file``), so the entry is dropped here, leaving the
     cached files, whose hashes the provenance records, untouched."""
     config = AutoConfig.from_pretrained(location)
+    if not names_gguf_quantization(config):
+        return None
+    del config.quantization_config
+    return config
+
+
+def names_gguf_quantization(config: PretrainedConfig) -> bool:
+    """Whether ``config`` carries a GGUF ``quantization_config``: for a directory with a
+    config.json that is always a leftover of converting a GGUF, whose weights are floats
+    (the hf and vLLM loaders both drop it)."""
     quantization = getattr(config, "quantization_config", None)
     method = (
         quantization.get("quant_method")
         if isinstance(quantization, dict)
         else getattr(quantization, "quant_method", None)
     )
-    if method != "gguf":
-        return None
-    del config.quantization_config
-    return config
+    return method == "gguf"
 
 
 def _pretrained_kwargs(cfg: ModelConfig, gguf_file: str | None, source: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from vllm.config import PoolerConfig
 from vllm.platforms import current_platform
 
 from rosetta_filter.activations.backends.vllm_model import TAP_KEY, TapSpec
-from rosetta_filter.activations.models import LoadedModel
+from rosetta_filter.activations.models import LoadedModel, names_gguf_quantization
 from rosetta_filter.activations.taps import TapPlan
 from rosetta_filter.config import BatchingConfig, TokensConfig
 from rosetta_filter.errors import ModelError
@@ -60,9 +60,7 @@ def start_llm(
         "num_hidden_layers": plan.deepest + 1,  # early exit: vLLM builds and sizes L + 1 layers
         TAP_KEY: tap_spec(plan, model.arch.d_mlp).to_dict(),
     }
-    quant = getattr(config, "quantization_config", None) or {}
-    if isinstance(quant, dict) and quant.get("quant_method") == "gguf":
-        # Left behind by converting a GGUF checkpoint to safetensors: the weights are floats.
+    if names_gguf_quantization(config):
         overrides["quantization_config"] = None
     dtype = next(model.model.parameters()).dtype
     step_tokens = max(batching.batch_tokens, tokens.max_tokens)
