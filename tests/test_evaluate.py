@@ -152,6 +152,7 @@ def test_evaluate_reports_heads_ablations_and_the_baseline(planted_model, heads_
     assert 0.0 <= ex["tfidf_lr"]["auroc"] <= 1.0 and ex["tfidf_lr"]["kept"] == 16
     assert (out / "figures" / "roc.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "figures" / "depth.png").exists() and (out / "evaluation.html").exists()
+    assert (out / "figures" / "families.png").read_bytes()[:4] == b"\x89PNG"
     # the bank's own cross-validation beside each depth's evaluated AUROC
     bank_rows = load_bank(heads_bank).heads["domains"]["ex"]["all"]["depths"]
     assert ex["head/all/L2"]["validation"]["worst_fold_auroc"] == min(bank_rows[2]["fold_auroc"])
