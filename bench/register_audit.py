@@ -28,6 +28,7 @@ from rich.table import Table
 
 from bench.compare_evaluations import Scores
 from rosetta_filter.evaluation.metrics import auroc
+from rosetta_filter.files import write_json_atomic
 
 
 def audit(labels: dict[str, str], scores: Scores, domain: str) -> dict[str, dict[str, float]]:
@@ -79,7 +80,7 @@ def main() -> None:
             )
     Console().print(table)
     if args.out:
-        args.out.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n")
+        write_json_atomic(args.out, report)
 
 
 if __name__ == "__main__":

@@ -82,18 +82,17 @@ def _probe_lock(path: Path) -> Iterator[None]:
 
 def machine_key() -> str:
     """What decides the answer: the CPU model, its bf16/AMX flags and the PyTorch build."""
-    model, flags = "unknown", ""
+    fields: dict[str, str] = {}
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             name, _, value = line.partition(":")
-            if name.strip() == "model name":
-                model = value.strip()
-            elif name.strip() == "flags":
-                flags = " ".join(f for f in value.split() if "bf16" in f or f.startswith("amx"))
-            if model != "unknown" and flags:
-                break
+            fields.setdefault(name.strip(), value.strip())  # the first processor's
     except OSError:  # not Linux: the processor string is what there is
-        model = platform.processor() or platform.machine()
+        pass
+    model = fields.get("model name") or platform.processor() or platform.machine()
+    flags = " ".join(
+        f for f in fields.get("flags", "").split() if "bf16" in f or f.startswith("amx")
+    )
     return f"{model} | {flags or 'no bf16 flags'} | torch {torch.__version__}"
 
 
