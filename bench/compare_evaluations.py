@@ -8,7 +8,9 @@ stratified by label and family, the same resamples for both filters:
 :mod:`rosetta_filter.evaluation.uncertainty`). ``--family`` adds, for a named family, both
 sides the evaluation reports: the family's own documents against every document of other
 domains (``family``) and each other domain's documents against it (``against``: does a filter
-for that domain take the family for its own?).
+for that domain take the family for its own?). Either side may be cross-fitted scores
+(``python -m bench.crossfit``: one bank per fold): both are then compared on pairs of documents
+of the same fold only, where one bank scored both (``--all-pairs`` counts every pair).
 
     python -m bench.compare_evaluations out/evaluation/heldout-a out/evaluation/heldout-b \\
         --family fricas-algebra --out docs/quality/compare.json
@@ -29,6 +31,7 @@ from rich.table import Table
 from rosetta_filter.evaluation.metrics import auroc
 from rosetta_filter.evaluation.uncertainty import (
     Resamples,
+    grouped_auroc,
     paired_difference,
     resampled_aurocs,
 )
@@ -42,6 +45,7 @@ class Scores:
     labels: np.ndarray
     families: np.ndarray
     columns: dict[str, np.ndarray]  # "{domain}/{variant}" -> scores
+    folds: np.ndarray | None = None  # cross-fitted scores (bench.crossfit): each one's fold
 
     @classmethod
     def read(cls, evaluation: Path) -> Scores:
@@ -53,7 +57,8 @@ class Scores:
             if "/" in name
         }
         pick = lambda name: np.asarray(table[name], dtype=object)[order]  # noqa: E731
-        return cls(pick("id"), pick("label"), pick("family"), columns)
+        folds = np.asarray(table["fold"])[order] if "fold" in table else None
+        return cls(pick("id"), pick("label"), pick("family"), columns, folds)
 
 
 @dataclass(frozen=True)
@@ -67,24 +72,44 @@ class Comparison:
     share_not_worse: float
 
 
-def paired(a: np.ndarray, b: np.ndarray, positive: np.ndarray, resamples: Resamples) -> Comparison:
-    boot_a = resampled_aurocs(a, positive, resamples)
-    boot_b = resampled_aurocs(b, positive, resamples)
-    auroc_a, auroc_b = float(auroc(a, positive)[0]), float(auroc(b, positive)[0])
+def paired(
+    a: np.ndarray,
+    b: np.ndarray,
+    positive: np.ndarray,
+    resamples: Resamples,
+    folds: np.ndarray | None = None,
+) -> Comparison:
+    """Both filters' AUROCs and the paired difference; with ``folds``, over pairs of documents
+    of the same fold only, for both (:func:`grouped_auroc`)."""
+    boot_a = resampled_aurocs(a, positive, resamples, folds)
+    boot_b = resampled_aurocs(b, positive, resamples, folds)
+    if folds is None:
+        auroc_a, auroc_b = float(auroc(a, positive)[0]), float(auroc(b, positive)[0])
+    else:
+        auroc_a, auroc_b = grouped_auroc(a, positive, folds), grouped_auroc(b, positive, folds)
     return Comparison(auroc_a, auroc_b, auroc_b - auroc_a, **paired_difference(boot_b, boot_a))
 
 
 def compare(
-    a: Scores, b: Scores, variant: str = "configured", families: tuple[str, ...] = ()
+    a: Scores,
+    b: Scores,
+    variant: str = "configured",
+    families: tuple[str, ...] = (),
+    within_folds: bool = True,
 ) -> dict[str, dict[str, Comparison]]:
     """Per domain scored in both: ``all`` (domain vs rest over every document), and for each
     named family ``family:NAME`` (its documents vs other domains', when it is the domain's)
-    or ``against:NAME`` (the domain's documents vs the family's, when it is another's)."""
+    or ``against:NAME`` (the domain's documents vs the family's, when it is another's). When
+    either side is cross-fitted and ``within_folds``, both count only pairs of the same fold."""
     if not np.array_equal(a.ids, b.ids):
         raise SystemExit(
             "the two evaluations scored different documents: evaluate both on the same "
             "--labels file (and --family selection)"
         )
+    folds = (a.folds if a.folds is not None else b.folds) if within_folds else None
+    both = folds is not None and a.folds is not None and b.folds is not None
+    if both and not np.array_equal(a.folds, b.folds):
+        raise SystemExit("the two cross-fitted evaluations dealt different folds")
     resamples = Resamples(
         np.char.add(np.char.add(a.labels.astype(str), "\t"), a.families.astype(str))
     )
@@ -94,7 +119,7 @@ def compare(
         if name != variant:
             continue
         positive = a.labels == domain
-        found = {"all": paired(a.columns[column], b.columns[column], positive, resamples)}
+        found = {"all": paired(a.columns[column], b.columns[column], positive, resamples, folds)}
         for family in families:
             members = a.families == family
             if not members.any():
@@ -106,6 +131,7 @@ def compare(
                 b.columns[column][rows],
                 positive[rows],
                 Resamples(resamples.strata[rows]),
+                None if folds is None else folds[rows],
             )
         out[domain] = found
     return out
@@ -117,12 +143,20 @@ def main() -> None:
     parser.add_argument("b", type=Path, help="evaluation directory of filter B")
     parser.add_argument("--variant", default="configured", help="score column (or tfidf_lr)")
     parser.add_argument("--family", action="append", default=[], help="also compare on it")
+    parser.add_argument(
+        "--all-pairs",
+        action="store_true",
+        help="with cross-fitted scores, count pairs across folds too (default: within a fold)",
+    )
     parser.add_argument("--out", type=Path, help="write the comparison as JSON")
     args = parser.parse_args()
-    result = compare(Scores.read(args.a), Scores.read(args.b), args.variant, tuple(args.family))
+    a, b = Scores.read(args.a), Scores.read(args.b)
+    result = compare(a, b, args.variant, tuple(args.family), within_folds=not args.all_pairs)
+    crossfitted = a.folds is not None or b.folds is not None
     table = Table(
         "domain", "documents", "A", "B", "B - A (95%)", "share B >= A",
-        title=f"{args.variant}: A = {args.a}, B = {args.b}",
+        title=f"{args.variant}: A = {args.a}, B = {args.b}"
+        + (", pairs within a fold" if crossfitted and not args.all_pairs else ""),
     )  # fmt: skip
     for domain, rows in result.items():
         for name, c in rows.items():
@@ -134,7 +168,10 @@ def main() -> None:
     if args.out:
         payload = {d: {k: asdict(c) for k, c in rows.items()} for d, rows in result.items()}
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"a": str(args.a), "b": str(args.b), **payload}, indent=1))
+        pairs = "within_fold" if crossfitted and not args.all_pairs else "all"
+        args.out.write_text(
+            json.dumps({"a": str(args.a), "b": str(args.b), "pairs": pairs, **payload}, indent=1)
+        )
 
 
 if __name__ == "__main__":

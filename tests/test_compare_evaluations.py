@@ -59,3 +59,20 @@ def test_different_documents_are_refused(two):
     shorter = Scores(a.ids[:-1], a.labels[:-1], a.families[:-1], {})
     with pytest.raises(SystemExit, match="different documents"):
         compare(a, shorter)
+
+
+def test_cross_fitted_scores_are_compared_on_pairs_within_a_fold(two, tmp_path):
+    """Two folds' banks rank perfectly, on scales ten apart: pooled, the low fold's math sits
+    below the high fold's code; within a fold, every pair is right. A is measured on the same
+    within-fold pairs."""
+    a, _, noisy, is_math = two
+    fold = np.isin(a.families, ["gap", "lisp"]).astype(np.int64)  # fold 1: gap and lisp
+    scores = np.select(
+        [a.families == "sage", a.families == "fricas", a.families == "gap"], [11.0, 10.0, 1.0], 0.0
+    )
+    b = Scores(a.ids, a.labels, a.families, {"math/configured": scores}, fold)
+    within = compare(a, b)["math"]["all"]
+    assert within.b == 1.0
+    per_fold = [(noisy[fold == k], is_math[fold == k]) for k in (0, 1)]
+    assert within.a == pytest.approx(np.mean([auroc(s, p)[0] for s, p in per_fold]))
+    assert compare(a, b, within_folds=False)["math"]["all"].b == 0.75

@@ -47,20 +47,46 @@ class Resamples:
             )
 
 
-def resampled_aurocs(scores: np.ndarray, positive: np.ndarray, resamples: Resamples) -> np.ndarray:
+def resampled_aurocs(
+    scores: np.ndarray,
+    positive: np.ndarray,
+    resamples: Resamples,
+    groups: np.ndarray | None = None,
+) -> np.ndarray:
     """AUROC of ``scores`` for ``positive`` on every resample; ties count half, as in
-    :func:`rosetta_filter.evaluation.metrics.auroc`."""
-    return np.concatenate([_aurocs(scores, positive, rows) for rows in resamples.chunks()])
+    :func:`rosetta_filter.evaluation.metrics.auroc`. With ``groups`` (each document's group,
+    constant within a stratum), only pairs of documents of the same group count
+    (:func:`grouped_auroc`)."""
+    return np.concatenate([_aurocs(scores, positive, rows, groups) for rows in resamples.chunks()])
 
 
-def _aurocs(scores: np.ndarray, positive: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    pos = positive[rows]
-    n_pos = pos.sum(axis=1)
-    n_neg = rows.shape[1] - n_pos
-    rank_sum = np.where(pos, rankdata(scores[rows], axis=1), 0.0).sum(axis=1)
+def grouped_auroc(scores: np.ndarray, positive: np.ndarray, groups: np.ndarray) -> float:
+    """AUROC over the pairs (positive, negative) of the same group only: the pooled
+    Mann-Whitney count of every group over its pairs. Cross-fitted scores come from one bank per
+    fold, on scales that need not agree, so only pairs scored by the same bank are compared."""
+    return float(_aurocs(scores, positive, np.arange(len(scores))[None, :], groups)[0])
+
+
+def _aurocs(
+    scores: np.ndarray, positive: np.ndarray, rows: np.ndarray, groups: np.ndarray | None = None
+) -> np.ndarray:
+    if groups is None:
+        blocks = [rows]
+    else:  # a column of ``rows`` always draws from one stratum, so from one group
+        column_groups = groups[rows[0]]
+        blocks = [rows[:, column_groups == g] for g in np.unique(column_groups)]
+    wins = np.zeros(rows.shape[0])
+    pairs = np.zeros(rows.shape[0])
+    for block in blocks:
+        pos = positive[block]
+        n_pos = pos.sum(axis=1)
+        n_neg = block.shape[1] - n_pos
+        rank_sum = np.where(pos, rankdata(scores[block], axis=1), 0.0).sum(axis=1)
+        wins += rank_sum - n_pos * (n_pos + 1) / 2
+        pairs += n_pos * n_neg
     with np.errstate(invalid="ignore", divide="ignore"):
-        values = (rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
-    return np.where((n_pos == 0) | (n_neg == 0), 0.5, values)
+        values = wins / pairs
+    return np.where(pairs == 0, 0.5, values)
 
 
 def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:

@@ -1,0 +1,106 @@
+"""How well does a bank fitted on every labelled family do on families it never saw? Cross-fitted
+over the held-out families (:mod:`discovery.domain.crossfit`): each fold's bank is fitted with
+the ``domains`` config on the choose families plus the other folds' families, and scores its
+fold's families; the out-of-fold scores are pooled.
+
+    python -m bench.crossfit configs/domains.yaml configs/demo.yaml \\
+        --heldout out/labelled/heldout.jsonl --folds 4 --cache out/cache/domains \\
+        --set model.dtype=auto --out out/crossfit/s20
+
+Prints per domain the pooled AUROC of the configured filter (its auto depth per fold), of the
+full-depth head of the same pool and of TF-IDF + LR trained on each fold's corpus; writes
+``scores.parquet`` (every variant's out-of-fold score: ``python -m bench.compare_evaluations
+A OUT`` compares it with an evaluation of the same held-out file) and ``crossfit.json``.
+A killed run resumes at its fold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from discovery.domain.crossfit import Crossfit, pooled_aurocs, run_crossfit
+from discovery.domain.job import DomainsConfig
+from rosetta_filter.config import load_config
+from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED
+from rosetta_filter.files import write_json_atomic
+from rosetta_filter.scoring.bank import load_bank
+
+
+def fold_depths(out: Path, folds: int) -> dict[str, list[int]]:
+    """Each domain's configured depth (deepest layer read) in each fold's evaluation."""
+    depths: dict[str, list[int]] = {}
+    for fold in range(folds):
+        evaluation = json.loads(
+            (out / f"fold-{fold}" / "evaluation" / "evaluation.json").read_text()
+        )
+        for domain, metrics in evaluation["domains"].items():
+            depths.setdefault(domain, []).append(metrics[CONFIGURED]["max_layer"])
+    return depths
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("domains_config", type=Path, help="the bank's domains config")
+    parser.add_argument("run_config", type=Path, help="run config whose neurons are scored")
+    parser.add_argument("--heldout", type=Path, required=True, help="held-out labelled file")
+    parser.add_argument("--folds", type=int, default=4, help="folds of held-out families")
+    parser.add_argument("--cache", type=Path, help="pooled-activation cache (domains cache_dir)")
+    parser.add_argument("--set", action="append", default=[], help="run config override")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    args = parser.parse_args()
+    console = Console()
+    started = time.perf_counter()
+    plan = Crossfit(
+        domains=DomainsConfig.model_validate(yaml.safe_load(args.domains_config.read_text())),
+        run=load_config(args.run_config, args.set),
+        heldout=args.heldout,
+        out=args.out,
+        folds=args.folds,
+        cache_dir=args.cache,
+    )
+    report = lambda fold, step: console.print(  # noqa: E731
+        f"fold {fold}: {step} ({time.perf_counter() - started:.0f} s)"
+    )
+    pooled = run_crossfit(plan, done=report)
+    model = load_bank(plan.fold_dir(0) / "bank").model_meta(
+        plan.domains.bank_model or plan.domains.model.name
+    )
+    full = f"head/all/L{model['layers'] - 1}"
+    aurocs = pooled_aurocs(pooled, (CONFIGURED, full, BASELINE))
+    depths = fold_depths(args.out, args.folds)
+    table = Table(
+        "domain", "configured", "depth per fold", f"full depth ({full})", "TF-IDF + LR",
+        title=f"out-of-fold AUROC over {pooled.num_rows} held-out documents, {args.folds} folds",
+    )  # fmt: skip
+    for domain, row in aurocs.items():
+        table.add_row(
+            domain, f"{row[CONFIGURED]:.4f}", " ".join(f"L{d}" for d in depths[domain]),
+            f"{row.get(full, float('nan')):.4f}", f"{row.get(BASELINE, float('nan')):.4f}",
+        )  # fmt: skip
+    console.print(table)
+    write_json_atomic(
+        args.out / "crossfit.json",
+        {
+            "domains_config": str(args.domains_config),
+            "run_config": str(args.run_config),
+            "overrides": args.set,
+            "heldout": str(args.heldout),
+            "folds": args.folds,
+            "docs": pooled.num_rows,
+            "seconds": round(time.perf_counter() - started, 1),
+            "auroc": aurocs,
+            "configured_depths": depths,
+            "full_depth_variant": full,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

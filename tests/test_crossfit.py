@@ -1,0 +1,106 @@
+"""Cross-fitting (:mod:`discovery.domain.crossfit`): every held-out document is scored once, by
+a bank that never saw its family, and a killed run resumes without refitting."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from planted_domains import family_docs
+from test_evaluate import planted_run
+from test_pipeline import write_jsonl
+
+from discovery.domain.crossfit import Crossfit, deal_families, pooled_aurocs, run_crossfit
+from discovery.domain.job import DomainsConfig
+from discovery.errors import DiscoveryError
+from rosetta_filter.config import RunConfig
+from rosetta_filter.scoring.bank import load_bank
+
+HELD = {"fb", "fc", "pb", "pc"}  # two families per domain held out, fa and pa chosen on
+
+
+def test_dealing_is_balanced_deterministic_and_blind_to_input_order():
+    families = {"code": [f"c{i}" for i in range(7)], "legal": ["l0", "l1", "l2"], "math": ["m0"]}
+    dealt = deal_families(families, 3)
+    every = sorted(f for names in families.values() for f in names)
+    assert sorted(f for fold in dealt for f in fold) == every
+    assert max(map(len, dealt)) - min(map(len, dealt)) <= 1
+    shuffled = {d: list(reversed(f)) for d, f in reversed(families.items())}
+    assert deal_families(shuffled, 3) == dealt
+    # one count runs over the domains: legal's three families land in three different folds
+    assert sorted(i for i, fold in enumerate(dealt) for f in fold if f.startswith("l")) == [0, 1, 2]
+    with pytest.raises(DiscoveryError, match="fewer folds"):
+        deal_families({"code": ["a", "b"]}, 3)
+
+
+def _plan(planted_model, format1_bank, tmp_path, choose_docs) -> Crossfit:
+    docs = family_docs("choose") + family_docs("heldout")
+    choose = write_jsonl(tmp_path / "choose.jsonl", choose_docs(docs))
+    heldout = write_jsonl(
+        tmp_path / "heldout.jsonl", [d | {"role": "heldout"} for d in docs if d["family"] in HELD]
+    )
+    domains = DomainsConfig.model_validate(
+        {
+            "bank": str(format1_bank),
+            "out": str(tmp_path / "unused"),
+            "model": {"name": str(planted_model), "threads": 1},
+            "bank_model": "tiny",
+            "labelled": {"path": str(choose)},
+            "tokens": {"max_tokens": 64},
+            "heads": {"candidates": 16, "max_neurons": 4, "workers": 1},
+            "cache_dir": str(tmp_path / "cache"),
+        }
+    )
+    run = RunConfig.model_validate(planted_run(planted_model, format1_bank, heldout, tmp_path))
+    return Crossfit(domains, run, heldout, tmp_path / "crossfit", folds=2)
+
+
+def test_each_document_is_scored_once_by_a_bank_blind_to_its_family(
+    planted_model, format1_bank, tmp_path
+):
+    plan = _plan(
+        planted_model,
+        format1_bank,
+        tmp_path,
+        lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
+    )
+    steps = []
+    pooled = run_crossfit(plan, done=lambda fold, step: steps.append((fold, step)))
+    assert steps == [(0, "fitted"), (0, "scored"), (1, "fitted"), (1, "scored")]
+    ids = pooled.column("id").to_pylist()
+    everything = family_docs("choose") + family_docs("heldout")
+    assert sorted(ids) == sorted(d["id"] for d in everything if d["family"] in HELD)
+    assert len(ids) == len(set(ids))
+    folds = []
+    for fold in range(2):
+        bank = load_bank(plan.fold_dir(fold) / "bank")
+        fitted = {f for fs in bank.heads["labelled_corpus"]["families"].values() for f in fs}
+        scored = set(pq.read_table(plan.fold_dir(fold) / "scores.parquet")["family"].to_pylist())
+        assert scored and not scored & fitted and fitted == {"fa", "pa"} | (HELD - scored)
+        folds.append(scored)
+    # each fold scores one family of each domain
+    assert folds[0] | folds[1] == HELD and [len(f & {"fb", "fc"}) for f in folds] == [1, 1]
+    # within a fold, the pooled statistic is that fold's own evaluation, weighted by its pairs
+    by_fold = [
+        json.loads((plan.fold_dir(f) / "evaluation" / "evaluation.json").read_text())
+        for f in range(2)
+    ]
+    pairs = [(ev["docs_per_domain"]["ex"] * ev["docs_per_domain"]["plain"]) for ev in by_fold]
+    fold_aurocs = [ev["domains"]["ex"]["configured"]["auroc"] for ev in by_fold]
+    ex = pooled_aurocs(pooled)["ex"]["configured"]
+    assert ex["within_fold"] == pytest.approx(np.average(fold_aurocs, weights=pairs))
+    assert max(fold_aurocs) == 1.0 and 0.5 < ex["pooled"] <= 1.0  # the trigger word
+    # a second run (a resumed one) refits and rescores nothing, and pools the same table
+    steps.clear()
+    again = run_crossfit(plan, done=lambda fold, step: steps.append((fold, step)))
+    assert steps == [(0, "reused"), (1, "reused")] and again.equals(pooled)
+
+
+def test_a_family_in_both_corpora_is_refused(planted_model, format1_bank, tmp_path):
+    plan = _plan(
+        planted_model, format1_bank, tmp_path, lambda docs: [d | {"role": "choose"} for d in docs]
+    )
+    with pytest.raises(DiscoveryError, match="fit on the family it scores"):
+        run_crossfit(plan)
