@@ -27,6 +27,7 @@ from rich.table import Table
 
 from discovery.domain.crossfit import Crossfit, pooled_aurocs, run_crossfit
 from discovery.domain.job import DomainsConfig
+from rosetta_filter.cli.common import command_progress
 from rosetta_filter.config import load_config
 from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED
 from rosetta_filter.files import write_json_atomic
@@ -65,10 +66,13 @@ def main() -> None:
         folds=args.folds,
         cache_dir=args.cache,
     )
-    report = lambda fold, step: console.print(  # noqa: E731
-        f"fold {fold}: {step} ({time.perf_counter() - started:.0f} s)"
-    )
-    pooled = run_crossfit(plan, done=report)
+    with command_progress(quiet=False) as progress:
+
+        def done(fold: int, step: str) -> None:
+            progress.finish()
+            console.print(f"fold {fold}: {step} ({time.perf_counter() - started:.0f} s)")
+
+        pooled = run_crossfit(plan, done=done, stage=progress.start, advance=progress.advance)
     model = load_bank(plan.fold_dir(0) / "bank").model_meta(
         plan.domains.bank_model or plan.domains.model.name
     )

@@ -131,12 +131,7 @@ def domains(
 
     with command_progress(quiet) as progress:
         cfg = load_config(config, set_, cls=DomainsConfig)
-
-        def stage(name: str, total: int) -> None:
-            progress.finish()
-            progress.start(name, total)
-
-        bank_dir, summary = build_domain_bank(cfg, stage=stage, advance=progress.advance)
+        bank_dir, summary = build_domain_bank(cfg, stage=progress.start, advance=progress.advance)
     table = Table(
         "domain",
         "pool",

@@ -13,7 +13,7 @@ from test_evaluate import planted_run
 from test_pipeline import write_jsonl
 
 from discovery.domain.crossfit import Crossfit, deal_families, pooled_aurocs, run_crossfit
-from discovery.domain.job import DomainsConfig
+from discovery.domain.job import DomainsConfig, build_domain_bank
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import RunConfig
 from rosetta_filter.scoring.bank import load_bank
@@ -66,9 +66,21 @@ def test_each_document_is_scored_once_by_a_bank_blind_to_its_family(
         tmp_path,
         lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
     )
-    steps = []
-    pooled = run_crossfit(plan, done=lambda fold, step: steps.append((fold, step)))
+    steps, stages, counted = [], [], []
+    pooled = run_crossfit(
+        plan,
+        done=lambda fold, step: steps.append((fold, step)),
+        stage=lambda name, total: stages.append((name, total)),
+        advance=counted.append,
+    )
     assert steps == [(0, "fitted"), (0, "scored"), (1, "fitted"), (1, "scored")]
+    # the progress display sees each fold's pooled pass, fit and scoring, each counted out
+    assert [name for name, _ in stages if name.startswith("fold 1")] == [
+        "fold 1: pooled pass",
+        "fold 1: fitting domains",
+        "fold 1: scoring its families",
+    ]
+    assert sum(counted) == sum(total for _, total in stages)
     ids = pooled.column("id").to_pylist()
     everything = family_docs("choose") + family_docs("heldout")
     assert sorted(ids) == sorted(d["id"] for d in everything if d["family"] in HELD)
@@ -104,3 +116,25 @@ def test_a_family_in_both_corpora_is_refused(planted_model, format1_bank, tmp_pa
     )
     with pytest.raises(DiscoveryError, match="fit on the family it scores"):
         run_crossfit(plan)
+
+
+def test_held_out_records_are_fitted_only_when_asked(planted_model, format1_bank, tmp_path):
+    plan = _plan(
+        planted_model,
+        format1_bank,
+        tmp_path,
+        lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
+    )
+    both = [str(plan.domains.labelled.path), str(plan.heldout)]
+    labelled = plan.domains.labelled.model_copy(update={"path": both})
+    refused = plan.domains.model_copy(update={"labelled": labelled, "out": str(tmp_path / "all")})
+    with pytest.raises(DiscoveryError, match="fit_heldout: true") as error:
+        build_domain_bank(refused)
+    assert error.value.field == "labelled.fit_heldout"
+    asked = refused.model_copy(
+        update={"labelled": labelled.model_copy(update={"fit_heldout": True})}
+    )
+    path, _ = build_domain_bank(asked)
+    corpus = load_bank(path).heads["labelled_corpus"]
+    assert corpus["path"] == both
+    assert {f for fs in corpus["families"].values() for f in fs} == {"fa", "pa"} | HELD

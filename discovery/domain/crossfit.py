@@ -88,11 +88,16 @@ class Crossfit:
 
 
 def run_crossfit(
-    plan: Crossfit, done: Callable[[int, str], None] = lambda fold, step: None
+    plan: Crossfit,
+    done: Callable[[int, str], None] = lambda fold, step: None,
+    stage: Callable[[str, int], None] = lambda name, total: None,
+    advance: Callable[[int], None] = lambda n: None,
 ) -> pa.Table:
     """Fit and score every fold (skipping those already complete), then pool the out-of-fold
     scores into ``plan.out / scores.parquet`` (one row per held-out document, a
-    ``{domain}/{variant}`` column per variant every fold has) and return them."""
+    ``{domain}/{variant}`` column per variant every fold has) and return them. Progress:
+    ``done(fold, step)`` after each fold's fit and scoring, ``stage(name, total)`` when a
+    fold's pooled pass, fit or scoring opens, ``advance(n)`` as each counts."""
     fields = plan.domains.labelled
     heldout = read_labelled(plan.heldout)
     choose = read_labelled(
@@ -114,13 +119,21 @@ def run_crossfit(
     dealt = deal_families(by_domain, plan.folds)
     write_json_atomic(plan.out / "folds.json", {"heldout": str(plan.heldout), "folds": dealt})
     tables = []
+    progress = _FoldProgress(done, stage, advance)
     for fold, held in enumerate(dealt):
-        tables.append(_fold_scores(plan, fold, held, choose, heldout, done))
+        tables.append(_fold_scores(plan, fold, held, choose, heldout, progress))
     columns = set.intersection(*(set(t.column_names) for t in tables))
     pooled = pa.concat_tables([t.select(sorted(columns)) for t in tables])
     with atomic_path(plan.out / SCORES_FILE) as tmp:
         pq.write_table(pooled, tmp)
     return pooled
+
+
+@dataclass(frozen=True)
+class _FoldProgress:
+    done: Callable[[int, str], None]
+    stage: Callable[[str, int], None]
+    advance: Callable[[int], None]
 
 
 def _fold_scores(
@@ -129,13 +142,13 @@ def _fold_scores(
     held: list[str],
     choose: LabelledSet,
     heldout: LabelledSet,
-    done: Callable[[int, str], None],
+    progress: _FoldProgress,
 ) -> pa.Table:
     """One fold: its training corpus, its bank, its evaluation; each reused when complete."""
     root = plan.fold_dir(fold)
     scores = root / SCORES_FILE
     if scores.exists():
-        done(fold, "reused")
+        progress.done(fold, "reused")
         return pq.read_table(scores)
     train = root / "train.jsonl"
     if not train.exists():
@@ -149,13 +162,17 @@ def _fold_scores(
                 "cache_dir": str(plan.cache_dir) if plan.cache_dir else plan.domains.cache_dir,
             }
         )
-        build_domain_bank(cfg)
-        done(fold, "fitted")
+        fold_stage = lambda name, total: progress.stage(f"fold {fold}: {name}", total)  # noqa: E731
+        build_domain_bank(cfg, stage=fold_stage, advance=progress.advance)
+        progress.done(fold, "fitted")
     run = plan.run.model_copy(
         update={"neurons": plan.run.neurons.model_copy(update={"bank": str(bank)})}
     )
     data = read_labelled(plan.heldout, only_families=held)
-    results = evaluate(run, data, read_labelled(train), cache_dir=plan.cache_dir)
+    progress.stage(f"fold {fold}: scoring its families", len(data))
+    results = evaluate(
+        run, data, read_labelled(train), advance=progress.advance, cache_dir=plan.cache_dir
+    )
     meta = {
         "labels": str(plan.heldout),
         "families": held,
@@ -170,7 +187,7 @@ def _fold_scores(
     table = table.append_column("fold", pa.array([fold] * table.num_rows, pa.int64()))
     with atomic_path(scores) as tmp:
         pq.write_table(table, tmp)
-    done(fold, "scored")
+    progress.done(fold, "scored")
     return table
 
 

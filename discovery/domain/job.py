@@ -48,11 +48,20 @@ log = logging.getLogger(__name__)
 
 
 class LabelledCorpusConfig(Strict):
-    path: str = Field(description="labelled file(s): a text, a domain and a family per record")
+    path: str | list[str] = Field(
+        description="labelled file(s), read as one set: a text, a domain and a family per record"
+    )
     text_field: str = "text"
     domain_field: str = "domain"
     family_field: str = "family"
-    role_field: str = Field("role", description="records whose role is 'heldout' are refused")
+    role_field: str = Field(
+        "role", description="records whose role is 'heldout' are refused unless fit_heldout"
+    )
+    fit_heldout: bool = Field(
+        False,
+        description="fit on held-out records too: the bank then has no held-out family left, "
+        "so its quality on unseen families is the cross-fitted estimate (bench.crossfit)",
+    )
 
 
 class HeadsConfig(Strict):
@@ -115,12 +124,13 @@ def _labelled(cfg: LabelledCorpusConfig) -> LabelledSet:
         family_field=cfg.family_field,
         role_field=cfg.role_field,
     )
-    if (data.roles == "heldout").any():
+    if (data.roles == "heldout").any() and not cfg.fit_heldout:
         raise DiscoveryError(
             f"labelled.path={cfg.path} holds held-out documents (role=heldout): fit heads on "
-            "the choose split only and keep held-out families for `rosetta-filter evaluate`",
-            field="labelled.path",
-            value=cfg.path,
+            "the choose split only and keep held-out families for `rosetta-filter evaluate`, "
+            "or set labelled.fit_heldout: true and judge the bank by cross-fitting",
+            field="labelled.fit_heldout",
+            value=str(cfg.path),
         )
     if (data.families == "").any():
         raise DiscoveryError(

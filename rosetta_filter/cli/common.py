@@ -84,8 +84,10 @@ class RichRunProgress:
         self.started = 0.0
 
     def start(self, stage: str, total: int | None, done: int = 0) -> None:
+        """Open a bar for ``stage``, closing the previous stage's first."""
         if not self.enabled:
             return
+        self.finish()
         self.docs = self.tokens = self.kept = 0
         self.started = time.perf_counter()
         self.bar = Progress(

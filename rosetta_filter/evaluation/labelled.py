@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +37,7 @@ class LabelledSet:
 
 
 def read_labelled(
-    path: str | Path,
+    path: str | Path | Sequence[str | Path],
     *,
     text_field: str = "text",
     label_field: str = "domain",
@@ -46,9 +46,11 @@ def read_labelled(
     id_field: str | None = "id",
     only_families: Collection[str] | None = None,
 ) -> LabelledSet:
-    """Every record of ``path`` with a text and a label (only those of ``only_families``, when
-    given: a sealed subset scored on its own); the others are counted in the log."""
-    source = Source(SourceConfig(data_files=str(path), text_field=text_field, id_field=id_field))
+    """Every record of ``path`` (one file, or several read in order as one set) with a text and
+    a label (only those of ``only_families``, when given: a sealed subset scored on its own);
+    the others are counted in the log."""
+    files = str(path) if isinstance(path, str | Path) else [str(p) for p in path]
+    source = Source(SourceConfig(data_files=files, text_field=text_field, id_field=id_field))
     ids, texts, labels, families, roles = [], [], [], [], []
     skipped: Counter = Counter()
     seen_families: set[str] = set()
