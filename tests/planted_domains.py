@@ -69,21 +69,30 @@ def make_format1_bank(root: Path) -> Path:
     return write_bank(root / "bank", meta, neurons, pairs)
 
 
+def planted_domains_config(
+    planted_model: Path, format1_bank: Path, labelled: Path, out: Path, cache: Path
+) -> DomainsConfig:
+    """The heads job for the planted model: small heads, one worker, the tiny model's bank."""
+    return DomainsConfig.model_validate(
+        {
+            "bank": str(format1_bank),
+            "out": str(out),
+            "model": {"name": str(planted_model), "threads": 1},
+            "bank_model": "tiny",
+            "labelled": {"path": str(labelled)},
+            "tokens": {"max_tokens": 64},
+            "heads": {"candidates": 16, "max_neurons": 4, "workers": 1},
+            "cache_dir": str(cache),
+        }
+    )
+
+
 def make_heads_bank(planted_model: Path, format1_bank: Path, root: Path) -> Path:
     choose = write_jsonl(
         root / "choose.jsonl", [d | {"role": "choose"} for d in family_docs("choose")]
     )
-    cfg = DomainsConfig.model_validate(
-        {
-            "bank": str(format1_bank),
-            "out": str(root / "bank2"),
-            "model": {"name": str(planted_model), "threads": 1},
-            "bank_model": "tiny",
-            "labelled": {"path": str(choose)},
-            "tokens": {"max_tokens": 64},
-            "heads": {"candidates": 16, "max_neurons": 4, "workers": 1},
-            "cache_dir": str(root / "cache"),
-        }
+    cfg = planted_domains_config(
+        planted_model, format1_bank, choose, root / "bank2", root / "cache"
     )
     out, summary = build_domain_bank(cfg)
     assert summary["ex"]["rosetta"]["auto_max_layer"] == 0

@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from planted_domains import family_docs
+from planted_domains import family_docs, planted_domains_config
 from test_evaluate import planted_run
 from test_pipeline import write_jsonl
 
 from discovery.domain.crossfit import Crossfit, deal_families, pooled_aurocs, run_crossfit
-from discovery.domain.job import DomainsConfig, build_domain_bank
+from discovery.domain.job import build_domain_bank
 from discovery.errors import DiscoveryError
 from rosetta_filter.config import RunConfig
 from rosetta_filter.scoring.bank import load_bank
@@ -41,17 +41,8 @@ def _plan(planted_model, format1_bank, tmp_path, choose_docs) -> Crossfit:
     heldout = write_jsonl(
         tmp_path / "heldout.jsonl", [d | {"role": "heldout"} for d in docs if d["family"] in HELD]
     )
-    domains = DomainsConfig.model_validate(
-        {
-            "bank": str(format1_bank),
-            "out": str(tmp_path / "unused"),
-            "model": {"name": str(planted_model), "threads": 1},
-            "bank_model": "tiny",
-            "labelled": {"path": str(choose)},
-            "tokens": {"max_tokens": 64},
-            "heads": {"candidates": 16, "max_neurons": 4, "workers": 1},
-            "cache_dir": str(tmp_path / "cache"),
-        }
+    domains = planted_domains_config(
+        planted_model, format1_bank, choose, tmp_path / "unused", tmp_path / "cache"
     )
     run = RunConfig.model_validate(planted_run(planted_model, format1_bank, heldout, tmp_path))
     return Crossfit(domains, run, heldout, tmp_path / "crossfit", folds=2)
