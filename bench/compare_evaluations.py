@@ -11,6 +11,8 @@ domains (``family``) and each other domain's documents against it (``against``: 
 for that domain take the family for its own?). Either side may be cross-fitted scores
 (``python -m bench.crossfit``: one bank per fold): both are then compared on pairs of documents
 of the same fold only, where one bank scored both (``--all-pairs`` counts every pair).
+``--figure`` draws each domain's B - A with its interval (``--margin`` marks a
+non-inferiority margin), for a reader who would rather look than read the table.
 
     python -m bench.compare_evaluations out/evaluation/heldout-a out/evaluation/heldout-b \\
         --family fricas-algebra --out docs/quality/compare.json
@@ -19,7 +21,6 @@ of the same fold only, where one bank scored both (``--all-pairs`` counts every 
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -35,6 +36,7 @@ from rosetta_filter.evaluation.uncertainty import (
     paired_difference,
     resampled_aurocs,
 )
+from rosetta_filter.files import atomic_path, write_json_atomic
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,10 @@ def main() -> None:
         help="with cross-fitted scores, count pairs across folds too (default: within a fold)",
     )
     parser.add_argument("--out", type=Path, help="write the comparison as JSON")
+    parser.add_argument("--figure", type=Path, help="draw each domain's B - A interval (PNG)")
+    parser.add_argument(
+        "--margin", type=float, help="with --figure: mark a non-inferiority margin at -MARGIN"
+    )
     args = parser.parse_args()
     a, b = Scores.read(args.a), Scores.read(args.b)
     result = compare(a, b, args.variant, tuple(args.family), within_folds=not args.all_pairs)
@@ -165,13 +171,44 @@ def main() -> None:
                 f"{c.difference:+.4f} ({c.ci[0]:+.4f}, {c.ci[1]:+.4f})", f"{c.share_not_worse:.2f}",
             )  # fmt: skip
     Console().print(table)
+    pairs = "within_fold" if crossfitted and not args.all_pairs else "all"
     if args.out:
         payload = {d: {k: asdict(c) for k, c in rows.items()} for d, rows in result.items()}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        pairs = "within_fold" if crossfitted and not args.all_pairs else "all"
-        args.out.write_text(
-            json.dumps({"a": str(args.a), "b": str(args.b), "pairs": pairs, **payload}, indent=1)
-        )
+        write_json_atomic(args.out, {"a": str(args.a), "b": str(args.b), "pairs": pairs, **payload})
+    if args.figure:
+        scope = pairs.replace("_", " ")
+        title = f"{args.variant}, B - A ({scope} pairs)\nA = {args.a}\nB = {args.b}"
+        draw_differences(result, args.figure, title, args.margin)
+
+
+def draw_differences(
+    result: dict[str, dict[str, Comparison]], path: Path, title: str, margin: float | None
+) -> None:
+    """One row per domain: B - A over every document of the domain, its 95% interval, zero and
+    (given) the margin a non-inferiority rule allows. Written atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    domains = list(result)
+    rows = [result[d]["all"] for d in domains]
+    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.45 * len(domains)))
+    y = np.arange(len(domains))[::-1]
+    centre = np.array([c.difference for c in rows])
+    low, high = centre - [c.ci[0] for c in rows], [c.ci[1] for c in rows] - centre
+    ax.errorbar(centre, y, xerr=[low, high], fmt="o", color="tab:blue", capsize=4)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    if margin is not None:
+        ax.axvline(-margin, color="tab:red", linestyle="--", linewidth=0.8, label=f"-{margin}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.set_yticks(y, [f"{d}  {c.a:.3f} -> {c.b:.3f}" for d, c in zip(domains, rows, strict=True)])
+    ax.set_xlabel("AUROC difference B - A (95% interval)")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,8 @@ planted scores whose differences are known."""
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from bench.compare_evaluations import Scores, compare
+from bench.compare_evaluations import Scores, compare, main
 from rosetta_filter.evaluation.metrics import auroc
 
 
@@ -76,3 +78,14 @@ def test_cross_fitted_scores_are_compared_on_pairs_within_a_fold(two, tmp_path):
     per_fold = [(noisy[fold == k], is_math[fold == k]) for k in (0, 1)]
     assert within.a == pytest.approx(np.mean([auroc(s, p)[0] for s, p in per_fold]))
     assert compare(a, b, within_folds=False)["math"]["all"].b == 0.75
+
+
+def test_the_command_writes_the_comparison_and_its_figure(two, tmp_path, monkeypatch):
+    out, figure = tmp_path / "compare.json", tmp_path / "figures" / "compare.png"
+    argv = [str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out), "--figure", str(figure)]
+    monkeypatch.setattr(sys, "argv", ["compare_evaluations", *argv, "--margin", "0.005"])
+    main()
+    written = json.loads(out.read_text())
+    assert written["pairs"] == "all" and written["math"]["all"]["b"] == 0.75
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(figure.parent.glob("*.tmp*"))
