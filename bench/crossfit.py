@@ -31,7 +31,6 @@ from rosetta_filter.cli.common import command_progress
 from rosetta_filter.config import load_config
 from rosetta_filter.evaluation.evaluate import BASELINE, CONFIGURED
 from rosetta_filter.files import write_json_atomic
-from rosetta_filter.scoring.bank import load_bank
 
 
 def fold_depths(out: Path, folds: int) -> dict[str, list[int]]:
@@ -44,6 +43,17 @@ def fold_depths(out: Path, folds: int) -> dict[str, list[int]]:
         for domain, metrics in evaluation["domains"].items():
             depths.setdefault(domain, []).append(metrics[CONFIGURED]["max_layer"])
     return depths
+
+
+def full_depth_variant(columns: list[str]) -> str:
+    """The deepest all-neuron head every fold scored (``head/all/L{n}``), read off the pooled
+    columns, so a run resumed from its folds' scores alone needs no bank."""
+    depths = {
+        int(name.rsplit("/L", 1)[1])
+        for name in columns
+        if name.split("/", 1)[-1].startswith("head/all/L")
+    }
+    return f"head/all/L{max(depths)}"
 
 
 def main() -> None:
@@ -73,10 +83,7 @@ def main() -> None:
             console.print(f"fold {fold}: {step} ({time.perf_counter() - started:.0f} s)")
 
         pooled = run_crossfit(plan, done=done, stage=progress.start, advance=progress.advance)
-    model = load_bank(plan.fold_dir(0) / "bank").model_meta(
-        plan.domains.bank_model or plan.domains.model.name
-    )
-    full = f"head/all/L{model['layers'] - 1}"
+    full = full_depth_variant(pooled.column_names)
     aurocs = pooled_aurocs(pooled, (CONFIGURED, full, BASELINE))
     depths = fold_depths(args.out, args.folds)
     table = Table(
