@@ -21,6 +21,7 @@ import json
 import time
 from pathlib import Path
 
+import pyarrow as pa
 import yaml
 from rich.console import Console
 from rich.table import Table
@@ -56,6 +57,34 @@ def full_depth_variant(columns: list[str]) -> str:
     return f"head/all/L{max(depths)}"
 
 
+def summarise(pooled: pa.Table, out: Path, folds: int) -> dict:
+    """Per domain the configured filter, the full-depth all-neuron head and TF-IDF + LR, each
+    ``within_fold`` and ``pooled`` (:func:`pooled_aurocs`), and the configured depth per fold."""
+    full = full_depth_variant(pooled.column_names)
+    return {
+        "docs": pooled.num_rows,
+        "auroc": pooled_aurocs(pooled, (CONFIGURED, full, BASELINE)),
+        "configured_depths": fold_depths(out, folds),
+        "full_depth_variant": full,
+    }
+
+
+def summary_table(summary: dict, folds: int) -> Table:
+    full = summary["full_depth_variant"]
+    table = Table(
+        "domain", "configured", "depth per fold", f"full depth ({full})", "TF-IDF + LR",
+        title=f"out-of-fold AUROC over {summary['docs']} held-out documents, {folds} folds: "
+        "pairs within a fold / every pair",
+    )  # fmt: skip
+    cell = lambda v: f"{v['within_fold']:.4f} / {v['pooled']:.4f}" if v else "-"  # noqa: E731
+    for domain, row in summary["auroc"].items():
+        depths = " ".join(f"L{d}" for d in summary["configured_depths"][domain])
+        table.add_row(
+            domain, cell(row.get(CONFIGURED)), depths, cell(row.get(full)), cell(row.get(BASELINE))
+        )
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("domains_config", type=Path, help="the bank's domains config")
@@ -83,19 +112,8 @@ def main() -> None:
             console.print(f"fold {fold}: {step} ({time.perf_counter() - started:.0f} s)")
 
         pooled = run_crossfit(plan, done=done, stage=progress.start, advance=progress.advance)
-    full = full_depth_variant(pooled.column_names)
-    aurocs = pooled_aurocs(pooled, (CONFIGURED, full, BASELINE))
-    depths = fold_depths(args.out, args.folds)
-    table = Table(
-        "domain", "configured", "depth per fold", f"full depth ({full})", "TF-IDF + LR",
-        title=f"out-of-fold AUROC over {pooled.num_rows} held-out documents, {args.folds} folds",
-    )  # fmt: skip
-    for domain, row in aurocs.items():
-        table.add_row(
-            domain, f"{row[CONFIGURED]:.4f}", " ".join(f"L{d}" for d in depths[domain]),
-            f"{row.get(full, float('nan')):.4f}", f"{row.get(BASELINE, float('nan')):.4f}",
-        )  # fmt: skip
-    console.print(table)
+    summary = summarise(pooled, args.out, args.folds)
+    console.print(summary_table(summary, args.folds))
     write_json_atomic(
         args.out / "crossfit.json",
         {
@@ -104,11 +122,8 @@ def main() -> None:
             "overrides": args.set,
             "heldout": str(args.heldout),
             "folds": args.folds,
-            "docs": pooled.num_rows,
             "seconds": round(time.perf_counter() - started, 1),
-            "auroc": aurocs,
-            "configured_depths": depths,
-            "full_depth_variant": full,
+            **summary,
         },
     )
 

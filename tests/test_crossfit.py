@@ -9,10 +9,11 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from planted_domains import family_docs, planted_domains_config
+from rich.console import Console
 from test_evaluate import planted_run
 from test_pipeline import write_jsonl
 
-from bench.crossfit import fold_depths, full_depth_variant
+from bench.crossfit import summarise, summary_table
 from discovery.domain.crossfit import Crossfit, deal_families, pooled_aurocs, run_crossfit
 from discovery.domain.job import build_domain_bank
 from discovery.errors import DiscoveryError
@@ -96,9 +97,14 @@ def test_each_document_is_scored_once_by_a_bank_blind_to_its_family(
     ex = pooled_aurocs(pooled)["ex"]["configured"]
     assert ex["within_fold"] == pytest.approx(np.average(fold_aurocs, weights=pairs))
     assert max(fold_aurocs) == 1.0 and 0.5 < ex["pooled"] <= 1.0  # the trigger word
-    # the report's full-depth head and per-fold depths come from the folds' outputs alone
-    assert full_depth_variant(pooled.column_names) == "head/all/L2"  # the tiny model: 3 layers
-    assert {d: len(v) for d, v in fold_depths(plan.out, 2).items()} == {"ex": 2, "plain": 2}
+    # the report comes from the folds' outputs alone: the full-depth head, each fold's depth
+    summary = summarise(pooled, plan.out, 2)
+    assert summary["full_depth_variant"] == "head/all/L2"  # the tiny model: 3 layers
+    assert {d: len(v) for d, v in summary["configured_depths"].items()} == {"ex": 2, "plain": 2}
+    assert summary["auroc"]["ex"]["configured"] == ex
+    console = Console(record=True, width=200)
+    console.print(summary_table(summary, 2))
+    assert f"{ex['within_fold']:.4f} / {ex['pooled']:.4f}" in console.export_text()
     # a second run (a resumed one) refits and rescores nothing, and pools the same table
     steps.clear()
     again = run_crossfit(plan, done=lambda fold, step: steps.append((fold, step)))
