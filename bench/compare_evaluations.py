@@ -193,7 +193,7 @@ def draw_differences(
 
     domains = list(result)
     rows = [result[d]["all"] for d in domains]
-    fig, ax = plt.subplots(figsize=(6.4, 1.2 + 0.45 * len(domains)))
+    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * len(domains)))
     y = np.arange(len(domains))[::-1]
     centre = np.array([c.difference for c in rows])
     low, high = centre - [c.ci[0] for c in rows], [c.ci[1] for c in rows] - centre
@@ -201,7 +201,8 @@ def draw_differences(
     ax.axvline(0.0, color="black", linewidth=0.8)
     if margin is not None:
         ax.axvline(-margin, color="tab:red", linestyle="--", linewidth=0.8, label=f"-{margin}")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.legend(loc="best", fontsize=8)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(nbins=5))
     ax.set_yticks(y, [f"{d}  {c.a:.3f} -> {c.b:.3f}" for d, c in zip(domains, rows, strict=True)])
     ax.set_xlabel("AUROC difference B - A (95% interval)")
     ax.set_title(title, fontsize=8)

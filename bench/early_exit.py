@@ -1,0 +1,164 @@
+"""What does ``neurons.max_quality_loss`` cost on families the depth rule never saw, and what does
+it save? Measured on a cross-fitted run (``python -m bench.crossfit``), without refitting.
+
+Each fold's bank holds a domain's whole depth table, and the fold's ``scores.parquet`` holds every
+depth's out-of-fold score. For each loss, each fold's bank resolves ``max_layer: auto`` through
+the scorer's own code (:meth:`NeuronSelection.from_config`, with the run config's neurons and
+``max_quality_loss`` set to the loss); that depth's scores are compared with the fold's full-depth
+head of the same pool, on pairs of documents of the same fold (one bank scored both), paired on
+the same stratified resamples. The share of layers run is what the early exit saves: the forward
+pass stops at the deepest layer read.
+
+    python -m bench.early_exit out/crossfit/s20 configs/demo.yaml --losses 0.005 0.01 \\
+        --set model.dtype=auto --out docs/quality/rule12-s21/early-exit.json \\
+        --figure docs/quality/rule12-s21/early-exit.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from bench.compare_evaluations import Comparison, Scores, draw_differences, paired
+from rosetta_filter.config import RunConfig, load_config
+from rosetta_filter.evaluation.uncertainty import Resamples
+from rosetta_filter.files import write_json_atomic
+from rosetta_filter.scoring.bank import NeuronBank, load_bank
+from rosetta_filter.scoring.depth_rule import DEPTH_STATISTICS
+from rosetta_filter.scoring.heads import pool_name
+from rosetta_filter.scoring.scorer import NeuronSelection
+
+
+@dataclass(frozen=True)
+class EarlyExit:
+    """One domain at one loss: each fold's auto depth (the deepest layer its head reads), the
+    share of the model's layers that runs (mean over folds), and the paired comparison with
+    full depth (``a``: full depth, ``b``: auto)."""
+
+    domain: str
+    loss: float
+    depths: list[int]
+    layer_share: float
+    comparison: Comparison
+
+
+def fold_depth(bank: NeuronBank, run: RunConfig, domain: str, loss: float) -> tuple[int, int, str]:
+    """What ``max_layer: auto`` resolves to for ``domain`` at ``loss`` with this bank, as the
+    scorer would load it: the head's depth limit (its row of the depth table), the deepest
+    layer its neurons read (where the forward pass stops) and its pool (``rosetta_only``)."""
+    neurons = run.neurons.model_copy(update={"domain": domain, "max_quality_loss": loss})
+    if neurons.max_layer != "auto":
+        raise SystemExit(f"neurons.max_layer is {neurons.max_layer!r}: set it to auto (--set)")
+    selection = NeuronSelection.from_config(neurons, run.scoring, run.model.name, bank)
+    if selection.max_layer is None:
+        raise SystemExit("the configured neurons are no domain head: set neurons.mode=head")
+    pool = False if neurons.rosetta_only == "auto" else neurons.rosetta_only
+    deepest_read = max(n.layer for n in selection.neurons)
+    return selection.max_layer, deepest_read, pool_name(pool)
+
+
+def reranked(bank: NeuronBank, depth_statistic: str | None) -> NeuronBank:
+    """``bank`` with its depth tables ranked by ``depth_statistic`` (``heads.depth_statistic``)
+    instead of the one it was fitted with: the ranking reads only the recorded per-family
+    AUROCs (:func:`discovery.domain.fit_domains.rank_depths`), so no refit is needed."""
+    if depth_statistic is None:
+        return bank
+    if depth_statistic not in DEPTH_STATISTICS:
+        raise SystemExit(f"--depth-statistic {depth_statistic}: use one of {DEPTH_STATISTICS}")
+    assert bank.heads is not None, f"bank {bank.path} has no heads"
+    return replace(bank, heads={**bank.heads, "quality_key": f"{depth_statistic}_fold_auroc"})
+
+
+def early_exits(
+    crossfit: Path, run: RunConfig, losses: list[float], depth_statistic: str | None = None
+) -> list[EarlyExit]:
+    """Every domain of the cross-fitted scores at every loss (see the module docstring), each
+    fold's bank ranked by ``depth_statistic`` (None: the statistic it was fitted with)."""
+    scores = Scores.read(crossfit)
+    if scores.folds is None:
+        raise SystemExit(f"{crossfit} holds no cross-fitted scores: run python -m bench.crossfit")
+    banks = {
+        fold: reranked(load_bank(crossfit / f"fold-{fold}" / "bank"), depth_statistic)
+        for fold in sorted(set(scores.folds.tolist()))
+    }
+    resamples = Resamples(
+        np.char.add(np.char.add(scores.labels.astype(str), "\t"), scores.families.astype(str))
+    )
+    found = []
+    for domain in sorted({c.split("/", 1)[0] for c in scores.columns}):
+        for loss in losses:
+            auto, full = np.empty(len(scores.ids)), np.empty(len(scores.ids))
+            depths, shares = [], []
+            for fold, bank in banks.items():
+                limit, read, pool = fold_depth(bank, run, domain, loss)
+                deepest = max(
+                    int(c.rsplit("/L", 1)[1])
+                    for c in scores.columns
+                    if c.startswith(f"{domain}/head/{pool}/L")
+                )
+                rows = scores.folds == fold
+                auto[rows] = scores.columns[f"{domain}/head/{pool}/L{limit}"][rows]
+                full[rows] = scores.columns[f"{domain}/head/{pool}/L{deepest}"][rows]
+                depths.append(read)
+                shares.append((read + 1) / (deepest + 1))
+            comparison = paired(full, auto, scores.labels == domain, resamples, scores.folds)
+            found.append(EarlyExit(domain, loss, depths, float(np.mean(shares)), comparison))
+    return found
+
+
+def exit_table(found: list[EarlyExit]) -> Table:
+    table = Table(
+        "domain", "max_quality_loss", "depth per fold", "layers run", "full depth", "auto",
+        "auto - full (95%)",
+        title="max_layer: auto against full depth on families no bank saw (pairs within a fold)",
+    )  # fmt: skip
+    for e in found:
+        c = e.comparison
+        table.add_row(
+            e.domain, f"{e.loss:g}", " ".join(f"L{d}" for d in e.depths), f"{e.layer_share:.0%}",
+            f"{c.a:.4f}", f"{c.b:.4f}", f"{c.difference:+.4f} ({c.ci[0]:+.4f}, {c.ci[1]:+.4f})",
+        )  # fmt: skip
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("crossfit", type=Path, help="a bench.crossfit output directory")
+    parser.add_argument("run_config", type=Path, help="run config whose neurons resolve depth")
+    parser.add_argument("--losses", type=float, nargs="+", default=[0.005, 0.01])
+    parser.add_argument(
+        "--depth-statistic",
+        choices=DEPTH_STATISTICS,
+        help="re-rank every fold's depth tables by this statistic (default: the bank's own)",
+    )
+    parser.add_argument("--set", action="append", default=[], help="run config override")
+    parser.add_argument("--out", type=Path, help="write the table as JSON")
+    parser.add_argument("--figure", type=Path, help="draw each auto - full interval (PNG)")
+    args = parser.parse_args()
+    run = load_config(args.run_config, args.set)
+    found = early_exits(args.crossfit, run, args.losses, args.depth_statistic)
+    Console().print(exit_table(found))
+    if args.out:
+        write_json_atomic(
+            args.out, {"crossfit": str(args.crossfit), "rows": [asdict(e) for e in found]}
+        )
+    if args.figure:
+        rows = {
+            f"{e.domain}, loss {e.loss:g}, {e.layer_share:.0%} of layers": {"all": e.comparison}
+            for e in found
+        }
+        statistic = args.depth_statistic or "the banks' own"
+        title = (
+            f"max_layer: auto - full depth, pairs within a fold\n{args.crossfit}, "
+            f"depth statistic: {statistic}"
+        )
+        draw_differences(rows, args.figure, title, margin=max(args.losses))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""``bench.early_exit``: what a ``max_quality_loss`` (and a depth statistic) costs on families no
+bank saw, read off a cross-fitted run without refitting; at the run's own settings it must
+reproduce each fold's configured depth and AUROC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_crossfit import HELD, _plan
+
+from bench.crossfit import summarise
+from bench.early_exit import early_exits, reranked
+from discovery.domain.crossfit import run_crossfit
+from rosetta_filter.evaluation.uncertainty import grouped_auroc
+from rosetta_filter.neuron import Neuron
+from rosetta_filter.scoring.bank import load_bank
+from rosetta_filter.scoring.heads import depth_rows, quality_key
+
+
+@pytest.fixture
+def crossfitted(planted_model, format1_bank, tmp_path):
+    plan = _plan(
+        planted_model,
+        format1_bank,
+        tmp_path,
+        lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
+    )
+    return plan, run_crossfit(plan)
+
+
+def test_the_runs_own_loss_reproduces_each_folds_depth_and_auroc(crossfitted):
+    plan, pooled = crossfitted
+    own = plan.run.neurons.max_quality_loss
+    summary = summarise(pooled, plan.out, 2)
+    full = summary["full_depth_variant"]
+    for e in early_exits(plan.out, plan.run, [own]):
+        assert e.depths == summary["configured_depths"][e.domain]
+        aurocs = summary["auroc"][e.domain]
+        assert e.comparison.b == pytest.approx(aurocs["configured"]["within_fold"])
+        assert e.comparison.a == pytest.approx(aurocs[full]["within_fold"])
+
+
+def test_a_loose_loss_gives_every_fold_its_shallowest_head(crossfitted):
+    plan, pooled = crossfitted
+    folds = pooled.column("fold").to_numpy()
+    labels = np.asarray(pooled.column("label").to_pylist(), dtype=object)
+    model = plan.run.neurons.bank_model or plan.run.model.name
+    for e in early_exits(plan.out, plan.run, [1.0]):  # any depth is within 1.0: the guard holds
+        expected = np.empty(len(folds))
+        reads = []
+        for fold in range(2):
+            row = depth_rows(load_bank(plan.fold_dir(fold) / "bank"), model, e.domain, False)[0]
+            reads.append(max(Neuron.parse(n).layer for n in row["neurons"]))
+            column = f"{e.domain}/head/all/L{row['max_layer']}"
+            expected[folds == fold] = pooled.column(column).to_numpy()[folds == fold]
+        assert e.depths == reads
+        assert e.layer_share == pytest.approx(np.mean([(r + 1) / 3 for r in reads]))  # 3 layers
+        assert e.comparison.b == pytest.approx(grouped_auroc(expected, labels == e.domain, folds))
+
+
+def test_reranking_changes_only_the_statistic(crossfitted):
+    plan, _ = crossfitted
+    bank = load_bank(plan.fold_dir(0) / "bank")
+    assert reranked(bank, None) is bank
+    mean = reranked(bank, "mean")
+    assert quality_key(mean) == "mean_fold_auroc" and quality_key(bank) != "mean_fold_auroc"
+    assert mean.heads["domains"] == bank.heads["domains"] and mean.neurons is bank.neurons
+    fitted_with = quality_key(bank).removesuffix("_fold_auroc")
+    assert early_exits(plan.out, plan.run, [0.005], fitted_with) == early_exits(
+        plan.out, plan.run, [0.005]
+    )
