@@ -28,11 +28,16 @@ from rich.table import Table
 
 from bench.compare_evaluations import Scores
 from rosetta_filter.evaluation.metrics import auroc
+from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.files import write_json_atomic
 
 
-def audit(labels: dict[str, str], scores: Scores, domain: str) -> dict[str, dict[str, float]]:
-    """Per score column of ``domain``: AUROC of each audited group against the other domains."""
+def audit(
+    labels: dict[str, str], scores: Scores, domain: str, variants: tuple[str, ...] = ()
+) -> dict[str, dict[str, float]]:
+    """Per score column of ``domain`` (those named in ``variants``, or all): AUROC of each
+    audited group against the other domains; for cross-fitted scores (``bench.crossfit``), over
+    pairs of documents of the same fold only (one bank scored both)."""
     negative = scores.labels != domain
     audited = np.asarray([labels.get(i) for i in scores.ids], dtype=object)
     missing = set(labels) - set(scores.ids)
@@ -46,14 +51,21 @@ def audit(labels: dict[str, str], scores: Scores, domain: str) -> dict[str, dict
         "register": audited == domain,
         f"not_{domain}": audited == f"not_{domain}",
     }
+
+    def measure(values: np.ndarray, keep: np.ndarray) -> float:
+        rows = keep | negative
+        if scores.folds is None:
+            return float(auroc(values[rows], keep[rows])[0])
+        return grouped_auroc(values[rows], keep[rows], scores.folds[rows])
+
     result = {}
     for column, values in scores.columns.items():
-        if not column.startswith(f"{domain}/"):
+        domain_of, variant = column.split("/", 1)
+        if domain_of != domain or (variants and variant not in variants):
             continue
-        result[column.split("/", 1)[1]] = {
-            name: float(auroc(values[keep | negative], keep[keep | negative])[0])
-            for name, keep in groups.items()
-        } | {f"n_{name}": int(keep.sum()) for name, keep in groups.items()}
+        result[variant] = {name: measure(values, keep) for name, keep in groups.items()} | {
+            f"n_{name}": int(keep.sum()) for name, keep in groups.items()
+        }
     return result
 
 
@@ -62,11 +74,17 @@ def main() -> None:
     parser.add_argument("labels", type=Path)
     parser.add_argument("evaluations", type=Path, nargs="+")
     parser.add_argument("--domain", default="math")
+    parser.add_argument(
+        "--variant", action="append", default=[], help="only this score column (repeatable)"
+    )
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
 
     labels = json.loads(args.labels.read_text())["labels"]
-    report = {str(e): audit(labels, Scores.read(e), args.domain) for e in args.evaluations}
+    report = {
+        str(e): audit(labels, Scores.read(e), args.domain, tuple(args.variant))
+        for e in args.evaluations
+    }
     table = Table(title=f"{args.domain}: the audited sample against every other domain's documents")
     for header in ("evaluation", "scores", "source", "register", f"not_{args.domain}"):
         table.add_column(header)

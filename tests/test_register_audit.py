@@ -37,3 +37,21 @@ def test_source_register_and_not_domain_aurocs_are_the_planted_ones(scores):
 def test_an_audit_of_another_file_is_refused(scores):
     with pytest.raises(SystemExit, match="not in this evaluation"):
         audit({"elsewhere": "math"}, scores, "math")
+
+
+def test_cross_fitted_scores_compare_pairs_within_a_fold_and_variants_filter(tmp_path):
+    """Two folds whose banks score on different scales: fold 1's every score is 100 higher, so
+    pairs across folds would put its code document above fold 0's math ones."""
+    table = {
+        "id": ["m0", "m1", "c0", "m2", "c1"],
+        "label": ["math", "math", "code", "math", "code"],
+        "family": ["fa", "fa", "ca", "fb", "cb"],
+        "fold": [0, 0, 0, 1, 1],
+        "math/configured": [2.0, 3.0, 1.0, 102.0, 101.0],
+        "math/tfidf_lr": [0.0, 0.0, 1.0, 0.0, 1.0],
+    }
+    pq.write_table(pa.table(table), tmp_path / "scores.parquet")
+    labels = {"m0": "math", "m1": "math", "m2": "math"}
+    result = audit(labels, Scores.read(tmp_path), "math", ("configured",))
+    assert list(result) == ["configured"]
+    assert result["configured"]["register"] == 1.0  # all-pairs would count c1 above m0 and m1
