@@ -7,7 +7,8 @@ the scorer's own code (:meth:`NeuronSelection.from_config`, with the run config'
 ``max_quality_loss`` set to the loss); that depth's scores are compared with the fold's full-depth
 head of the same pool, on pairs of documents of the same fold (one bank scored both), paired on
 the same stratified resamples. The share of layers run is what the early exit saves: the forward
-pass stops at the deepest layer read.
+pass stops at the deepest layer read. An ordinary ``rosetta-filter evaluate`` output is read with
+``--bank``, the one bank it scored with (:func:`evaluation_depths`: point estimates).
 
     python -m bench.early_exit out/crossfit/s20 configs/demo.yaml --losses 0.005 0.01 \\
         --set model.dtype=auto --out docs/quality/rule12-s21/early-exit.json \\
@@ -17,6 +18,7 @@ pass stops at the deepest layer read.
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -81,7 +83,7 @@ def early_exits(
     fold's bank ranked by ``depth_statistic`` (None: the statistic it was fitted with)."""
     scores = Scores.read(crossfit)
     if scores.folds is None:
-        raise SystemExit(f"{crossfit} holds no cross-fitted scores: run python -m bench.crossfit")
+        raise SystemExit(f"{crossfit} holds no cross-fitted scores: for an evaluation, --bank")
     banks = {
         fold: reranked(load_bank(crossfit / f"fold-{fold}" / "bank"), depth_statistic)
         for fold in sorted(set(scores.folds.tolist()))
@@ -91,6 +93,7 @@ def early_exits(
     )
     found = []
     for domain in sorted({c.split("/", 1)[0] for c in scores.columns}):
+        positive = scores.labels == domain
         for loss in losses:
             auto, full = np.empty(len(scores.ids)), np.empty(len(scores.ids))
             depths, shares = [], []
@@ -106,8 +109,38 @@ def early_exits(
                 full[rows] = scores.columns[f"{domain}/head/{pool}/L{deepest}"][rows]
                 depths.append(read)
                 shares.append((read + 1) / (deepest + 1))
-            comparison = paired(full, auto, scores.labels == domain, resamples, scores.folds)
+            comparison = paired(full, auto, positive, resamples, scores.folds)
             found.append(EarlyExit(domain, loss, depths, float(np.mean(shares)), comparison))
+    return found
+
+
+def evaluation_depths(
+    evaluation: Path,
+    bank_dir: Path,
+    run: RunConfig,
+    losses: list[float],
+    depth_statistic: str | None = None,
+) -> list[dict]:
+    """The same question for one ``rosetta-filter evaluate`` output and the bank it scored
+    with: per domain with documents there and per loss, the depth ``auto`` resolves to and the
+    AUROCs of that depth's head and of the full-depth head, read from ``evaluation.json`` (its
+    depth ablation scores every depth; point estimates only, as it keeps no per-depth scores)."""
+    report = json.loads((evaluation / "evaluation.json").read_text())["domains"]
+    bank = reranked(load_bank(bank_dir), depth_statistic)
+    found = []
+    for domain, variants in sorted(report.items()):
+        for loss in losses:
+            limit, read, pool = fold_depth(bank, run, domain, loss)
+            deepest = max(
+                int(name.rsplit("/L", 1)[1])
+                for name in variants
+                if name.startswith(f"head/{pool}/L")
+            )
+            auto = variants[f"head/{pool}/L{limit}"]["auroc"]
+            full = variants[f"head/{pool}/L{deepest}"]["auroc"]
+            found.append(
+                {"domain": domain, "loss": loss, "depth": read, "auto": auto, "full": full}
+            )
     return found
 
 
@@ -115,7 +148,7 @@ def exit_table(found: list[EarlyExit]) -> Table:
     table = Table(
         "domain", "max_quality_loss", "depth per fold", "layers run", "full depth", "auto",
         "auto - full (95%)",
-        title="max_layer: auto against full depth on families no bank saw (pairs within a fold)",
+        title="max_layer: auto against full depth (cross-fitted scores: pairs within a fold)",
     )  # fmt: skip
     for e in found:
         c = e.comparison
@@ -128,8 +161,11 @@ def exit_table(found: list[EarlyExit]) -> Table:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("crossfit", type=Path, help="a bench.crossfit output directory")
+    parser.add_argument(
+        "scored", type=Path, help="a bench.crossfit output, or an evaluation with --bank"
+    )
     parser.add_argument("run_config", type=Path, help="run config whose neurons resolve depth")
+    parser.add_argument("--bank", type=Path, help="the bank an evaluation (not cross-fitted) used")
     parser.add_argument("--losses", type=float, nargs="+", default=[0.005, 0.01])
     parser.add_argument(
         "--depth-statistic",
@@ -141,12 +177,23 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, help="draw each auto - full interval (PNG)")
     args = parser.parse_args()
     run = load_config(args.run_config, args.set)
-    found = early_exits(args.crossfit, run, args.losses, args.depth_statistic)
+    meta = {"scored": str(args.scored), "depth_statistic": args.depth_statistic}
+    if args.bank is not None:
+        rows = evaluation_depths(args.scored, args.bank, run, args.losses, args.depth_statistic)
+        table = Table("domain", "max_quality_loss", "depth", "auto", "full depth", "auto - full")
+        for r in rows:
+            table.add_row(
+                r["domain"], f"{r['loss']:g}", f"L{r['depth']}", f"{r['auto']:.4f}",
+                f"{r['full']:.4f}", f"{r['auto'] - r['full']:+.4f}",
+            )  # fmt: skip
+        Console().print(table)
+        if args.out:
+            write_json_atomic(args.out, meta | {"bank": str(args.bank), "rows": rows})
+        return
+    found = early_exits(args.scored, run, args.losses, args.depth_statistic)
     Console().print(exit_table(found))
     if args.out:
-        write_json_atomic(
-            args.out, {"crossfit": str(args.crossfit), "rows": [asdict(e) for e in found]}
-        )
+        write_json_atomic(args.out, meta | {"rows": [asdict(e) for e in found]})
     if args.figure:
         rows = {
             f"{e.domain}, loss {e.loss:g}, {e.layer_share:.0%} of layers": {"all": e.comparison}
@@ -154,7 +201,7 @@ def main() -> None:
         }
         statistic = args.depth_statistic or "the banks' own"
         title = (
-            f"max_layer: auto - full depth, pairs within a fold\n{args.crossfit}, "
+            f"max_layer: auto - full depth (cross-fitted: pairs within a fold)\n{args.scored}, "
             f"depth statistic: {statistic}"
         )
         draw_differences(rows, args.figure, title, margin=max(args.losses))

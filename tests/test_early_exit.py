@@ -4,12 +4,14 @@ reproduce each fold's configured depth and AUROC."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from test_crossfit import HELD, _plan
 
 from bench.crossfit import summarise
-from bench.early_exit import early_exits, reranked
+from bench.early_exit import early_exits, evaluation_depths, reranked
 from discovery.domain.crossfit import run_crossfit
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.neuron import Neuron
@@ -69,3 +71,22 @@ def test_reranking_changes_only_the_statistic(crossfitted):
     assert early_exits(plan.out, plan.run, [0.005], fitted_with) == early_exits(
         plan.out, plan.run, [0.005]
     )
+
+
+def test_one_evaluation_is_read_with_the_bank_it_scored_with(crossfitted):
+    plan, _ = crossfitted
+    evaluation = plan.fold_dir(0) / "evaluation"
+    with pytest.raises(SystemExit, match="--bank"):
+        early_exits(evaluation, plan.run, [0.005])
+    own = plan.run.neurons.max_quality_loss
+    found = evaluation_depths(evaluation, plan.fold_dir(0) / "bank", plan.run, [own, 1.0])
+    reported = json.loads((evaluation / "evaluation.json").read_text())["domains"]
+    assert {r["domain"] for r in found} == set(reported)
+    for r in found:
+        variants = reported[r["domain"]]
+        assert r["full"] == variants["head/all/L2"]["auroc"]  # the tiny model's full depth
+        if r["loss"] == own:  # the run's own setting: what the evaluation configured
+            assert r["depth"] == variants["configured"]["max_layer"]
+            assert r["auto"] == pytest.approx(variants["configured"]["auroc"])
+        else:  # the loosest: the shallowest head
+            assert r["auto"] == variants["head/all/L0"]["auroc"]
