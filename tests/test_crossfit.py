@@ -8,15 +8,18 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from planted_domains import family_docs, planted_domains_config
 from rich.console import Console
 from test_evaluate import planted_run
 from test_pipeline import write_jsonl
+from typer.testing import CliRunner
 
 from bench.crossfit import summarise, summary_table
 from discovery.domain.crossfit import Crossfit, deal_families, pooled_aurocs, run_crossfit
 from discovery.domain.job import build_domain_bank
 from discovery.errors import DiscoveryError
+from rosetta_filter.cli import app
 from rosetta_filter.config import RunConfig
 from rosetta_filter.scoring.bank import load_bank
 
@@ -139,3 +142,13 @@ def test_held_out_records_are_fitted_only_when_asked(planted_model, format1_bank
     corpus = load_bank(path).heads["labelled_corpus"]
     assert corpus["path"] == both
     assert {f for fs in corpus["families"].values() for f in fs} == {"fa", "pa"} | HELD
+    # evaluate's TF-IDF baseline learns from every file the bank was fitted on
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(planted_run(planted_model, path, plan.heldout, tmp_path)))
+    out = tmp_path / "evaluation"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(config), "--labels", str(plan.heldout), "--out", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["baseline_train"] == both and "tfidf_lr" in report["domains"]["ex"]

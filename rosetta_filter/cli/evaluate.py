@@ -63,8 +63,10 @@ def evaluate(
         data = read_labelled(
             labels, label_field=label_field, family_field=family_field, only_families=family
         )
-        train_path = None if no_baseline else train or _default_train(cfg.neurons.bank)
-        train_set = read_labelled(train_path, label_field=label_field) if train_path else None
+        train_paths = (
+            None if no_baseline else [train] if train else _default_train(cfg.neurons.bank)
+        )
+        train_set = read_labelled(train_paths, label_field=label_field) if train_paths else None
         progress.start("evaluate", len(data))
         results = run_evaluation(
             cfg, data, train_set, advance=lambda n: progress.advance(n), cache_dir=cache
@@ -75,7 +77,7 @@ def evaluate(
             "families": sorted(family) if family else None,
             "docs": len(data),
             "docs_per_domain": data.counts(),
-            "baseline_train": str(train_path) if train_path else None,
+            "baseline_train": [str(p) for p in train_paths] if train_paths else None,
             "activations": f"pooled cache {cache}" if cache else "scorer",
             "config_summary": cfg.neurons.model_dump(mode="json"),
         }
@@ -115,18 +117,20 @@ def evaluate(
     out.print(f"wrote {written}, {written.parent / 'evaluation.html'}, scores.parquet and figures/")
 
 
-def _default_train(bank_dir: str | None) -> Path | None:
-    """The documents the bank's choice was made on: the heads' labelled corpus, else the probe
-    corpus (the baseline then learns from exactly what the filter learnt from)."""
+def _default_train(bank_dir: str | None) -> list[Path] | None:
+    """The documents the bank's choice was made on: the heads' labelled corpus (one file or
+    several), else the probe corpus (the baseline then learns from exactly what the filter
+    learnt from)."""
     from rosetta_filter.scoring.bank import load_bank
 
     if bank_dir is None:
         return None
     bank = load_bank(bank_dir)
     if bank.heads is not None:
-        return Path(bank.heads["labelled_corpus"]["path"])
+        path = bank.heads["labelled_corpus"]["path"]
+        return [Path(p) for p in ([path] if isinstance(path, str) else path)]
     path = bank.meta.get("probe_corpus", {}).get("path")
-    return Path(path) if path else None
+    return [Path(path)] if path else None
 
 
 def _fmt(value) -> str:
