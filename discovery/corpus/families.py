@@ -261,6 +261,15 @@ _DEVREF_SOURCES = "usr/share/developers-reference/_sources"
 # the title page (authors' copyright lines, the GPL notice, the table of contents)
 DEVREF_SKIPPED_PAGES = ("index.rst.txt",)
 
+# session 21, tenth sealed set: for the rule after rule 11 (offline-8's code head failed at L1 on
+# CAS library code). Two code families in languages no family has (Vim's runtime scripts; Scilab's
+# numerical library, code by register about mathematics, like the ninth set's), a tutorial of
+# homological algebra computed in GAP (math: exposition with worked sessions) and the Jargon
+# File (prose about programmers and their culture: prose near code's vocabulary)
+_VIM_RUNTIME = "usr/share/vim/vim90"
+_SCILAB_MODULES = "usr/share/scilab/modules"
+_HAP = "usr/share/gap/pkg/HAP"
+
 
 def is_maxima_code_file(rel: str) -> bool:
     """Whether a ``.mac`` file of Maxima's share tree (``rel``: its path under the tree) is
@@ -1134,6 +1143,45 @@ FAMILIES: dict[str, Family] = {
                 _DEVREF_SOURCES,
                 "debian-developers-reference",
                 DEVREF_SKIPPED_PAGES,
+            ),
+        ),
+        # ---- session 21, tenth sealed set: never scored (role sealed in configs/labelled.yaml)
+        Family(  # Vim's runtime in Vim script: file-type plugins, indent rules, syntax, autoload
+            "vim-runtime-scripts",
+            "code",
+            _files("vim-runtime", _VIM_RUNTIME, ("*.vim",), "vim-runtime-scripts"),
+        ),
+        Family(  # Scilab's library macros in the Scilab language (numerics, statistics, signal
+            # processing): code by register, about mathematics
+            "scilab-macros",
+            "code",
+            _files(
+                "scilab-data",
+                _SCILAB_MODULES,
+                ("*.sci",),
+                "scilab-macros",
+                skip=lambda rel: "/macros/" not in f"/{rel}",  # not the tests' or demos' scripts
+            ),
+        ),
+        Family(  # HAP's tutorial: homological algebra of groups, explained and computed in GAP
+            "hap-tutorial",
+            "math",
+            _packaged(
+                "gap-hap",
+                read=lambda f: read_gap_manual(
+                    f.root / _HAP,
+                    tag(f),
+                    books=("tutorial",),
+                    chapters="chap[1-9]*.html",  # not the title page, bibliography or index
+                ),
+            ),
+        ),
+        Family(  # the Jargon File: programmers' slang and lore, as a dictd dictionary
+            "jargon-file",
+            "prose",
+            _packaged(
+                "dict-jargon",
+                read=lambda f: read_dictd(f.root / "usr/share/dictd", "jargon", tag(f)),
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected

@@ -596,6 +596,38 @@ PACKAGES: dict[str, Package] = {
             "all",
             "0dba82f6fa16e373f2a84ad07e7971aa9264ad2e7d2ae46b37edbc9c5fd57e2e",
         ),
+        # session 21: the tenth sealed set, never scored (role sealed in configs/labelled.yaml);
+        # vim-runtime is a point release (+deb12u2): keep the download to rebuild byte for byte
+        Package(
+            "apt",
+            "vim-runtime",
+            "2:9.0.1378-2+deb12u2",
+            "vim-runtime_2%3a9.0.1378-2+deb12u2_all.deb",
+            "6a3dd2317a593742cb247f3494d986b3127887dbe1449253b8efa6112289854e",
+            members=("usr/share/vim/vim90/",),
+        ),
+        Package(
+            "apt",
+            "scilab-data",
+            "6.1.1+dfsg2-6",
+            "scilab-data_6.1.1+dfsg2-6_all.deb",
+            "331746ab9c6d17f3538d8f8972e89b2695a1846bdc6d3a3e917fbe698cc33616",
+            members=("usr/share/scilab/modules/",),
+        ),
+        Package(
+            "apt",
+            "gap-hap",
+            "1.47-1",
+            "gap-hap_1.47-1_all.deb",
+            "0d8d3b3a9bc277a692a9f95c527c0422793a2be06906595eac0196759d115dcd",
+            members=("usr/share/gap/pkg/HAP/tutorial/",),
+        ),
+        _deb(
+            "dict-jargon",
+            "4.4.7-3.1",
+            "all",
+            "405f8168d7994ed2cb71407bb95493daec2e9aa66fc0461dafa74a9d6728a8c1",
+        ),
         # prose
         Package(
             "npm",
