@@ -8,7 +8,7 @@ from __future__ import annotations
 import glob
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -155,15 +155,18 @@ class NeuronsConfig(Strict):
         "the shallowest depth within max_quality_loss of the best, where that rule held on "
         "families left out of it, else all layers (banks with heads; else all)",
     )
-    max_quality_loss: float = Field(
-        0.005, ge=0, le=1, description="AUROC an automatic max_layer may give up for speed"
+    max_quality_loss: Annotated[float, Field(ge=0, le=1)] | Literal["auto"] = Field(
+        "auto",
+        description="AUROC an automatic max_layer may give up for speed; auto: the loss the "
+        "bank's depth rule was validated with (its heads.json records it; 0.005 before)",
     )
-    depth_guard: Literal["worst", "mean"] = Field(
-        "mean",
+    depth_guard: Literal["worst", "mean", "auto"] = Field(
+        "auto",
         description="how auto checks its early exit on families left out of the rule: mean "
-        "(default: their average loss, what a held-out AUROC pooled over families measures, "
-        "may not exceed max_quality_loss) or worst (no family's may; stricter, runs deeper; "
-        "docs/DISCOVERY.md, session 14)",
+        "(their average loss, what a held-out AUROC pooled over families measures, may not "
+        "exceed max_quality_loss), worst (no family's may; stricter, runs deeper; "
+        "docs/DISCOVERY.md, sessions 14 and 21) or auto (default: the guard the bank was "
+        "fitted with, worst for banks that record none)",
     )
     explicit: list[WeightedNeuron] | None = Field(
         None, description="explicit neurons with weights instead of a bank selection"

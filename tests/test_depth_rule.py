@@ -101,7 +101,7 @@ def test_the_mean_guard_takes_an_early_exit_that_one_noisy_family_would_veto():
         validated_depth([0, 10], fold_auroc, families, 0.005, "mean", "median")
 
 
-def test_the_scorer_takes_its_depth_guard_from_the_config():
+def test_the_scorer_takes_its_depth_guard_from_the_config_else_from_the_bank():
     shallow = [0.99] * 7 + [0.95]
     deep = [0.99] * 7 + [0.98]
     rows = _rows([shallow, deep], [0, 10])
@@ -109,17 +109,30 @@ def test_the_scorer_takes_its_depth_guard_from_the_config():
         row |= {"neurons": [f"L{row['max_layer']}.N1"], "weights": [1.0]}
         row |= {"norm_mean": [0.0], "norm_std": [1.0], "intercept": 0.0}
     tables = {"code": {"all": {"depths": rows}}}
-    bank = _bank({"model": "m", "quality_key": "mean_fold_auroc", "domains": tables})
-    picked = {
-        guard: NeuronSelection.from_config(
-            NeuronsConfig(bank="b", domain="code", depth_guard=guard), ScoringConfig(), "m", bank
-        ).neurons[0]
-        for guard in ("mean", "worst")
+
+    def picked(heads: dict, **neurons) -> str:
+        bank = _bank({"model": "m", "quality_key": "mean_fold_auroc", "domains": tables} | heads)
+        config = NeuronsConfig(bank="b", domain="code", **neurons)
+        return str(NeuronSelection.from_config(config, ScoringConfig(), "m", bank).neurons[0])
+
+    # a guard in the config wins over the bank's
+    assert picked({}, depth_guard="mean") == "L0.N1" and picked({}, depth_guard="worst") == "L10.N1"
+    # auto (the default): the guard and loss the bank was fitted with, worst where it records none
+    assert NeuronsConfig(bank="b", domain="code").depth_guard == "auto"
+    assert NeuronsConfig(bank="b", domain="code").max_quality_loss == "auto"
+    fitted = lambda guard, loss=0.005: {  # noqa: E731
+        "settings": {"heads": {"depth_guard": guard}},
+        "max_quality_loss": loss,
     }
-    assert (str(picked["mean"]), str(picked["worst"])) == ("L0.N1", "L10.N1")
-    assert NeuronsConfig(bank="b", domain="code").depth_guard == "mean"  # the default
+    assert picked(fitted("mean")) == "L0.N1" and picked(fitted("worst")) == "L10.N1"
+    assert picked({}) == "L10.N1"  # a bank from before session 14: the worst guard
+    # the bank's loss too: 0.03 of a left-out family is within a recorded 0.05
+    assert picked(fitted("worst", loss=0.05)) == "L0.N1"
+    assert picked(fitted("worst", loss=0.05), max_quality_loss=0.005) == "L10.N1"
     with pytest.raises(ValueError, match="depth_guard"):
         NeuronsConfig(bank="b", domain="code", depth_guard="median")
+    with pytest.raises(ValueError, match="max_quality_loss"):
+        NeuronsConfig(bank="b", domain="code", max_quality_loss=2.0)
 
 
 def test_a_bank_without_per_family_aurocs_cannot_resolve_auto():

@@ -23,11 +23,27 @@ from rosetta_filter.scoring.bank import NeuronBank, Pool
 from rosetta_filter.scoring.depth_rule import validated_depth
 
 LEGACY_QUALITY_KEY = "worst_fold_auroc"  # banks whose heads.json names no quality_key
+LEGACY_QUALITY_LOSS = 0.005  # banks whose heads.json records no max_quality_loss
+LEGACY_GUARD = "worst"  # banks fitted before session 14 had only this guard and record none
 
 
 def quality_key(bank: NeuronBank) -> str:
     """The depth-table statistic that ranks a bank's heads (see the module docstring)."""
     return (bank.heads or {}).get("quality_key", LEGACY_QUALITY_KEY)
+
+
+def depth_rule_settings(
+    bank: NeuronBank, max_quality_loss: float | Literal["auto"], guard: str
+) -> tuple[float, str]:
+    """The loss and guard ``max_layer: auto`` applies with ``bank``: the configured ones, or for
+    ``auto`` the ones the bank's own depth rule was validated with at fit time (its rule check
+    in ``heads.json``), so a bank fitted with a stricter guard is scored with it."""
+    heads = bank.heads or {}
+    if max_quality_loss == "auto":
+        max_quality_loss = float(heads.get("max_quality_loss", LEGACY_QUALITY_LOSS))
+    if guard == "auto":
+        guard = heads.get("settings", {}).get("heads", {}).get("depth_guard", LEGACY_GUARD)
+    return max_quality_loss, guard
 
 
 HEAD_POOLS: tuple[Pool, ...] = (True, "consistent", False)  # the pools a bank may hold heads for

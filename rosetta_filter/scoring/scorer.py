@@ -36,6 +36,7 @@ from rosetta_filter.scoring.heads import (
     auto_layer,
     choose_depth,
     depth_rows,
+    depth_rule_settings,
     quality_key,
 )
 
@@ -82,14 +83,8 @@ class NeuronSelection:
             max_layer = cfg.max_layer
             rosetta_only = True if cfg.rosetta_only == "auto" else cfg.rosetta_only  # top_k
             if max_layer == "auto":
-                max_layer = auto_layer(
-                    bank,
-                    bank_model,
-                    cfg.domain,
-                    rosetta_only,
-                    cfg.max_quality_loss,
-                    cfg.depth_guard,
-                )
+                loss, guard = depth_rule_settings(bank, cfg.max_quality_loss, cfg.depth_guard)
+                max_layer = auto_layer(bank, bank_model, cfg.domain, rosetta_only, loss, guard)
             rows = select_neurons(
                 bank,
                 bank_model,
@@ -124,9 +119,8 @@ class NeuronSelection:
             )
         rosetta_only = False if cfg.rosetta_only == "auto" else cfg.rosetta_only
         rows = depth_rows(bank, bank_model, cfg.domain, rosetta_only)
-        head = choose_depth(
-            rows, cfg.max_layer, cfg.max_quality_loss, quality_key(bank), cfg.depth_guard
-        )
+        loss, guard = depth_rule_settings(bank, cfg.max_quality_loss, cfg.depth_guard)
+        head = choose_depth(rows, cfg.max_layer, loss, quality_key(bank), guard)
         return cls(
             tuple(Neuron.parse(n) for n in head["neurons"]),
             tuple(head["weights"]),
