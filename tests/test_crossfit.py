@@ -40,7 +40,12 @@ def test_dealing_is_balanced_deterministic_and_blind_to_input_order():
         deal_families({"code": ["a", "b"]}, 3)
 
 
-def _plan(planted_model, format1_bank, tmp_path, choose_docs) -> Crossfit:
+def choose_side(docs: list[dict]) -> list[dict]:
+    """The planted documents of every family not held out, as choose records."""
+    return [d | {"role": "choose"} for d in docs if d["family"] not in HELD]
+
+
+def _plan(planted_model, format1_bank, tmp_path, choose_docs=choose_side) -> Crossfit:
     docs = family_docs("choose") + family_docs("heldout")
     choose = write_jsonl(tmp_path / "choose.jsonl", choose_docs(docs))
     heldout = write_jsonl(
@@ -56,12 +61,7 @@ def _plan(planted_model, format1_bank, tmp_path, choose_docs) -> Crossfit:
 def test_each_document_is_scored_once_by_a_bank_blind_to_its_family(
     planted_model, format1_bank, tmp_path
 ):
-    plan = _plan(
-        planted_model,
-        format1_bank,
-        tmp_path,
-        lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
-    )
+    plan = _plan(planted_model, format1_bank, tmp_path)
     steps, stages, counted = [], [], []
     pooled = run_crossfit(
         plan,
@@ -123,12 +123,7 @@ def test_a_family_in_both_corpora_is_refused(planted_model, format1_bank, tmp_pa
 
 
 def test_held_out_records_are_fitted_only_when_asked(planted_model, format1_bank, tmp_path):
-    plan = _plan(
-        planted_model,
-        format1_bank,
-        tmp_path,
-        lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
-    )
+    plan = _plan(planted_model, format1_bank, tmp_path)
     both = [str(plan.domains.labelled.path), str(plan.heldout)]
     labelled = plan.domains.labelled.model_copy(update={"path": both})
     refused = plan.domains.model_copy(update={"labelled": labelled, "out": str(tmp_path / "all")})

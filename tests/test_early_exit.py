@@ -8,7 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from test_crossfit import HELD, _plan
+from test_crossfit import _plan
 
 from bench.crossfit import summarise
 from bench.early_exit import early_exits, evaluation_depths, reranked
@@ -21,12 +21,7 @@ from rosetta_filter.scoring.heads import depth_rows, quality_key
 
 @pytest.fixture
 def crossfitted(planted_model, format1_bank, tmp_path):
-    plan = _plan(
-        planted_model,
-        format1_bank,
-        tmp_path,
-        lambda docs: [d | {"role": "choose"} for d in docs if d["family"] not in HELD],
-    )
+    plan = _plan(planted_model, format1_bank, tmp_path)
     return plan, run_crossfit(plan)
 
 
