@@ -56,20 +56,23 @@ discover: setup
 	$(BIN)/rosetta-filter discover configs/discover.yaml
 
 # Domain heads for the committed bank (docs/DISCOVERY.md): the family-labelled corpus, then the
-# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-7-heads.
+# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-9-heads.
 domains: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
 	$(BIN)/rosetta-filter domains configs/domains.yaml
 
 # Filter quality on source families never used for choosing, beside TF-IDF + LR and the
-# ablations: writes out/evaluation/heldout (evaluation.json, evaluation.html, figures/). Filling
-# the pooled cache costs 1.5x a plain run once; every later run (a bank change) takes minutes.
+# ablations. The default bank is fitted on every held-out family, so its procedure is measured by
+# cross-fitting (each fold's bank fitted without the families it scores): writes out/crossfit/default
+# (scores.parquet, crossfit.json, each fold's evaluation with figures). Filling the pooled cache
+# costs 1.5x a plain run once (about 100 minutes on 2 cores); each fold's fit then about 15.
 evaluate: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
-	$(BIN)/rosetta-filter evaluate configs/demo.yaml --labels out/labelled/heldout.jsonl \
-	    --out out/evaluation/heldout --cache out/cache/domains
+	$(PY) -m bench.crossfit configs/domains.yaml configs/demo.yaml \
+	    --heldout out/labelled/heldout.jsonl --folds 4 --cache out/cache/domains \
+	    --set model.dtype=auto --out out/crossfit/default
 
 # Continued-pretraining study (docs/CPT.md): pool, seven selection arms, SmolLM2-135M trained on
 # each arm's shards (two seeds), bits per byte on held-out families: writes out/cpt.

@@ -16,7 +16,13 @@ from test_pipeline import write_jsonl
 from typer.testing import CliRunner
 
 from bench.crossfit import summarise, summary_table
-from discovery.domain.crossfit import Crossfit, deal_families, pooled_aurocs, run_crossfit
+from discovery.domain.crossfit import (
+    Crossfit,
+    choose_paths,
+    deal_families,
+    pooled_aurocs,
+    run_crossfit,
+)
 from discovery.domain.job import build_domain_bank
 from discovery.errors import DiscoveryError
 from rosetta_filter.cli import app
@@ -112,6 +118,16 @@ def test_each_document_is_scored_once_by_a_bank_blind_to_its_family(
     steps.clear()
     again = run_crossfit(plan, done=lambda fold, step: steps.append((fold, step)))
     assert steps == [(0, "reused"), (1, "reused")] and again.equals(pooled)
+
+
+def test_a_config_fitted_on_the_heldout_file_too_crossfits_without_it(tmp_path):
+    """The default's domains config lists the held-out file beside the choose one: its folds
+    fit on the choose file and deal the held-out file's families."""
+    choose, heldout = tmp_path / "choose.jsonl", tmp_path / "heldout.jsonl"
+    assert choose_paths([str(choose), str(heldout)], heldout) == [str(choose)]
+    assert choose_paths(str(choose), heldout) == [str(choose)]
+    with pytest.raises(DiscoveryError, match="only the held-out file"):
+        choose_paths([str(heldout)], heldout)
 
 
 def test_a_family_in_both_corpora_is_refused(planted_model, format1_bank, tmp_path):

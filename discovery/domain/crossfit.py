@@ -101,7 +101,7 @@ def run_crossfit(
     fields = plan.domains.labelled
     heldout = read_labelled(plan.heldout)
     choose = read_labelled(
-        fields.path,
+        choose_paths(fields.path, plan.heldout),
         text_field=fields.text_field,
         label_field=fields.domain_field,
         family_field=fields.family_field,
@@ -127,6 +127,21 @@ def run_crossfit(
     with atomic_path(plan.out / SCORES_FILE) as tmp:
         pq.write_table(pooled, tmp)
     return pooled
+
+
+def choose_paths(paths: str | list[str], heldout: Path) -> list[str]:
+    """The corpus files a fold's bank fits on besides the other folds' families: the domains
+    config's, without the held-out file itself (a bank fitted on every family, such as the
+    default's, lists it; its folds deal that file's families instead)."""
+    listed = [paths] if isinstance(paths, str) else list(paths)
+    kept = [p for p in listed if Path(p).resolve() != heldout.resolve()]
+    if not kept:
+        raise DiscoveryError(
+            f"labelled.path lists only the held-out file {heldout}: the folds need choose "
+            "families besides it",
+            field="labelled.path",
+        )
+    return kept
 
 
 @dataclass(frozen=True)
