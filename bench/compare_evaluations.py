@@ -62,6 +62,13 @@ class Scores:
         folds = np.asarray(table["fold"])[order] if "fold" in table else None
         return cls(pick("id"), pick("label"), pick("family"), columns, folds)
 
+    def resamples(self) -> Resamples:
+        """Bootstrap resamples stratified by label and family, shared by every filter compared
+        on these documents."""
+        return Resamples(
+            np.char.add(np.char.add(self.labels.astype(str), "\t"), self.families.astype(str))
+        )
+
 
 @dataclass(frozen=True)
 class Comparison:
@@ -112,9 +119,7 @@ def compare(
     both = folds is not None and a.folds is not None and b.folds is not None
     if both and not np.array_equal(a.folds, b.folds):
         raise SystemExit("the two cross-fitted evaluations dealt different folds")
-    resamples = Resamples(
-        np.char.add(np.char.add(a.labels.astype(str), "\t"), a.families.astype(str))
-    )
+    resamples = a.resamples()
     out: dict[str, dict[str, Comparison]] = {}
     for column in sorted(set(a.columns) & set(b.columns)):
         domain, name = column.split("/", 1)

@@ -28,11 +28,10 @@ from rich.table import Table
 
 from bench.compare_evaluations import Comparison, Scores, draw_differences, paired
 from rosetta_filter.config import RunConfig, load_config
-from rosetta_filter.evaluation.uncertainty import Resamples
 from rosetta_filter.files import write_json_atomic
 from rosetta_filter.scoring.bank import NeuronBank, load_bank
 from rosetta_filter.scoring.depth_rule import DEPTH_STATISTICS
-from rosetta_filter.scoring.heads import pool_name
+from rosetta_filter.scoring.heads import depth_rows, pool_name
 from rosetta_filter.scoring.scorer import NeuronSelection
 
 
@@ -49,10 +48,13 @@ class EarlyExit:
     comparison: Comparison
 
 
-def fold_depth(bank: NeuronBank, run: RunConfig, domain: str, loss: float) -> tuple[int, int, str]:
+def fold_depth(
+    bank: NeuronBank, run: RunConfig, domain: str, loss: float
+) -> tuple[int, int, int, str]:
     """What ``max_layer: auto`` resolves to for ``domain`` at ``loss`` with this bank, as the
     scorer would load it: the head's depth limit (its row of the depth table), the deepest
-    layer its neurons read (where the forward pass stops) and its pool (``rosetta_only``)."""
+    layer its neurons read (where the forward pass stops), the table's deepest limit (full
+    depth) and the pool (``rosetta_only``) the table belongs to."""
     neurons = run.neurons.model_copy(update={"domain": domain, "max_quality_loss": loss})
     if neurons.max_layer != "auto":
         raise SystemExit(f"neurons.max_layer is {neurons.max_layer!r}: set it to auto (--set)")
@@ -61,7 +63,8 @@ def fold_depth(bank: NeuronBank, run: RunConfig, domain: str, loss: float) -> tu
         raise SystemExit("the configured neurons are no domain head: set neurons.mode=head")
     pool = False if neurons.rosetta_only == "auto" else neurons.rosetta_only
     deepest_read = max(n.layer for n in selection.neurons)
-    return selection.max_layer, deepest_read, pool_name(pool)
+    full = depth_rows(bank, neurons.bank_model or run.model.name, domain, pool)[-1]["max_layer"]
+    return selection.max_layer, deepest_read, full, pool_name(pool)
 
 
 def reranked(bank: NeuronBank, depth_statistic: str | None) -> NeuronBank:
@@ -88,9 +91,7 @@ def early_exits(
         fold: reranked(load_bank(crossfit / f"fold-{fold}" / "bank"), depth_statistic)
         for fold in sorted(set(scores.folds.tolist()))
     }
-    resamples = Resamples(
-        np.char.add(np.char.add(scores.labels.astype(str), "\t"), scores.families.astype(str))
-    )
+    resamples = scores.resamples()
     found = []
     for domain in sorted({c.split("/", 1)[0] for c in scores.columns}):
         positive = scores.labels == domain
@@ -98,12 +99,7 @@ def early_exits(
             auto, full = np.empty(len(scores.ids)), np.empty(len(scores.ids))
             depths, shares = [], []
             for fold, bank in banks.items():
-                limit, read, pool = fold_depth(bank, run, domain, loss)
-                deepest = max(
-                    int(c.rsplit("/L", 1)[1])
-                    for c in scores.columns
-                    if c.startswith(f"{domain}/head/{pool}/L")
-                )
+                limit, read, deepest, pool = fold_depth(bank, run, domain, loss)
                 rows = scores.folds == fold
                 auto[rows] = scores.columns[f"{domain}/head/{pool}/L{limit}"][rows]
                 full[rows] = scores.columns[f"{domain}/head/{pool}/L{deepest}"][rows]
@@ -130,12 +126,7 @@ def evaluation_depths(
     found = []
     for domain, variants in sorted(report.items()):
         for loss in losses:
-            limit, read, pool = fold_depth(bank, run, domain, loss)
-            deepest = max(
-                int(name.rsplit("/L", 1)[1])
-                for name in variants
-                if name.startswith(f"head/{pool}/L")
-            )
+            limit, read, deepest, pool = fold_depth(bank, run, domain, loss)
             auto = variants[f"head/{pool}/L{limit}"]["auroc"]
             full = variants[f"head/{pool}/L{deepest}"]["auroc"]
             found.append(
