@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rosetta_filter.activations.pooling_methods import PoolingMethod
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.neuron import Neuron
+from rosetta_filter.scoring.cascade import error_key
 
 
 class Strict(BaseModel):
@@ -168,6 +169,19 @@ class NeuronsConfig(Strict):
         "docs/DISCOVERY.md, sessions 14 and 21) or auto (default: the guard the bank was "
         "fitted with, worst for banks that record none)",
     )
+    cascade: bool = Field(
+        False,
+        description="score every document with a shallow head and run the full-depth head only "
+        "for documents whose shallow score lies in the band where it is unsure (set from its "
+        "out-of-fold scores on held-out families); far fewer layers per document, at a small "
+        "AUROC cost (docs/DISCOVERY.md, session 22); needs a bank fitted with bands",
+    )
+    cascade_error: float = Field(
+        0.01,
+        description="share of each class the cascade's shallow head may decide on the wrong "
+        "side, on held-out families (sets its band): one of 0.001, 0.002, 0.005, 0.01, 0.02, "
+        "0.05; smaller defers more documents to full depth",
+    )
     explicit: list[WeightedNeuron] | None = Field(
         None, description="explicit neurons with weights instead of a bank selection"
     )
@@ -177,6 +191,15 @@ class NeuronsConfig(Strict):
     def _layer_not_negative(cls, v: int | str | None) -> int | str | None:
         if isinstance(v, int) and v < 0:
             raise ValueError("a layer is >= 0 (or auto, or null for every layer)")
+        return v
+
+    @field_validator("cascade_error")
+    @classmethod
+    def _recorded_error(cls, v: float) -> float:
+        try:
+            error_key(v)
+        except ValueError as exc:
+            raise ValueError(f"{exc}: banks record bands at those errors only") from exc
         return v
 
     @field_validator("explicit", mode="before")
@@ -255,6 +278,16 @@ class NeuronsConfig(Strict):
             )
         if self.explicit is not None and not self.explicit:
             raise ValueError("neurons.explicit is empty: list at least one 'L{layer}.N{index}'")
+        if self.cascade and (self.domains or self.sets):
+            raise ValueError(
+                "neurons.cascade scores one domain: drop neurons.domains and neurons.sets, or "
+                "set neurons.cascade=false"
+            )
+        if self.cascade and (self.explicit is not None or self.mode == "top_k"):
+            raise ValueError(
+                "neurons.cascade runs a bank's domain heads: set neurons.mode=head (or auto) "
+                "without neurons.explicit, or neurons.cascade=false"
+            )
         return self
 
 

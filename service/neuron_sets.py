@@ -9,7 +9,7 @@ them later would touch the shared tokenizer while the inference worker uses it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rosetta_filter.config import NeuronsConfig
 from rosetta_filter.errors import BankError
@@ -85,14 +85,18 @@ class NeuronSets:
             self.sets[domain] = NeuronSet(domain, "bank_domain", scorer, threshold)
         # Every set in one scorer: a request naming several sets is one forward pass (up to
         # the deepest layer among them), and such requests batch together whatever they name.
+        # That pass scores each set at its full depth: a cascade (neurons.cascade) decides per
+        # document how deep one set's pass runs, which one shared pass cannot.
         self.union = (
             Scorer(
                 default.model,
-                default.selection,
+                replace(default.selection, cascade=None),
                 cfg.scoring,
                 cfg.batching,
                 cfg.model.backend,
-                sets={name: s.scorer.selection for name, s in self.sets.items()},
+                sets={
+                    name: replace(s.scorer.selection, cascade=None) for name, s in self.sets.items()
+                },
             )
             if cfg.model.backend == "hf"
             else None

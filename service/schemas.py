@@ -92,7 +92,11 @@ class DocumentScore(BaseModel):
             total_tokens=scored.total_tokens,
             truncated=scored.truncated or cut,
             skip_reason=scored.skip_reason,
-            neurons=dict(zip(neurons, values, strict=True)) if values is not None else None,
+            neurons=(
+                dict(zip(scored.neurons or neurons, values, strict=True))
+                if values is not None
+                else None
+            ),
         )
 
 

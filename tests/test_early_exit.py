@@ -7,15 +7,19 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from test_crossfit import _plan
 
+from bench.cascade import nested_cascades
 from bench.crossfit import summarise
 from bench.early_exit import early_exits, evaluation_depths, reranked
 from discovery.domain.crossfit import run_crossfit
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import load_bank
+from rosetta_filter.scoring.cascade import band
 from rosetta_filter.scoring.heads import depth_rows, quality_key
 
 
@@ -85,3 +89,61 @@ def test_one_evaluation_is_read_with_the_bank_it_scored_with(crossfitted):
             assert r["auto"] == pytest.approx(variants["configured"]["auroc"])
         else:  # the loosest: the shallowest head
             assert r["auto"] == variants["head/all/L0"]["auroc"]
+
+
+def _plant_two_depth_tables(plan, pooled, rng) -> dict[str, np.ndarray]:
+    """Every fold bank's ``all`` tables cut to a shallow head (reads L0) and a full head (reads
+    L2), and their score columns replaced: the full head separates the domain, the shallow one
+    overlaps it on a band. Returns the written columns."""
+    labels = np.asarray(pooled.column("label").to_pylist(), dtype=object)
+    table = pooled
+    planted = {}
+    for domain in sorted(set(labels.tolist())):
+        positive = labels == domain
+        shallow = np.empty(len(labels))  # overlapping on [-0.5, 0.5]
+        shallow[positive] = rng.permutation(np.linspace(-0.5, 2.0, positive.sum()))
+        shallow[~positive] = rng.permutation(np.linspace(-2.0, 0.5, (~positive).sum()))
+        full = np.where(positive, 3.0, -3.0) + rng.normal(0, 0.5, len(labels))
+        for name, values in ((f"{domain}/head/all/L0", shallow), (f"{domain}/head/all/L2", full)):
+            table = table.set_column(table.column_names.index(name), name, pa.array(values))
+            planted[name] = values
+    pq.write_table(table, plan.out / "scores.parquet")
+    for fold in range(2):
+        heads_file = plan.fold_dir(fold) / "bank" / "heads.json"
+        heads = json.loads(heads_file.read_text())
+        for by_pool in heads["domains"].values():
+            rows = {r["max_layer"]: r for r in by_pool["all"]["depths"]}
+            by_pool["all"]["depths"] = [
+                rows[0] | {"neurons": ["L0.N5"]},
+                rows[2] | {"neurons": ["L0.N5", "L2.N3"]},
+            ]
+        heads_file.write_text(json.dumps(heads))
+    return planted
+
+
+def test_the_nested_cascade_chooses_each_folds_band_on_the_other_folds_only(crossfitted):
+    plan, pooled = crossfitted
+    planted = _plant_two_depth_tables(plan, pooled, np.random.default_rng(0))
+    folds = pooled.column("fold").to_numpy()
+    labels = np.asarray(pooled.column("label").to_pylist(), dtype=object)
+    for result in nested_cascades(plan.out, [0.1]):
+        positive = labels == result.domain
+        shallow = planted[f"{result.domain}/head/all/L0"]
+        full = planted[f"{result.domain}/head/all/L2"]
+        cascade, runs = np.empty(len(labels)), np.empty(len(labels))
+        for chosen in result.folds:
+            here = folds == chosen.fold
+            expected = band(shallow[~here], positive[~here], 0.1)  # the other fold's documents
+            assert chosen.shallow_layer == 0 and 0 < chosen.defer < 1
+            assert (chosen.low, chosen.high) == (expected.low, expected.high)
+            assert chosen.expected_defer == pytest.approx(expected.defer_rate)
+            deferred = expected.deferred(shallow[here])
+            assert chosen.defer == pytest.approx(deferred.mean())
+            cascade[here] = np.where(deferred, full[here], shallow[here])
+            runs[here] = 1 + 3 * deferred
+        assert result.layer_share == pytest.approx(runs.mean() / 3)
+        assert result.comparison.a == pytest.approx(grouped_auroc(full, positive, folds))
+        assert result.comparison.b == pytest.approx(grouped_auroc(cascade, positive, folds))
+        # the cascade recovers most of what the shallow head alone loses
+        alone = grouped_auroc(shallow, positive, folds)
+        assert alone < result.comparison.b <= result.comparison.a

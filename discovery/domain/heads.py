@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from discovery.domain.lofo import DomainStats, FoldPlan, LabelledDocs, fold_plan, rank_neurons
 from discovery.errors import DiscoveryError
 from rosetta_filter.evaluation.metrics import auroc
+from rosetta_filter.scoring.cascade import cascade_bands
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Head:
     norm_std: list[float]
     strength: float
     fold_auroc: list[float]  # held-out AUROC per family fold at the chosen strength
+    # the cascade's bands from the out-of-fold scores at that strength (scoring/cascade.py)
+    bands: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def worst(self) -> float:
@@ -113,14 +116,28 @@ def _fit(x: np.ndarray, y: np.ndarray, strength: float, seed: int):
     return model
 
 
-def _fold_aurocs(fold_x: Sequence[np.ndarray], y: np.ndarray, plan: FoldPlan, c: float, seed: int):
-    aurocs = []
+@dataclass(frozen=True)
+class FoldScores:
+    """Each family fold's held-out AUROC, and every held-out score with its label (a document
+    held out by several folds appears once per fold)."""
+
+    aurocs: list[float]
+    scores: np.ndarray
+    positive: np.ndarray
+
+
+def _fold_scores(
+    fold_x: Sequence[np.ndarray], y: np.ndarray, plan: FoldPlan, c: float, seed: int
+) -> FoldScores:
+    aurocs, scores, positive = [], [], []
     for x, held in zip(fold_x, plan.held, strict=True):
         z, mean, std = _standardise(x[~held])
         model = _fit(z, y[~held], c, seed)
-        scores = model.decision_function((x[held] - mean) / std)
-        aurocs.append(float(auroc(scores[:, None], y[held])[0]))
-    return aurocs
+        held_scores = model.decision_function((x[held] - mean) / std)
+        aurocs.append(float(auroc(held_scores[:, None], y[held])[0]))
+        scores.append(held_scores)
+        positive.append(y[held])
+    return FoldScores(aurocs, np.concatenate(scores), np.concatenate(positive))
 
 
 def fit_head(
@@ -157,14 +174,14 @@ def fit_head(
         nonzero = int((_fit(z, y, c, settings.seed).coef_[0] != 0).sum())
         if nonzero == 0 or nonzero > settings.max_neurons:
             continue
-        aurocs = _fold_aurocs(fold_x, y, plan, c, settings.seed)
-        key = (min(aurocs), float(np.mean(aurocs)), -nonzero)
+        held_out = _fold_scores(fold_x, y, plan, c, settings.seed)
+        key = (min(held_out.aurocs), float(np.mean(held_out.aurocs)), -nonzero)
         if best is None or key > best[0]:
-            best = (key, c, aurocs)
+            best = (key, c, held_out)
     if best is None:  # every strength kept too many (or no) neurons: the strongest L1 wins
         c = settings.strengths[0]
-        best = ((0.0, 0.0, 0), c, _fold_aurocs(fold_x, y, plan, c, settings.seed))
-    _, strength, aurocs = best
+        best = ((0.0, 0.0, 0), c, _fold_scores(fold_x, y, plan, c, settings.seed))
+    _, strength, held_out = best
     z, mean, std = _standardise(x)
     coef = _fit(z, y, strength, settings.seed).coef_[0]
     keep = np.argsort(-np.abs(coef), kind="stable")[: settings.max_neurons]
@@ -177,7 +194,8 @@ def fit_head(
         norm_mean=[float(mean[k]) for k in keep],
         norm_std=[float(std[k]) for k in keep],
         strength=float(strength),
-        fold_auroc=aurocs,
+        fold_auroc=held_out.aurocs,
+        bands=cascade_bands(held_out.scores, held_out.positive),
     )
 
 

@@ -92,7 +92,7 @@ def evaluate(
             _fmt(row["auroc"]),
             "-".join(_fmt(v) for v in row["auroc_ci"]) if row["auroc_ci"] else "",
             *(_fmt(row[k]) for k in ("worst_family_auroc", "precision", "recall")),
-            _fmt(row["max_layer"]),
+            _depth(row),
         )
     out.print(table)
     families = Table(
@@ -135,3 +135,15 @@ def _default_train(bank_dir: str | None) -> list[Path] | None:
 
 def _fmt(value) -> str:
     return "" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _depth(row: dict) -> str:
+    """The depth column: the head's deepest layer, or a cascade's two with the share of
+    documents its full-depth head scored and the share of layers it ran."""
+    cascade = row.get("cascade")
+    if not cascade:
+        return _fmt(row["max_layer"])
+    return (
+        f"{cascade['shallow_layer']}/{row['max_layer']}: {cascade['deferred']:.0%} deep, "
+        f"{cascade['layer_share']:.0%} of layers"
+    )

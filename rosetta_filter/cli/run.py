@@ -159,6 +159,10 @@ def score(
             record["scores"] = doc.scores
         if neurons and doc.neuron_values is not None:
             record["neurons"] = dict(
-                zip(map(str, scorer.selection.neurons), doc.neuron_values, strict=True)
+                zip(
+                    doc.neurons or map(str, scorer.selection.neurons),
+                    doc.neuron_values,
+                    strict=True,
+                )
             )
         print(json.dumps(record))

@@ -46,6 +46,7 @@ from rosetta_filter.evaluation.uncertainty import (
 from rosetta_filter.filtering.selection import build_rule
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import NeuronBank, load_bank
+from rosetta_filter.scoring.cascade import cascade_scores, expected_layer_share
 from rosetta_filter.scoring.heads import HEAD_POOLS, depth_rows, pool_name
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 
@@ -54,6 +55,7 @@ CONFIGURED = "configured"
 BASELINE = "tfidf_lr"
 POOLS = tuple(pool_name(pool) for pool in HEAD_POOLS)  # depth-table keys
 AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in POOLS)
+CASCADE_HEADS = tuple(f"head/{pool}/cascade" for pool in POOLS)  # neurons.cascade
 
 
 @dataclass
@@ -82,12 +84,20 @@ def variants(
             for depth in [row["max_layer"] for row in rows] + ["auto"]:
                 name = f"head/{pool_name(rosetta_only)}/{depth if depth == 'auto' else f'L{depth}'}"
                 asked[name] = neurons.model_copy(
-                    update={"mode": "head", "rosetta_only": rosetta_only, "max_layer": depth}
+                    update={
+                        "mode": "head",
+                        "rosetta_only": rosetta_only,
+                        "max_layer": depth,
+                        "cascade": False,
+                    }
                 )
+            asked[f"head/{pool_name(rosetta_only)}/cascade"] = neurons.model_copy(
+                update={"mode": "head", "rosetta_only": rosetta_only, "cascade": True}
+            )
     for rank_by in ("held_out_families", "probe_auroc"):
         if rank_by == "probe_auroc" or bank.heads is not None:
             asked[f"top_k/rosetta/{rank_by}"] = neurons.model_copy(
-                update={"mode": "top_k", "max_layer": None, "rank_by": rank_by}
+                update={"mode": "top_k", "max_layer": None, "rank_by": rank_by, "cascade": False}
             )
     built, unavailable = {}, {}
     for name, neurons_cfg in asked.items():
@@ -99,7 +109,37 @@ def variants(
 
 
 def _union(selections: list[NeuronSelection]) -> list[Neuron]:
-    return sorted({n for s in selections for n in s.neurons}, key=lambda n: (n.layer, n.index))
+    return sorted({n for s in selections for n in s.read}, key=lambda n: (n.layer, n.index))
+
+
+def _selection_scores(
+    selection: NeuronSelection, raw: np.ndarray, column: dict[Neuron, int], n_layers: int
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A selection's scores from the union's pooled values ``raw``; a cascade's (the shallow
+    head's score, the full head's where its band defers) with what it ran: the shallow head's
+    deepest layer, the share deferred and the share of the model's layers run per document."""
+
+    def combine(chosen: NeuronSelection) -> np.ndarray:
+        values = torch.from_numpy(raw[:, [column[n] for n in chosen.neurons]])
+        return chosen.combine(values).numpy().astype(np.float64)
+
+    scores = combine(selection)
+    stage = selection.cascade
+    if stage is None:
+        return scores, {}
+    scores, deferred = cascade_scores(combine(stage.shallow), scores, stage.band)
+    shallow = max(n.layer for n in stage.shallow.neurons)
+    full = max(n.layer for n in selection.neurons)
+    share = expected_layer_share(shallow, float(deferred.mean()), full, n_layers)
+    return scores, {
+        "cascade": {
+            "shallow_layer": shallow,
+            "band": [stage.band.low, stage.band.high],
+            "deferred": float(deferred.mean()),
+            "layer_share": share,
+            "expected_layer_share": stage.layer_share,
+        }
+    }
 
 
 def tfidf_baseline(
@@ -197,6 +237,7 @@ def evaluate(
     else:
         raw, n_tokens = _cached_values(cfg, data.texts, union, cache_dir, advance)
     column = {n: i for i, n in enumerate(union)}
+    n_layers = int(bank.model_meta(model_id)["layers"])
     baseline = tfidf_baseline(train, data.texts, domains) if train is not None else {}
     strata = np.char.add(np.char.add(data.labels.astype(str), "\t"), data.families.astype(str))
     resamples = Resamples(strata)
@@ -204,12 +245,11 @@ def evaluate(
     for domain, selections in by_domain.items():
         result = DomainResult(domain, unavailable=built[domain][1])
         for name, selection in selections.items():
-            cols = [column[n] for n in selection.neurons]
-            values = torch.from_numpy(raw[:, cols])
-            result.scores[name] = selection.combine(values).numpy().astype(np.float64)
+            result.scores[name], ran = _selection_scores(selection, raw, column, n_layers)
             result.metrics[name] = _metrics(result.scores[name], data, domain) | {
                 "neurons": [str(n) for n in selection.neurons],
                 "max_layer": max(n.layer for n in selection.neurons),
+                **ran,
             }
         for name, validation in _validation(bank, model_id, domain).items():
             if name in result.metrics:

@@ -23,7 +23,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from rosetta_filter.evaluation.evaluate import AUTO_HEADS, BASELINE, CONFIGURED, POOLS, DomainResult
+from rosetta_filter.evaluation.evaluate import (
+    AUTO_HEADS,
+    BASELINE,
+    CASCADE_HEADS,
+    CONFIGURED,
+    POOLS,
+    DomainResult,
+)
 from rosetta_filter.evaluation.labelled import LabelledSet
 from rosetta_filter.files import atomic_path, write_bytes_atomic, write_json_atomic
 
@@ -31,6 +38,7 @@ _DEPTH = re.compile(rf"head/({'|'.join(POOLS)})/L(\d+)$")
 SUMMARY_VARIANTS = (
     CONFIGURED,
     *AUTO_HEADS,
+    *CASCADE_HEADS,
     "top_k/rosetta/held_out_families",
     "top_k/rosetta/probe_auroc",
     BASELINE,
@@ -157,6 +165,8 @@ def summary_rows(results: dict[str, DomainResult]) -> list[dict[str, Any]]:
                         "precision": m.get("precision"),
                         "recall": m.get("recall"),
                         "max_layer": m.get("max_layer"),
+                        # a cascade: shallow head's layer, share deferred, share of layers run
+                        "cascade": m.get("cascade"),
                         "neurons": len(m["neurons"]) if "neurons" in m else None,
                     }
                 )
@@ -239,6 +249,7 @@ def _html(payload: dict[str, Any], figures: dict[str, bytes | None]) -> str:
         "precision",
         "recall",
         "max_layer",
+        "cascade",
     ]
     images = "".join(
         f'<img alt="{name}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
@@ -263,4 +274,6 @@ def _cell(value: Any) -> str:
         return f"{value:.3f}"
     if isinstance(value, list):
         return "&ndash;".join(_cell(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{html.escape(str(k))} {_cell(v)}" for k, v in value.items())
     return html.escape("" if value is None else str(value))

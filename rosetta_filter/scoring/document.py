@@ -18,6 +18,8 @@ class ScoredDoc:
     truncated: bool = False
     skip_reason: str | None = None
     neuron_values: list[float] | None = None  # pooled, normalised, per selected neuron
+    neurons: list[str] | None = None  # whose values those are, where it varies (a cascade)
+    deferred: bool = False  # a cascade's full-depth head scored it (neurons.cascade)
     scores: dict[str, float] | None = None  # per named set, when the scorer tags several
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
+from itertools import islice
 from typing import Any
 
 import torch
@@ -20,7 +22,7 @@ from rosetta_filter.activations.backends import Backend, build_engine, load_back
 from rosetta_filter.activations.forward import PoolingParams
 from rosetta_filter.activations.models import LoadedModel
 from rosetta_filter.config import BatchingConfig, ModelConfig, NeuronsConfig, ScoringConfig
-from rosetta_filter.errors import BankError
+from rosetta_filter.errors import BankError, ModelError
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import (
     NeuronBank,
@@ -31,6 +33,7 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
+from rosetta_filter.scoring.cascade import Band, choose_cascade, error_key
 from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
@@ -41,6 +44,7 @@ from rosetta_filter.scoring.heads import (
 )
 
 log = logging.getLogger(__name__)
+CASCADE_BLOCK = 256  # records the shallow head scores before the deferred ones go deep
 __all__ = ["DocumentScorer", "NeuronSelection", "ScoredDoc", "Scorer"]
 
 
@@ -60,6 +64,15 @@ class NeuronSelection:
     bank_model: str | None = None
     intercept: float | None = None
     max_layer: int | None = None  # the depth the selection was chosen for (head or auto)
+    cascade: CascadeStage | None = None  # neurons.cascade: the shallow head that scores first
+
+    @property
+    def read(self) -> tuple[Neuron, ...]:
+        """Every neuron this selection's scores need: a cascade's shallow head's, then its own."""
+        if self.cascade is None:
+            return self.neurons
+        shallow = self.cascade.shallow.neurons
+        return shallow + tuple(n for n in self.neurons if n not in set(shallow))
 
     @classmethod
     def from_config(
@@ -121,12 +134,21 @@ class NeuronSelection:
         rows = depth_rows(bank, bank_model, cfg.domain, rosetta_only)
         loss, guard = depth_rule_settings(bank, cfg.max_quality_loss, cfg.depth_guard)
         head = choose_depth(rows, cfg.max_layer, loss, quality_key(bank), guard)
+        selection = cls.of_head(head, cfg.domain, bank_model)
+        if not cfg.cascade:
+            return selection
+        stage = CascadeStage.choose(bank, bank_model, rows, selection, cfg.cascade_error)
+        return replace(selection, cascade=stage)
+
+    @classmethod
+    def of_head(cls, head: dict, domain: str, bank_model: str) -> NeuronSelection:
+        """The selection of one depth-table row."""
         return cls(
             tuple(Neuron.parse(n) for n in head["neurons"]),
             tuple(head["weights"]),
             tuple(head["norm_mean"]),
             tuple(head["norm_std"]),
-            cfg.domain,
+            domain,
             bank_model,
             intercept=float(head["intercept"]),
             max_layer=int(head["max_layer"]),
@@ -145,6 +167,48 @@ class NeuronSelection:
         if self.intercept is not None:
             return self.intercept + (values * weights).sum(-1)
         return (values * weights).sum(-1) / weights.abs().sum()
+
+
+@dataclass(frozen=True)
+class CascadeStage:
+    """The first stage of a cascade (:mod:`rosetta_filter.scoring.cascade`): the shallow head
+    that scores every document, and the band of its scores that goes on to the full-depth head
+    (the selection holding this stage)."""
+
+    shallow: NeuronSelection
+    band: Band
+    layer_share: float  # expected share of the model's layers run per document
+
+    @classmethod
+    def choose(
+        cls,
+        bank: NeuronBank,
+        bank_model: str,
+        rows: list[dict],
+        full: NeuronSelection,
+        error: float,
+    ) -> CascadeStage | None:
+        """The depth-table row that runs the fewest layers per document in front of ``full``
+        (:func:`choose_cascade`), with its band at ``error``; None where no shallower head
+        saves layers (the full head then scores every document)."""
+        if any("bands" not in r for r in rows):
+            raise BankError(
+                f"the heads of bank {bank.path} record no cascade bands (fitted before "
+                "session 22): refit them with `rosetta-filter domains`, or set "
+                "neurons.cascade=false",
+                field="neurons.cascade",
+                value=True,
+            )
+        n_layers = int(bank.model_meta(bank_model)["layers"])
+        key = error_key(error)
+        deepest = lambda row: max(Neuron.parse(n).layer for n in row["neurons"])  # noqa: E731
+        candidates = [(deepest(r), Band(**r["bands"][key])) for r in rows]
+        choice = choose_cascade(candidates, max(n.layer for n in full.neurons), n_layers)
+        if choice is None:
+            log.info("cascade: no shallower head of %s saves layers; full depth", full.domain)
+            return None
+        shallow = NeuronSelection.of_head(rows[choice.index], full.domain, bank_model)
+        return cls(shallow, choice.band, choice.layer_share)
 
 
 def _bank_rows(bank: NeuronBank, model_id: str, neurons: tuple[Neuron, ...]) -> list | None:
@@ -191,20 +255,32 @@ class Scorer:
         self.selection = selection
         self.scoring = scoring
         self.sets = dict(sets or {})
-        self.read = _union([selection, *self.sets.values()])
+        cascade = selection.cascade
+        if cascade is not None and backend != "hf":
+            raise ModelError(
+                f"neurons.cascade runs two passes of one model, on model.backend=hf only "
+                f"(not {backend}): set model.backend=hf or neurons.cascade=false",
+                field="neurons.cascade",
+                value=True,
+            )
+        first = cascade.shallow if cascade is not None else selection
+        self.read = _union([first, *self.sets.values()])
         column = {n: i for i, n in enumerate(self.read)}
         self._columns = {
-            name: [column[n] for n in s.neurons]
-            for name, s in [("", selection), *self.sets.items()]
+            name: [column[n] for n in s.neurons] for name, s in [("", first), *self.sets.items()]
         }
-        self.engine = build_engine(
+        engine = partial(
+            build_engine,
             backend,
             model,
-            self.read,
             tokens=scoring.tokens,
             batching=batching,
             pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
         )
+        self.engine = engine(self.read)
+        self.deep_engine = None  # a cascade's second stage: the full-depth head's neurons
+        if cascade is not None:
+            self.deep_engine = engine(list(selection.neurons))
 
     @classmethod
     def from_config(
@@ -268,6 +344,18 @@ class Scorer:
 
     def score(self, records: Iterable, *, with_neurons: bool = False) -> Iterator[ScoredDoc]:
         """One :class:`ScoredDoc` per record, in order."""
+        if self.deep_engine is None:
+            yield from self._first_stage(records, with_neurons)
+            return
+        records = iter(records)
+        offset = 0
+        while block := list(islice(records, CASCADE_BLOCK)):
+            yield from self._cascade(block, offset, with_neurons)
+            offset += len(block)
+
+    def _first_stage(self, records: Iterable, with_neurons: bool) -> Iterator[ScoredDoc]:
+        """Every record scored by the selection (a cascade's shallow head) and the sets."""
+        first = self.selection.cascade.shallow if self.selection.cascade else self.selection
         for doc in self.engine.run(records):
             if doc.skip_reason is not None:
                 yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
@@ -277,17 +365,39 @@ class Scorer:
             own = raw[self._columns[""]] if self.sets else raw
             yield ScoredDoc(
                 doc.index,
-                float(self.selection.combine(own)),
+                float(first.combine(own)),
                 n_tokens=doc.n_tokens,
                 total_tokens=doc.total_tokens,
                 truncated=doc.truncated,
-                neuron_values=self.selection.normalise(own).tolist() if with_neurons else None,
+                neuron_values=first.normalise(own).tolist() if with_neurons else None,
+                neurons=[str(n) for n in first.neurons] if self.deep_engine else None,
                 scores={
                     name: float(chosen.combine(raw[self._columns[name]]))
                     for name, chosen in self.sets.items()
                 }
                 or None,
             )
+
+    def _cascade(self, block: list, offset: int, with_neurons: bool) -> Iterator[ScoredDoc]:
+        """A block of records through the cascade: the shallow head scores all of them, the
+        full-depth head those in its band (their score, and neuron values, are replaced)."""
+        assert self.selection.cascade is not None and self.deep_engine is not None
+        band = self.selection.cascade.band
+        docs = list(self._first_stage(block, with_neurons))
+        deferred = [d.index for d in docs if d.score is not None and band.defers(d.score)]
+        full = self.selection
+        deep = self.deep_engine.run([block[i] for i in deferred])
+        for place, doc in zip(deferred, deep, strict=True):
+            scored = docs[place]
+            values = doc.pooled[self.scoring.pooling]
+            scored.score = float(full.combine(values))
+            scored.deferred = True
+            if with_neurons:
+                scored.neuron_values = full.normalise(values).tolist()
+                scored.neurons = [str(n) for n in full.neurons]
+        for scored in docs:
+            scored.index += offset
+            yield scored
 
 
 def _union(selections: list[NeuronSelection]) -> list[Neuron]:

@@ -1,0 +1,214 @@
+"""The cascade (``neurons.cascade``): a shallow head scores every document, the full-depth head
+only those inside the band of the shallow head's out-of-fold scores. Planted: bands that keep
+their stated error, the cheapest shallow head, and a scorer whose every score is the shallow
+head's outside the band and the full head's inside it, with the deep pass run on those only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from planted_domains import family_docs
+from pydantic import ValidationError
+from test_evaluate import planted_run
+from test_pipeline import write_jsonl
+from typer.testing import CliRunner
+
+from discovery.domain.heads import HeadSettings, fit_head
+from discovery.domain.lofo import LabelledDocs, domain_stats
+from rosetta_filter.cli import app
+from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig
+from rosetta_filter.errors import BankError, ModelError
+from rosetta_filter.scoring.cascade import (
+    CASCADE_ERRORS,
+    Band,
+    band,
+    cascade_scores,
+    choose_cascade,
+    error_key,
+    expected_layer_share,
+)
+from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
+
+
+def test_a_band_defers_what_lies_between_the_classes_and_nothing_when_they_separate():
+    rng = np.random.default_rng(0)
+    scores = np.r_[rng.normal(2.0, 1.0, 20_000), rng.normal(-2.0, 1.0, 80_000)]
+    positive = np.r_[np.ones(20_000, bool), np.zeros(80_000, bool)]
+    found = band(scores, positive, 0.01)
+    # N(2, 1)'s 1% quantile and N(-2, 1)'s 99%: 2 - 2.326 and -2 + 2.326
+    assert found.low == pytest.approx(-0.326, abs=0.05)
+    assert found.high == pytest.approx(0.326, abs=0.05)
+    assert found.defer_rate == pytest.approx(
+        ((scores >= found.low) & (scores <= found.high)).mean()
+    )
+    # a smaller error defers more; classes further apart than the band defer nothing
+    assert band(scores, positive, 0.001).defer_rate > found.defer_rate
+    apart = band(np.r_[scores[:20_000] + 10, scores[20_000:]], positive, 0.01)
+    assert apart.defer_rate == 0.0 and apart.low == apart.high
+    with pytest.raises(ValueError, match="both classes"):
+        band(scores[:10], positive[:10], 0.01)
+
+
+def test_the_cheapest_shallow_head_is_chosen_and_none_where_none_saves_layers():
+    candidates = [(1, Band(0, 1, 0.5)), (4, Band(0, 1, 0.1)), (9, Band(0, 1, 0.0))]
+    choice = choose_cascade(candidates, full_layer=29, n_layers=30)
+    # shares: 2/30 + 0.5 = 0.567, 5/30 + 0.1 = 0.267, 10/30 = 0.333
+    assert choice is not None and choice.index == 1
+    assert choice.layer_share == pytest.approx(expected_layer_share(4, 0.1, 29, 30))
+    assert choose_cascade([(1, Band(0, 1, 0.95))], full_layer=29, n_layers=30) is None
+    assert choose_cascade([(29, Band(0, 1, 0.0))], full_layer=29, n_layers=30) is None
+    scored, deferred = cascade_scores(
+        np.array([-5.0, 0.5, 5.0]), np.array([1.0, 2.0, 3.0]), Band(0.0, 1.0, 0.0)
+    )
+    assert scored.tolist() == [-5.0, 2.0, 5.0] and deferred.tolist() == [False, True, False]
+
+
+def test_an_error_off_the_recorded_grid_is_refused_with_the_choices():
+    assert error_key(0.01) == "0.01" and len(CASCADE_ERRORS) == 6
+    with pytest.raises(ValidationError, match=r"0\.001, 0\.002"):
+        NeuronsConfig(bank="b", domain="d", cascade=True, cascade_error=0.03)
+    with pytest.raises(ValidationError, match="scores one domain"):
+        NeuronsConfig(bank="b", domain="d", domains=["d", "e"], cascade=True)
+    with pytest.raises(ValidationError, match="domain heads"):
+        NeuronsConfig(bank="b", domain="d", mode="top_k", cascade=True)
+
+
+def test_a_fitted_head_records_bands_that_keep_their_error_on_new_documents():
+    rng = np.random.default_rng(1)
+
+    def draw(n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = rng.normal(size=(n, 12))
+        y = rng.random(n) < 1 / (1 + np.exp(-2.5 * (x[:, 2] - 0.8 * x[:, 5])))
+        return x, y
+
+    x, y = draw(1200)
+    families = np.asarray([f"{'p' if t else 'n'}{i % 4}" for i, t in enumerate(y)])
+    labels = LabelledDocs(np.where(y, "dom", "rest"), families)
+    stats = domain_stats(x, labels, "dom")
+    head = fit_head(x, labels, "dom", stats, np.arange(12), HeadSettings(max_neurons=6))
+    assert set(head.bands) == {f"{e:g}" for e in CASCADE_ERRORS}
+    rates = [head.bands[f"{e:g}"]["defer_rate"] for e in CASCADE_ERRORS]
+    assert rates == sorted(rates, reverse=True) and 0 < rates[3] < 1
+    assert head.to_dict()["bands"] == head.bands
+    # on fresh documents the final head decides about 1% of each class on the wrong side
+    new_x, new_y = draw(20_000)
+    raw = new_x[:, head.columns]
+    score = head.intercept + ((raw - head.norm_mean) / head.norm_std) @ np.asarray(head.weights)
+    chosen = Band(**head.bands["0.01"])
+    assert (score[new_y] < chosen.low).mean() < 0.03
+    assert (score[~new_y] > chosen.high).mean() < 0.03
+
+
+@pytest.fixture
+def cascade_bank(heads_bank, tmp_path):
+    """The planted heads bank with ``ex``'s ``all`` table replaced by a two-row one: a shallow
+    head on the trigger L0.N5 and a deeper head (layer 2); bands to be set per test."""
+    bank = tmp_path / "bank"
+    shutil.copytree(heads_bank, bank)
+    heads = json.loads((bank / "heads.json").read_text())
+    row = {"fold_auroc": [1.0, 1.0], "strength": 1.0, "norm_mean": [0.0], "norm_std": [1.0]}
+    shallow = row | {"max_layer": 0, "neurons": ["L0.N5"], "weights": [4.0], "intercept": -1.0}
+    full = row | {
+        "max_layer": 2,
+        "neurons": ["L0.N5", "L2.N3"],
+        "weights": [1.0, -2.0],
+        "intercept": 0.5,
+        "norm_mean": [0.0, 0.0],
+        "norm_std": [1.0, 1.0],
+    }
+    heads["domains"]["ex"]["all"]["depths"] = [shallow, full]
+    (bank / "heads.json").write_text(json.dumps(heads))
+    return bank, heads
+
+
+def _set_bands(bank, heads, low: float, high: float, defer_rate: float) -> None:
+    for row in heads["domains"]["ex"]["all"]["depths"]:
+        row["bands"] = {f"{e:g}": vars(Band(low, high, defer_rate)) for e in CASCADE_ERRORS}
+    (bank / "heads.json").write_text(json.dumps(heads))
+
+
+def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, cascade_bank):
+    bank, heads = cascade_bank
+    scoring = ScoringConfig(max_tokens=64)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    base = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=None)
+    texts = [d["text"] for d in family_docs("heldout")] + ["", "x x x"]
+
+    def scores(cfg: NeuronsConfig) -> list:
+        return list(Scorer.from_config(model, cfg, scoring).score(texts, with_neurons=True))
+
+    with pytest.raises(BankError, match="no cascade bands"):
+        NeuronSelection.from_config(base.model_copy(update={"cascade": True}), scoring, "tiny")
+    shallow = [d.score for d in scores(base.model_copy(update={"max_layer": 0}))]
+    full = [d.score for d in scores(base)]
+    valid = sorted(s for s in shallow if s is not None)
+    low, high = valid[0] - 1.0, valid[len(valid) // 2]  # the lower half is deferred
+    _set_bands(bank, heads, low, high, defer_rate=0.5)
+    cascade_cfg = base.model_copy(update={"cascade": True})
+    selection = NeuronSelection.from_config(cascade_cfg, scoring, "tiny")
+    assert selection.cascade is not None and [str(n) for n in selection.read] == [
+        "L0.N5",
+        "L2.N3",
+    ]
+    assert selection.cascade.layer_share == pytest.approx(expected_layer_share(0, 0.5, 2, 3))
+    scorer = Scorer.from_config(model, cascade_cfg, scoring)
+    ran_deep: list = []
+    deep_run = scorer.deep_engine.run
+    scorer.deep_engine.run = lambda records: deep_run(ran_deep.extend(records) or records)
+    cascaded = list(scorer.score(texts, with_neurons=True))
+    assert [d.index for d in cascaded] == list(range(len(texts)))
+    assert cascaded[len(texts) - 2].skip_reason is not None
+    deferred = [i for i, s in enumerate(shallow) if s is not None and low <= s <= high]
+    assert 0 < len(deferred) < len(texts) - 1
+    assert ran_deep == [texts[i] for i in deferred]  # the deep pass ran on those only
+    for i, doc in enumerate(cascaded):
+        if shallow[i] is None:
+            continue
+        expected = full[i] if i in deferred else shallow[i]
+        assert doc.score == pytest.approx(expected, abs=1e-5) and doc.deferred == (i in deferred)
+        assert doc.neurons == (["L0.N5", "L2.N3"] if i in deferred else ["L0.N5"])
+        assert len(doc.neuron_values) == len(doc.neurons)
+    # no shallow head saves layers where it would defer nearly everything
+    _set_bands(bank, heads, low, high, defer_rate=0.9)
+    assert NeuronSelection.from_config(cascade_cfg, scoring, "tiny").cascade is None
+    _set_bands(bank, heads, low, high, defer_rate=0.5)
+    with pytest.raises(ModelError, match=r"model\.backend=hf only"):
+        Scorer(scorer.model, selection, scoring, backend="vllm")
+
+
+def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_bank, tmp_path):
+    bank, heads = cascade_bank
+    docs = family_docs("heldout")
+    labels = write_jsonl(tmp_path / "heldout.jsonl", docs)
+    run_cfg = planted_run(planted_model, bank, labels, tmp_path)
+    run_cfg["neurons"] |= {"cascade": True, "max_layer": None}
+    scoring = ScoringConfig(max_tokens=64)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    plain = NeuronsConfig(**{**run_cfg["neurons"], "cascade": False, "max_layer": 0})
+    shallow = sorted(
+        d.score for d in Scorer.from_config(model, plain, scoring).score([d["text"] for d in docs])
+    )
+    _set_bands(bank, heads, shallow[0] - 1.0, shallow[len(shallow) // 3], defer_rate=0.3)
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps(run_cfg))
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(
+        app, ["evaluate", str(config), "--labels", str(labels), "--out", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out / "scores.parquet").to_pydict()
+    cascade_cfg = NeuronsConfig(**run_cfg["neurons"])
+    scored = list(Scorer.from_config(model, cascade_cfg, scoring).score([d["text"] for d in docs]))
+    by_id = dict(zip(table["id"], table["ex/configured"], strict=True))
+    assert [by_id[d["id"]] for d in docs] == pytest.approx([s.score for s in scored], abs=1e-5)
+    report = json.loads((out / "evaluation.json").read_text())["domains"]["ex"]
+    ran = report["configured"]["cascade"]
+    assert ran["shallow_layer"] == 0 and ran["deferred"] == pytest.approx(
+        np.mean([s.deferred for s in scored])
+    )
+    assert report["head/all/cascade"]["cascade"] == ran  # the ablation beside every depth
+    assert "shallow_layer 0" in (out / "evaluation.html").read_text()
