@@ -14,7 +14,8 @@ import pytest
 from planted_domains import family_docs
 from pydantic import ValidationError
 from test_evaluate import planted_run
-from test_pipeline import write_jsonl
+from test_pipeline import base_config, make_docs, write_jsonl
+from test_resume import assert_resumes_identically
 from typer.testing import CliRunner
 
 from discovery.domain.heads import HeadSettings, fit_head
@@ -212,3 +213,38 @@ def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_b
     )
     assert report["head/all/cascade"]["cascade"] == ran  # the ablation beside every depth
     assert "shallow_layer 0" in (out / "evaluation.html").read_text()
+
+
+def test_a_killed_cascade_run_resumes_to_the_identical_result(
+    planted_model, cascade_bank, tmp_path
+):
+    bank, heads = cascade_bank
+    docs = make_docs(400, seed=5)
+    data = write_jsonl(tmp_path / "docs.jsonl", docs)
+    scoring = ScoringConfig(max_tokens=64)
+    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    scores = sorted(
+        d.score
+        for d in Scorer.from_config(model, shallow, scoring).score([d["text"] for d in docs[:80]])
+    )
+    _set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
+
+    def config(out):
+        cfg = base_config(planted_model, data, out, keep_fraction=0.3)
+        cfg["neurons"] = {
+            "bank": str(bank), "bank_model": "tiny", "domain": "ex", "max_layer": None,
+            "cascade": True,
+        }  # fmt: skip
+        cfg["scoring"] = {"pooling": "mean", "max_tokens": 64}
+        cfg["output"].update(write_rejected=True, shard_max_rows=40)
+        cfg["runtime"].update(checkpoint_docs=64, lookahead_docs=32)
+        return cfg
+
+    runs = ("reference", "resumed")
+    kills = assert_resumes_identically(tmp_path, config, [("score", 64), ("score", 200)])
+    assert kills >= 1
+    stats = [json.loads((tmp_path / n / "stats.json").read_text()) for n in runs]
+    assert 0 < stats[0]["deferred"] < 400 and stats[0]["deferred"] == stats[1]["deferred"]
+    deferred = pq.read_table(tmp_path / "reference" / "attributes").column("deferred")
+    assert sum(deferred.to_pylist()) == stats[0]["deferred"]

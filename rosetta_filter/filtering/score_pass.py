@@ -50,8 +50,11 @@ def set_columns(cfg: RunConfig) -> list[str]:
 
 
 def attribute_schema(cfg: RunConfig) -> pa.Schema:
-    """``ATTRIBUTE_SCHEMA`` plus one float column per tagged set."""
+    """``ATTRIBUTE_SCHEMA`` plus one float column per tagged set, and with ``neurons.cascade``
+    whether the full-depth head scored the document (``deferred``)."""
     schema = ATTRIBUTE_SCHEMA
+    if cfg.neurons.cascade:
+        schema = schema.append(pa.field("deferred", pa.bool_()))
     for column in set_columns(cfg):
         schema = schema.append(pa.field(column, pa.float64()))
     return schema
@@ -115,6 +118,7 @@ def score_records(
             "total_tokens": doc.total_tokens,
             "truncated": doc.truncated,
             "skip_reason": reason,
+            "deferred": doc.deferred,  # written where the schema has it (a cascade's run)
         }
         for name, score in (doc.scores or {}).items():
             values[SET_SCORE_PREFIX + name] = score if reason is None else None
@@ -165,6 +169,7 @@ def write_attributes(
             stats.tokens_scored += row["n_tokens"]
             stats.tokens_in += row["total_tokens"]
             stats.truncated += row["truncated"]
+            stats.deferred += row["deferred"]
         else:
             stats.invalid[reason] += 1
         writer.write(row)

@@ -14,6 +14,7 @@ class RunStats:
     scored: int = 0
     invalid: Counter = field(default_factory=Counter)  # skip reason -> count
     truncated: int = 0
+    deferred: int = 0  # scored by a cascade's full-depth head (neurons.cascade)
     tokens_scored: int = 0  # tokens that went through the model
     tokens_in: int = 0  # tokens of all scored documents (untruncated)
     kept: int = 0

@@ -44,7 +44,6 @@ from rosetta_filter.scoring.heads import (
 )
 
 log = logging.getLogger(__name__)
-CASCADE_BLOCK = 256  # records the shallow head scores before the deferred ones go deep
 __all__ = ["DocumentScorer", "NeuronSelection", "ScoredDoc", "Scorer"]
 
 
@@ -347,9 +346,12 @@ class Scorer:
         if self.deep_engine is None:
             yield from self._first_stage(records, with_neurons)
             return
+        # blocks of the engine's read-ahead chunk: a run resumed at a checkpoint (a whole
+        # number of chunks) forms the same blocks, so the same documents go deep together
+        block_docs = self.engine.batching.lookahead_docs
         records = iter(records)
         offset = 0
-        while block := list(islice(records, CASCADE_BLOCK)):
+        while block := list(islice(records, block_docs)):
             yield from self._cascade(block, offset, with_neurons)
             offset += len(block)
 
