@@ -11,6 +11,7 @@ import shutil
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from fastapi.testclient import TestClient
 from planted_domains import family_docs
 from pydantic import ValidationError
 from test_evaluate import planted_run
@@ -21,7 +22,7 @@ from typer.testing import CliRunner
 from discovery.domain.heads import HeadSettings, fit_head
 from discovery.domain.lofo import LabelledDocs, domain_stats
 from rosetta_filter.cli import app
-from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig
+from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig, validate_config
 from rosetta_filter.errors import BankError, ModelError
 from rosetta_filter.scoring.cascade import (
     CASCADE_ERRORS,
@@ -33,6 +34,8 @@ from rosetta_filter.scoring.cascade import (
     expected_layer_share,
 )
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
+from service.app import build_app
+from service.config import ServeConfig
 
 
 def test_a_band_defers_what_lies_between_the_classes_and_nothing_when_they_separate():
@@ -248,3 +251,48 @@ def test_a_killed_cascade_run_resumes_to_the_identical_result(
     assert 0 < stats[0]["deferred"] < 400 and stats[0]["deferred"] == stats[1]["deferred"]
     deferred = pq.read_table(tmp_path / "reference" / "attributes").column("deferred")
     assert sum(deferred.to_pylist()) == stats[0]["deferred"]
+
+
+def test_the_service_scores_the_cascade_and_explains_each_document_by_its_head(
+    planted_model, cascade_bank
+):
+    bank, heads = cascade_bank
+    texts = [d["text"] for d in family_docs("heldout")]
+    neurons = {"bank": str(bank), "bank_model": "tiny", "domain": "ex", "max_layer": None}
+    scoring = ScoringConfig(max_tokens=64)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    shallow = NeuronsConfig(**neurons | {"max_layer": 0})
+    scores = sorted(d.score for d in Scorer.from_config(model, shallow, scoring).score(texts))
+    _set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
+    cfg = validate_config(
+        {
+            "model": {"name": str(planted_model), "threads": 1},
+            "neurons": neurons | {"cascade": True},
+            "scoring": {"max_tokens": 64},
+            "batching": {"batch_tokens": 256, "lookahead_docs": 16},
+        },
+        ServeConfig,
+    )
+    expected = list(
+        Scorer.from_config(model, NeuronsConfig(**neurons | {"cascade": True}), scoring).score(
+            texts
+        )
+    )
+    payload = [{"text": t} for t in texts]
+    with TestClient(build_app(cfg)) as client:
+        body = client.post("/v1/score", json={"documents": payload, "return_neurons": True})
+        assert body.status_code == 200, body.text
+        docs = body.json()["documents"]
+        several = client.post(
+            "/v1/score", json={"documents": payload, "neuron_sets": ["default", "plain"]}
+        )
+    assert [d["score"] for d in docs] == pytest.approx([e.score for e in expected], abs=1e-5)
+    for doc, scored in zip(docs, expected, strict=True):
+        assert list(doc["neurons"]) == (["L0.N5", "L2.N3"] if scored.deferred else ["L0.N5"])
+    assert {tuple(d["neurons"]) for d in docs} == {("L0.N5",), ("L0.N5", "L2.N3")}
+    # several sets share one pass, which scores each at full depth
+    assert several.status_code == 200, several.text
+    full = list(Scorer.from_config(model, NeuronsConfig(**neurons), scoring).score(texts))
+    assert [d["score"] for d in several.json()["documents"]] == pytest.approx(
+        [f.score for f in full], abs=1e-5
+    )
