@@ -182,6 +182,12 @@ class NeuronsConfig(Strict):
         "side, on held-out families (sets its band): one of 0.001, 0.002, 0.005, 0.01, 0.02, "
         "0.05; smaller defers more documents to full depth",
     )
+    relative: bool = Field(
+        False,
+        description="score the domain's head against every domain head of the bank: the "
+        "log-softmax of its logit over theirs, lower where another domain's head is surer "
+        "(the borders between domains); the pass runs to the deepest of those heads",
+    )
     explicit: list[WeightedNeuron] | None = Field(
         None, description="explicit neurons with weights instead of a bank selection"
     )
@@ -282,6 +288,16 @@ class NeuronsConfig(Strict):
             raise ValueError(
                 "neurons.cascade scores one domain: drop neurons.domains and neurons.sets, or "
                 "set neurons.cascade=false"
+            )
+        if self.relative and (self.explicit is not None or self.mode == "top_k"):
+            raise ValueError(
+                "neurons.relative compares a bank's domain heads: set neurons.mode=head (or "
+                "auto) without neurons.explicit, or neurons.relative=false"
+            )
+        if self.relative and self.cascade:
+            raise ValueError(
+                "neurons.relative and neurons.cascade do not combine (a cascade decides one "
+                "head's depth per document): set one of them to false"
             )
         if self.cascade and (self.explicit is not None or self.mode == "top_k"):
             raise ValueError(

@@ -56,6 +56,7 @@ BASELINE = "tfidf_lr"
 POOLS = tuple(pool_name(pool) for pool in HEAD_POOLS)  # depth-table keys
 AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in POOLS)
 CASCADE_HEADS = tuple(f"head/{pool}/cascade" for pool in POOLS)  # neurons.cascade
+RELATIVE_HEADS = tuple(f"head/{pool}/relative" for pool in POOLS)  # neurons.relative
 
 
 @dataclass
@@ -89,15 +90,28 @@ def variants(
                         "rosetta_only": rosetta_only,
                         "max_layer": depth,
                         "cascade": False,
+                        "relative": False,
                     }
                 )
-            asked[f"head/{pool_name(rosetta_only)}/cascade"] = neurons.model_copy(
-                update={"mode": "head", "rosetta_only": rosetta_only, "cascade": True}
-            )
+            for option in ("cascade", "relative"):
+                asked[f"head/{pool_name(rosetta_only)}/{option}"] = neurons.model_copy(
+                    update={
+                        "mode": "head",
+                        "rosetta_only": rosetta_only,
+                        "cascade": option == "cascade",
+                        "relative": option == "relative",
+                    }
+                )
     for rank_by in ("held_out_families", "probe_auroc"):
         if rank_by == "probe_auroc" or bank.heads is not None:
             asked[f"top_k/rosetta/{rank_by}"] = neurons.model_copy(
-                update={"mode": "top_k", "max_layer": None, "rank_by": rank_by, "cascade": False}
+                update={
+                    "mode": "top_k",
+                    "max_layer": None,
+                    "rank_by": rank_by,
+                    "cascade": False,
+                    "relative": False,
+                }
             )
     built, unavailable = {}, {}
     for name, neurons_cfg in asked.items():
@@ -119,9 +133,11 @@ def _selection_scores(
     head's score, the full head's where its band defers) with what it ran: the shallow head's
     deepest layer, the share deferred and the share of the model's layers run per document."""
 
+    def values_of(head: NeuronSelection) -> torch.Tensor:
+        return torch.from_numpy(raw[:, [column[n] for n in head.neurons]])
+
     def combine(chosen: NeuronSelection) -> np.ndarray:
-        values = torch.from_numpy(raw[:, [column[n] for n in chosen.neurons]])
-        return chosen.combine(values).numpy().astype(np.float64)
+        return chosen.score_from(values_of).numpy().astype(np.float64)
 
     scores = combine(selection)
     stage = selection.cascade

@@ -29,6 +29,7 @@ from rosetta_filter.evaluation.evaluate import (
     CASCADE_HEADS,
     CONFIGURED,
     POOLS,
+    RELATIVE_HEADS,
     DomainResult,
 )
 from rosetta_filter.evaluation.labelled import LabelledSet
@@ -39,6 +40,7 @@ SUMMARY_VARIANTS = (
     CONFIGURED,
     *AUTO_HEADS,
     *CASCADE_HEADS,
+    *RELATIVE_HEADS,
     "top_k/rosetta/held_out_families",
     "top_k/rosetta/probe_auroc",
     BASELINE,

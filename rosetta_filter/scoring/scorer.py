@@ -10,7 +10,7 @@ the very same selection and write pass: its run directory is comparable shard fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import islice
@@ -42,6 +42,7 @@ from rosetta_filter.scoring.heads import (
     depth_rule_settings,
     quality_key,
 )
+from rosetta_filter.scoring.relative import relative_score
 
 log = logging.getLogger(__name__)
 __all__ = ["DocumentScorer", "NeuronSelection", "ScoredDoc", "Scorer"]
@@ -64,14 +65,15 @@ class NeuronSelection:
     intercept: float | None = None
     max_layer: int | None = None  # the depth the selection was chosen for (head or auto)
     cascade: CascadeStage | None = None  # neurons.cascade: the shallow head that scores first
+    rivals: tuple[NeuronSelection, ...] = ()  # neurons.relative: the other domains' heads
 
     @property
     def read(self) -> tuple[Neuron, ...]:
-        """Every neuron this selection's scores need: a cascade's shallow head's, then its own."""
-        if self.cascade is None:
-            return self.neurons
-        shallow = self.cascade.shallow.neurons
-        return shallow + tuple(n for n in self.neurons if n not in set(shallow))
+        """Every neuron this selection's scores need: a cascade's shallow head's, its own, its
+        rivals' (each once, in that order)."""
+        first = self.cascade.shallow.neurons if self.cascade is not None else ()
+        ordered = [*first, *self.neurons, *(n for r in self.rivals for n in r.neurons)]
+        return tuple(dict.fromkeys(ordered))
 
     @classmethod
     def from_config(
@@ -92,6 +94,14 @@ class NeuronSelection:
             return cls.from_head(bank, bank_model, cfg, scoring)
         else:
             assert bank is not None and cfg.domain is not None
+            if cfg.cascade or cfg.relative:
+                option = "cascade" if cfg.cascade else "relative"
+                raise BankError(
+                    f"neurons.{option} needs domain heads and bank {bank.path} has none: use a "
+                    f"bank written by `rosetta-filter domains`, or set neurons.{option}=false",
+                    field=f"neurons.{option}",
+                    value=True,
+                )
             max_layer = cfg.max_layer
             rosetta_only = True if cfg.rosetta_only == "auto" else cfg.rosetta_only  # top_k
             if max_layer == "auto":
@@ -134,6 +144,15 @@ class NeuronSelection:
         loss, guard = depth_rule_settings(bank, cfg.max_quality_loss, cfg.depth_guard)
         head = choose_depth(rows, cfg.max_layer, loss, quality_key(bank), guard)
         selection = cls.of_head(head, cfg.domain, bank_model)
+        if cfg.relative:
+            alone = {"relative": False, "cascade": False}
+            rivals = tuple(
+                cls.from_head(bank, bank_model, rival, scoring)
+                for d in sorted(bank.heads["domains"])
+                if d != cfg.domain
+                for rival in [cfg.model_copy(update={"domain": d, **alone})]
+            )
+            return replace(selection, rivals=rivals)
         if not cfg.cascade:
             return selection
         stage = CascadeStage.choose(bank, bank_model, rows, selection, cfg.cascade_error)
@@ -152,6 +171,15 @@ class NeuronSelection:
             intercept=float(head["intercept"]),
             max_layer=int(head["max_layer"]),
         )
+
+    def score_from(self, values_of: Callable[[NeuronSelection], torch.Tensor]) -> torch.Tensor:
+        """The score from each head's pooled values (``values_of(head)``, aligned with its
+        neurons): this head's combination, or with rivals (``neurons.relative``) its log-softmax
+        over every domain's (:mod:`rosetta_filter.scoring.relative`)."""
+        own = self.combine(values_of(self))
+        if not self.rivals:
+            return own
+        return relative_score(own, [r.combine(values_of(r)) for r in self.rivals])
 
     def normalise(self, values: torch.Tensor) -> torch.Tensor:
         """Pooled values ``(..., n_neurons)`` z-normalised with the selection's statistics."""
@@ -263,11 +291,11 @@ class Scorer:
                 value=True,
             )
         first = cascade.shallow if cascade is not None else selection
+        self._first = first
         self.read = _union([first, *self.sets.values()])
         column = {n: i for i, n in enumerate(self.read)}
-        self._columns = {
-            name: [column[n] for n in s.neurons] for name, s in [("", first), *self.sets.items()]
-        }
+        heads = [h for s in [first, *self.sets.values()] for h in (s, *s.rivals)]
+        self._columns = {id(h): [column[n] for n in h.neurons] for h in heads}
         engine = partial(
             build_engine,
             backend,
@@ -357,28 +385,30 @@ class Scorer:
 
     def _first_stage(self, records: Iterable, with_neurons: bool) -> Iterator[ScoredDoc]:
         """Every record scored by the selection (a cascade's shallow head) and the sets."""
-        first = self.selection.cascade.shallow if self.selection.cascade else self.selection
+        first = self._first
         for doc in self.engine.run(records):
             if doc.skip_reason is not None:
                 yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
                 continue
             raw = doc.pooled[self.scoring.pooling]  # (len(self.read),)
-            # without extra sets the read list is the selection's own, in its order
-            own = raw[self._columns[""]] if self.sets else raw
+            values_of = partial(self._values, raw)
             yield ScoredDoc(
                 doc.index,
-                float(first.combine(own)),
+                float(first.score_from(values_of)),
                 n_tokens=doc.n_tokens,
                 total_tokens=doc.total_tokens,
                 truncated=doc.truncated,
-                neuron_values=first.normalise(own).tolist() if with_neurons else None,
+                neuron_values=first.normalise(values_of(first)).tolist() if with_neurons else None,
                 neurons=[str(n) for n in first.neurons] if self.deep_engine else None,
                 scores={
-                    name: float(chosen.combine(raw[self._columns[name]]))
-                    for name, chosen in self.sets.items()
+                    name: float(chosen.score_from(values_of)) for name, chosen in self.sets.items()
                 }
                 or None,
             )
+
+    def _values(self, raw: torch.Tensor, head: NeuronSelection) -> torch.Tensor:
+        """``head``'s pooled values out of the read list's ``raw``."""
+        return raw[self._columns[id(head)]]
 
     def _cascade(self, block: list, offset: int, with_neurons: bool) -> Iterator[ScoredDoc]:
         """A block of records through the cascade: the shallow head scores all of them, the
@@ -403,11 +433,11 @@ class Scorer:
 
 
 def _union(selections: list[NeuronSelection]) -> list[Neuron]:
-    """Every neuron of ``selections`` once: the first selection's in its order, then the
+    """Every neuron ``selections`` read once: the first selection's in its order, then the
     others' new ones by (layer, index)."""
-    first = list(selections[0].neurons)
+    first = list(selections[0].read)
     seen = set(first)
-    rest = {n for s in selections[1:] for n in s.neurons if n not in seen}
+    rest = {n for s in selections[1:] for n in s.read if n not in seen}
     return first + sorted(rest, key=lambda n: (n.layer, n.index))
 
 
