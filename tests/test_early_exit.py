@@ -1,6 +1,8 @@
-"""``bench.early_exit``: what a ``max_quality_loss`` (and a depth statistic) costs on families no
-bank saw, read off a cross-fitted run without refitting; at the run's own settings it must
-reproduce each fold's configured depth and AUROC."""
+"""The benches that read a cross-fitted run without refitting. ``bench.early_exit``: what a
+``max_quality_loss`` (and a depth statistic) costs on families no bank saw; at the run's own
+settings it must reproduce each fold's configured depth and AUROC. ``bench.cascade``: each
+fold's band chosen on the other folds only. ``bench.relative_score``: the log-softmax over the
+domains' configured scores, both ways for named families."""
 
 from __future__ import annotations
 
@@ -13,14 +15,17 @@ import pytest
 from test_crossfit import _plan
 
 from bench.cascade import nested_cascades
+from bench.compare_evaluations import Scores
 from bench.crossfit import summarise
 from bench.early_exit import early_exits, evaluation_depths, reranked
+from bench.relative_score import per_family, relative_comparisons
 from discovery.domain.crossfit import run_crossfit
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import load_bank
 from rosetta_filter.scoring.cascade import band
 from rosetta_filter.scoring.heads import depth_rows, quality_key
+from rosetta_filter.scoring.relative import relative_scores
 
 
 @pytest.fixture
@@ -147,3 +152,33 @@ def test_the_nested_cascade_chooses_each_folds_band_on_the_other_folds_only(cros
         # the cascade recovers most of what the shallow head alone loses
         alone = grouped_auroc(shallow, positive, folds)
         assert alone < result.comparison.b <= result.comparison.a
+
+
+def test_the_relative_score_is_read_off_the_cross_fit_both_ways_for_fresh_families(crossfitted):
+    plan, _ = crossfitted
+    scores = Scores.read(plan.out)
+    fresh = sorted(set(scores.families[scores.labels == "ex"].tolist()))[:1]
+    found = relative_comparisons(scores, tuple(fresh))
+    logits = np.stack([scores.columns[f"{d}/configured"] for d in ("ex", "plain")], axis=1)
+    relative = relative_scores(logits)
+    for i, domain in enumerate(("ex", "plain")):
+        positive = scores.labels == domain
+        assert found[domain]["all"].a == pytest.approx(
+            grouped_auroc(logits[:, i], positive, scores.folds)
+        )
+        assert found[domain]["all"].b == pytest.approx(
+            grouped_auroc(relative[:, i], positive, scores.folds)
+        )
+    # ex's fresh family against plain's documents; plain's documents against that family
+    assert set(found["ex"]) == {"all", "fresh"} and set(found["plain"]) == {"all", "against_fresh"}
+    rows = (scores.labels == "plain") | np.isin(scores.families, fresh)
+    assert found["ex"]["fresh"].b == pytest.approx(
+        grouped_auroc(relative[rows, 0], (scores.labels == "ex")[rows], scores.folds[rows])
+    )
+    against = (scores.labels == "plain") | np.isin(scores.families, fresh)
+    assert found["plain"]["against_fresh"].a == pytest.approx(
+        grouped_auroc(
+            logits[against, 1], (scores.labels == "plain")[against], scores.folds[against]
+        )
+    )
+    assert per_family(scores, tuple(fresh))[0]["relative"] == pytest.approx(found["ex"]["fresh"].b)
