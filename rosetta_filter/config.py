@@ -289,21 +289,17 @@ class NeuronsConfig(Strict):
                 "neurons.cascade scores one domain: drop neurons.domains and neurons.sets, or "
                 "set neurons.cascade=false"
             )
-        if self.relative and (self.explicit is not None or self.mode == "top_k"):
-            raise ValueError(
-                "neurons.relative compares a bank's domain heads: set neurons.mode=head (or "
-                "auto) without neurons.explicit, or neurons.relative=false"
-            )
         if self.relative and self.cascade:
             raise ValueError(
                 "neurons.relative and neurons.cascade do not combine (a cascade decides one "
                 "head's depth per document): set one of them to false"
             )
-        if self.cascade and (self.explicit is not None or self.mode == "top_k"):
-            raise ValueError(
-                "neurons.cascade runs a bank's domain heads: set neurons.mode=head (or auto) "
-                "without neurons.explicit, or neurons.cascade=false"
-            )
+        for option in ("cascade", "relative"):
+            if getattr(self, option) and (self.explicit is not None or self.mode == "top_k"):
+                raise ValueError(
+                    f"neurons.{option} needs a bank's domain heads: set neurons.mode=head (or "
+                    f"auto) without neurons.explicit, or neurons.{option}=false"
+                )
         return self
 
 

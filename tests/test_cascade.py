@@ -14,14 +14,12 @@ import pytest
 from fastapi.testclient import TestClient
 from planted_domains import family_docs
 from pydantic import ValidationError
-from test_evaluate import planted_run
+from test_evaluate import evaluate_planted, planted_run
 from test_pipeline import base_config, make_docs, write_jsonl
 from test_resume import assert_resumes_identically
-from typer.testing import CliRunner
 
 from discovery.domain.heads import HeadSettings, fit_head
 from discovery.domain.lofo import LabelledDocs, domain_stats
-from rosetta_filter.cli import app
 from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig, validate_config
 from rosetta_filter.errors import BankError, ModelError
 from rosetta_filter.scoring.cascade import (
@@ -197,19 +195,12 @@ def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_b
         d.score for d in Scorer.from_config(model, plain, scoring).score([d["text"] for d in docs])
     )
     _set_bands(bank, heads, shallow[0] - 1.0, shallow[len(shallow) // 3], defer_rate=0.3)
-    config = tmp_path / "run.yaml"
-    config.write_text(json.dumps(run_cfg))
-    out = tmp_path / "eval"
-    result = CliRunner().invoke(
-        app, ["evaluate", str(config), "--labels", str(labels), "--out", str(out), "-q"]
-    )
-    assert result.exit_code == 0, result.output
-    table = pq.read_table(out / "scores.parquet").to_pydict()
+    table, report, out = evaluate_planted(run_cfg, labels, tmp_path)
     cascade_cfg = NeuronsConfig(**run_cfg["neurons"])
     scored = list(Scorer.from_config(model, cascade_cfg, scoring).score([d["text"] for d in docs]))
     by_id = dict(zip(table["id"], table["ex/configured"], strict=True))
     assert [by_id[d["id"]] for d in docs] == pytest.approx([s.score for s in scored], abs=1e-5)
-    report = json.loads((out / "evaluation.json").read_text())["domains"]["ex"]
+    report = report["domains"]["ex"]
     ran = report["configured"]["cascade"]
     assert ran["shallow_layer"] == 0 and ran["deferred"] == pytest.approx(
         np.mean([s.deferred for s in scored])

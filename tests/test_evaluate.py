@@ -39,6 +39,20 @@ def planted_run(model: Path, bank: Path, docs: Path, tmp_path: Path) -> dict:
     }
 
 
+def evaluate_planted(run_cfg: dict, labels: Path, tmp_path: Path) -> tuple[dict, dict, Path]:
+    """`rosetta-filter evaluate` of ``run_cfg`` on ``labels``: the scores table (column ->
+    values), evaluation.json and the output directory."""
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(run_cfg))
+    out = tmp_path / "eval"
+    result = runner.invoke(
+        app, ["evaluate", str(config), "--labels", str(labels), "--out", str(out), "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    table = pq.read_table(out / "scores.parquet").to_pydict()
+    return table, json.loads((out / "evaluation.json").read_text()), out
+
+
 def test_the_head_finds_the_trigger_at_the_shallowest_depth(heads_bank):
     bank = load_bank(heads_bank)
     assert bank.meta["format_version"] == FORMAT_VERSION and bank.heads is not None
