@@ -17,6 +17,7 @@ beside.
 from __future__ import annotations
 
 import argparse
+import json
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
@@ -26,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.compare_evaluations import Comparison, Scores, draw_differences, paired
+from rosetta_filter.config import load_config
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.files import write_json_atomic
 from rosetta_filter.neuron import Neuron
@@ -127,11 +129,60 @@ def nested_cascades(
     return found
 
 
-def cascade_table(found: list[CascadeResult]) -> Table:
+def recorded_cascades(crossfit: Path, pool: str = "all") -> list[CascadeResult]:
+    """The cascade as the product runs it: each fold bank's own recorded bands (its fit's
+    out-of-fold scores), read off the run's ``head/{pool}/cascade`` scores and each fold's
+    evaluation (its shallow head, share deferred, share of layers run), against the head
+    ``max_layer`` picks (``configured``, which the cascade stands in front of)."""
+    scores = Scores.read(crossfit)
+    if scores.folds is None:
+        raise SystemExit(f"{crossfit} holds no cross-fitted scores (python -m bench.crossfit)")
+    folds = sorted(set(scores.folds.tolist()))
+    reports = {
+        fold: json.loads((crossfit / f"fold-{fold}" / "evaluation" / "evaluation.json").read_text())
+        for fold in folds
+    }
+    record = json.loads((crossfit / "crossfit.json").read_text())  # written when it finished
+    error = load_config(Path(record["run_config"]), record["overrides"]).neurons.cascade_error
+    resamples = scores.resamples()
+    found = []
+    for domain in sorted({c.split("/", 1)[0] for c in scores.columns}):
+        positive = scores.labels == domain
+        column = f"{domain}/head/{pool}/cascade"
+        if column not in scores.columns:
+            raise SystemExit(f"{crossfit} has no {column} scores: cross-fit again with this code")
+        per_fold, shares, sizes = [], [], []
+        for fold in folds:
+            ran = reports[fold]["domains"][domain][f"head/{pool}/cascade"].get("cascade")
+            if ran is None:  # no shallower head saved layers in this fold
+                ran = {"shallow_layer": None, "band": [None, None], "deferred": 1.0,
+                       "expected_layer_share": 1.0, "layer_share": 1.0}  # fmt: skip
+            per_fold.append(
+                FoldCascade(
+                    fold, ran["shallow_layer"], ran["shallow_layer"], *ran["band"],
+                    ran["expected_layer_share"], ran["deferred"], ran["layer_share"],
+                )
+            )  # fmt: skip
+            shares.append(ran["layer_share"])
+            sizes.append(int((scores.folds == fold).sum()))
+        configured = scores.columns[f"{domain}/configured"]
+        comparison = paired(configured, scores.columns[column], positive, resamples, scores.folds)
+        tfidf = scores.columns.get(f"{domain}/tfidf_lr")
+        found.append(
+            CascadeResult(
+                domain, error, per_fold, float(np.average(shares, weights=sizes)),
+                comparison, grouped_auroc(configured, positive, scores.folds),
+                None if tfidf is None else grouped_auroc(tfidf, positive, scores.folds),
+            )
+        )  # fmt: skip
+    return found
+
+
+def cascade_table(found: list[CascadeResult], how: str) -> Table:
     table = Table(
         "domain", "error", "shallow per fold", "deferred per fold", "layers run", "full depth",
         "cascade", "cascade - full (95%)", "configured", "TF-IDF",
-        title="cascade against full depth (nested cross-fitting: pairs within a fold)",
+        title=f"cascade against the head it stands in front of ({how}: pairs within a fold)",
     )  # fmt: skip
     for r in found:
         c = r.comparison
@@ -149,11 +200,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("crossfit", type=Path, help="a bench.crossfit output")
     parser.add_argument("--errors", type=float, nargs="+", default=[0.01])
+    parser.add_argument(
+        "--recorded",
+        action="store_true",
+        help="the cascade as the product ran it in the cross-fit (each fold bank's own bands, "
+        "neurons.cascade_error of the run config), not chosen on the other folds",
+    )
     parser.add_argument("--out", type=Path, help="write the results as JSON")
     parser.add_argument("--figure", type=Path, help="draw each cascade - full interval (PNG)")
     args = parser.parse_args()
-    found = nested_cascades(args.crossfit, args.errors)
-    Console().print(cascade_table(found))
+    if args.recorded:
+        found = recorded_cascades(args.crossfit)
+    else:
+        found = nested_cascades(args.crossfit, args.errors)
+    how = "each fold bank's own bands" if args.recorded else "nested cross-fitting"
+    Console().print(cascade_table(found, how))
     if args.out:
         write_json_atomic(
             args.out, {"crossfit": str(args.crossfit), "rows": [asdict(r) for r in found]}
@@ -163,7 +224,7 @@ def main() -> None:
             f"{r.domain}, error {r.error:g}, {r.layer_share:.0%} of layers": {"all": r.comparison}
             for r in found
         }
-        title = f"cascade - full depth (nested cross-fitting: pairs within a fold)\n{args.crossfit}"
+        title = f"cascade - full depth ({how}: pairs within a fold)\n{args.crossfit}"
         draw_differences(rows, args.figure, title, margin=0.005)
 
 

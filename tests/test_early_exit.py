@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 from test_crossfit import _plan
 
-from bench.cascade import nested_cascades
+from bench.cascade import nested_cascades, recorded_cascades
 from bench.compare_evaluations import Scores
 from bench.crossfit import summarise
 from bench.early_exit import early_exits, evaluation_depths, reranked
@@ -182,3 +182,27 @@ def test_the_relative_score_is_read_off_the_cross_fit_both_ways_for_fresh_famili
         )
     )
     assert per_family(scores, tuple(fresh))[0]["relative"] == pytest.approx(found["ex"]["fresh"].b)
+
+
+def test_the_recorded_cascade_is_read_from_each_folds_own_evaluation(crossfitted):
+    plan, pooled = crossfitted
+    # crossfit.json names the run config the cascade ran with
+    (plan.out / "crossfit.json").write_text(
+        json.dumps({"run_config": str(plan.out / "run.yaml"), "overrides": []})
+    )
+    (plan.out / "run.yaml").write_text(json.dumps(plan.run.model_dump(mode="json")))
+    folds = pooled.column("fold").to_numpy()
+    labels = np.asarray(pooled.column("label").to_pylist(), dtype=object)
+    for result in recorded_cascades(plan.out):
+        cascade = pooled.column(f"{result.domain}/head/all/cascade").to_numpy()
+        positive = labels == result.domain
+        assert result.comparison.b == pytest.approx(grouped_auroc(cascade, positive, folds))
+        assert result.error == plan.run.neurons.cascade_error
+        for chosen in result.folds:
+            report = json.loads(
+                (plan.fold_dir(chosen.fold) / "evaluation" / "evaluation.json").read_text()
+            )
+            ran = report["domains"][result.domain]["head/all/cascade"].get("cascade")
+            # the planted heads separate at L0: no shallower head saves layers, full depth
+            assert ran is None and chosen.shallow_layer is None and chosen.layer_share == 1.0
+        assert result.comparison.difference == 0.0
