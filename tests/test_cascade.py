@@ -158,6 +158,9 @@ def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, casc
     ]
     assert selection.cascade.layer_share == pytest.approx(expected_layer_share(0, 0.5, 2, 3))
     scorer = Scorer.from_config(model, cascade_cfg, scoring)
+    described = scorer.describe()["neurons"]  # what the run's manifest records
+    assert described["cascade"]["shallow_neurons"] == ["L0.N5"]
+    assert described["cascade"]["band"] == [low, high] and described["deepest_layer"] == 2
     ran_deep: list = []
     deep_run = scorer.deep_engine.run
     scorer.deep_engine.run = lambda records: deep_run(ran_deep.extend(records) or records)

@@ -56,7 +56,9 @@ def test_scorer_evaluate_and_heads_alone_agree(planted_model, heads_bank, tmp_pa
     selection = NeuronSelection.from_config(relative, scoring, "tiny")
     assert [r.domain for r in selection.rivals] == ["plain"]
     assert set(selection.read) == set(selection.neurons) | set(selection.rivals[0].neurons)
-    scored = [d.score for d in Scorer.from_config(model, relative, scoring).score(texts)]
+    scorer = Scorer.from_config(model, relative, scoring)
+    assert scorer.describe()["neurons"]["relative_to"] == ["plain"]
+    scored = [d.score for d in scorer.score(texts)]
     assert scored == pytest.approx(expected.tolist(), abs=1e-5)
     # tagged alongside a set: the set's relative score from the same pass
     tagged = NeuronsConfig(**base, domain="ex", relative=True, domains=["ex", "plain"])

@@ -356,7 +356,10 @@ class Scorer:
                 "weights": list(selection.weights),
                 "normalized": selection.norm_mean is not None,
                 "domain": selection.domain,
-                "deepest_layer": max(n.layer for n in self.read),
+                # a cascade's second pass runs to the selection's own deepest layer
+                "deepest_layer": max(n.layer for n in (*self.read, *selection.neurons)),
+                "cascade": _cascade_description(selection.cascade),
+                "relative_to": [r.domain for r in selection.rivals] or None,
                 "sets": {
                     name: {
                         "neurons": [str(n) for n in chosen.neurons],
@@ -430,6 +433,18 @@ class Scorer:
         for scored in docs:
             scored.index += offset
             yield scored
+
+
+def _cascade_description(stage: CascadeStage | None) -> dict[str, Any] | None:
+    """A cascade's first stage as the manifest records it."""
+    if stage is None:
+        return None
+    return {
+        "shallow_neurons": [str(n) for n in stage.shallow.neurons],
+        "shallow_weights": list(stage.shallow.weights),
+        "band": [stage.band.low, stage.band.high],
+        "expected_layer_share": stage.layer_share,
+    }
 
 
 def _union(selections: list[NeuronSelection]) -> list[Neuron]:
