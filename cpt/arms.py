@@ -43,6 +43,7 @@ _ROSETTA_NEURONS: dict[str, list[str]] = {
     "rosetta": [],
     "rosetta_early_exit": ["neurons.mode=head", "neurons.max_layer={layer}"],
     "rosetta_single": [
+        "neurons.relative=false",  # one neuron: nothing to compare across domain heads
         "neurons.mode=top_k",
         "neurons.top_k=1",
         "neurons.rosetta_only=true",
