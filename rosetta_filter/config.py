@@ -6,6 +6,7 @@ Defaults live only here. Every model forbids unknown keys, so a typo fails with 
 from __future__ import annotations
 
 import glob
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -365,7 +366,8 @@ class SelectionConfig(Strict):
     thresholds: dict[str, float] = Field(
         {},
         description="mixture: a domain claims a document when its score >= its threshold "
-        "(default 0.0, a head's p = 0.5); the claiming domain is the one with the largest margin",
+        "(default: a head's p = 0.5, i.e. 0.0 on a logit and log(0.5) = -0.693 on a relative "
+        "score); the claiming domain is the one with the largest margin",
     )
     seed: int = Field(0, description="mixture: order of the `rest` bucket")
 
@@ -484,6 +486,20 @@ class RunConfig(Strict):
                 f"(tagged: {tagged or 'none'}; `{REST_BUCKET}` is the unclaimed remainder)"
             )
         return self
+
+    def mixture_thresholds(self) -> dict[str, float]:
+        """Each claiming domain's threshold (config order): the configured one, else a head's
+        p = 0.5 on the scale of its score: 0.0 on a logit, log(0.5) on a relative score (a
+        log-probability over the bank's domains, ``neurons.relative``)."""
+        assert self.selection.mixture is not None
+        tagged = self.neurons.tagged()
+        return {
+            name: self.selection.thresholds.get(
+                name, math.log(0.5) if tagged[name].relative else 0.0
+            )
+            for name in self.selection.mixture
+            if name != REST_BUCKET
+        }
 
 
 REST_BUCKET = "rest"

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from test_evaluate import evaluate_planted, planted_run
 from test_pipeline import write_jsonl
 
-from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig
+from rosetta_filter.config import ModelConfig, NeuronsConfig, RunConfig, ScoringConfig
 from rosetta_filter.errors import BankError
 from rosetta_filter.scoring.relative import relative_scores
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
@@ -73,3 +73,24 @@ def test_scorer_evaluate_and_heads_alone_agree(planted_model, heads_bank, tmp_pa
     by_id = dict(zip(table["id"], table["ex/configured"], strict=True))
     assert [by_id[d["id"]] for d in docs] == pytest.approx(expected.tolist(), abs=1e-5)
     assert {"head/all/relative", "head/rosetta/relative"} <= set(report["domains"]["ex"])
+
+
+def test_a_mixture_claims_at_half_probability_on_either_scale(tmp_path):
+    def run(relative: bool, thresholds: dict) -> RunConfig:
+        return RunConfig.model_validate(
+            {
+                "source": {"data_files": "docs.jsonl"},
+                "model": {"name": "tiny"},
+                "neurons": {"bank": "b", "domains": ["ex", "plain"], "relative": relative},
+                "selection": {
+                    "token_budget": 100,
+                    "mixture": {"ex": 0.5, "plain": 0.3, "rest": 0.2},
+                    "thresholds": thresholds,
+                },
+                "output": {"dir": str(tmp_path / "run")},
+            }
+        )
+
+    assert run(False, {}).mixture_thresholds() == {"ex": 0.0, "plain": 0.0}
+    assert run(True, {}).mixture_thresholds() == {"ex": np.log(0.5), "plain": np.log(0.5)}
+    assert run(True, {"plain": -2.0}).mixture_thresholds()["plain"] == -2.0

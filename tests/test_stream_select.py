@@ -135,7 +135,9 @@ def test_the_streamed_mixture_is_the_mixture_by_sorting(in_memory_rows):
         SelectionConfig(token_budget=1, mixture={"ex": 0.5, "rest": 0.5}),
     ):
         expected = _mixture_by_sorting(cfg, sets, units, indexes, tokens)
-        got = streamed_mixture_rule(cfg, lambda: shards, in_memory_rows)
+        claimers = [n for n in cfg.mixture if n != "rest"]
+        thresholds = {n: cfg.thresholds.get(n, 0.0) for n in claimers}  # logits: p = 0.5
+        got = streamed_mixture_rule(cfg, thresholds, lambda: shards, in_memory_rows)
         assert got == expected, cfg
     assert sum(c.n_keep for c in got.buckets.values()) == 0  # a 1-token budget keeps nothing
 

@@ -54,7 +54,10 @@ def rule_from_attributes(
     if cfg.selection.mixture is None:
         return streamed_rule(cfg.selection, lambda: _score_columns(run_dir, attributes), rows)
     return streamed_mixture_rule(
-        cfg.selection, lambda: _set_columns(cfg, run_dir, attributes), rows
+        cfg.selection,
+        cfg.mixture_thresholds(),
+        lambda: _set_columns(cfg, run_dir, attributes),
+        rows,
     )
 
 

@@ -215,13 +215,17 @@ def _bucket_reader(read: SetReader, name: str, code: int, rule: MixtureRule) -> 
 
 
 def streamed_mixture_rule(
-    cfg: SelectionConfig, read: SetReader, in_memory_rows: int = 1 << 20
+    cfg: SelectionConfig,
+    thresholds: dict[str, float],
+    read: SetReader,
+    in_memory_rows: int = 1 << 20,
 ) -> MixtureRule:
     """The :class:`MixtureRule` of ``cfg.mixture`` in passes over ``read()``: every bucket's cut
-    with memory bounded by ``in_memory_rows`` documents (see the module docstring)."""
+    with memory bounded by ``in_memory_rows`` documents (see the module docstring);
+    ``thresholds``: each claiming domain's (:meth:`RunConfig.mixture_thresholds`)."""
     assert cfg.mixture is not None and cfg.token_budget is not None
     claimers = [name for name in cfg.mixture if name != REST_BUCKET]
-    rule = MixtureRule({n: float(cfg.thresholds.get(n, 0.0)) for n in claimers}, {}, cfg.seed)
+    rule = MixtureRule({n: float(thresholds[n]) for n in claimers}, {}, cfg.seed)
     buckets = {}
     for name, share in cfg.mixture.items():
         code = -1 if name == REST_BUCKET else claimers.index(name)
