@@ -30,10 +30,9 @@ from bench.compare_evaluations import Comparison, Scores, draw_differences, pair
 from rosetta_filter.config import load_config
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.files import write_json_atomic
-from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import load_bank
 from rosetta_filter.scoring.cascade import band, cascade_scores, choose_cascade
-from rosetta_filter.scoring.heads import depth_rows, pool_name
+from rosetta_filter.scoring.heads import deepest_read, depth_rows, pool_name
 
 
 @dataclass(frozen=True)
@@ -67,10 +66,6 @@ def _column(scores: Scores, prefix: str, row: dict) -> np.ndarray:
     return scores.columns[f"{prefix}/L{row['max_layer']}"]
 
 
-def _read_layers(rows: list[dict]) -> list[int]:
-    return [max(Neuron.parse(n).layer for n in r["neurons"]) for r in rows]
-
-
 def nested_cascades(
     crossfit: Path, errors: list[float], rosetta_only: bool | str = False
 ) -> list[CascadeResult]:
@@ -94,7 +89,7 @@ def nested_cascades(
                 model = bank.heads["model"]
                 n_layers = int(bank.model_meta(model)["layers"])
                 rows = depth_rows(bank, model, domain, rosetta_only)
-                read = _read_layers(rows)
+                read = [deepest_read(r) for r in rows]
                 here, others = scores.folds == fold, scores.folds != fold
                 column = partial(_column, scores, f"{domain}/head/{pool}")
                 bands = [band(column(r)[others], positive[others], error) for r in rows]

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 
 from rosetta_filter.errors import BankError
+from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import NeuronBank, Pool
 from rosetta_filter.scoring.depth_rule import validated_depth
 
@@ -89,6 +90,12 @@ def depth_rows(bank: NeuronBank, model_id: str, domain: str, rosetta_only: Pool)
             value=rosetta_only,
         )
     return sorted(rows, key=lambda r: r["max_layer"])
+
+
+def deepest_read(row: dict) -> int:
+    """The deepest layer a depth-table row's head reads: where its forward pass stops (at or
+    below the row's ``max_layer``)."""
+    return max(Neuron.parse(n).layer for n in row["neurons"])
 
 
 def choose_depth(

@@ -38,6 +38,7 @@ from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
     choose_depth,
+    deepest_read,
     depth_rows,
     depth_rule_settings,
     quality_key,
@@ -228,8 +229,7 @@ class CascadeStage:
             )
         n_layers = int(bank.model_meta(bank_model)["layers"])
         key = error_key(error)
-        deepest = lambda row: max(Neuron.parse(n).layer for n in row["neurons"])  # noqa: E731
-        candidates = [(deepest(r), Band(**r["bands"][key])) for r in rows]
+        candidates = [(deepest_read(r), Band(**r["bands"][key])) for r in rows]
         choice = choose_cascade(candidates, max(n.layer for n in full.neurons), n_layers)
         if choice is None:
             log.info("cascade: no shallower head of %s saves layers; full depth", full.domain)
@@ -295,7 +295,9 @@ class Scorer:
         self.read = _union([first, *self.sets.values()])
         column = {n: i for i, n in enumerate(self.read)}
         heads = [h for s in [first, *self.sets.values()] for h in (s, *s.rivals)]
-        self._columns = {id(h): [column[n] for n in h.neurons] for h in heads}
+        self._columns = {  # each head's columns of the read list, built once
+            id(h): torch.tensor([column[n] for n in h.neurons], dtype=torch.long) for h in heads
+        }
         engine = partial(
             build_engine,
             backend,
@@ -402,7 +404,10 @@ class Scorer:
                 total_tokens=doc.total_tokens,
                 truncated=doc.truncated,
                 neuron_values=first.normalise(values_of(first)).tolist() if with_neurons else None,
-                neurons=[str(n) for n in first.neurons] if self.deep_engine else None,
+                # a cascade's documents are explained by different heads: name them
+                neurons=[str(n) for n in first.neurons]
+                if with_neurons and self.deep_engine
+                else None,
                 scores={
                     name: float(chosen.score_from(values_of)) for name, chosen in self.sets.items()
                 }
