@@ -93,22 +93,22 @@ def nested_cascades(
                 here, others = scores.folds == fold, scores.folds != fold
                 column = partial(_column, scores, f"{domain}/head/{pool}")
                 bands = [band(column(r)[others], positive[others], error) for r in rows]
-                choice = choose_cascade(list(zip(read, bands, strict=True)), read[-1], n_layers)
+                rates = [b.defer_rate for b in bands]
+                choice = choose_cascade(list(zip(read, rates, strict=True)), read[-1], n_layers)
                 full[here] = column(rows[-1])[here]
                 if choice is None:
                     cascade[here], deferred = full[here], np.ones(here.sum(), dtype=bool)
                     layers_run[here] = read[-1] + 1
                     per_fold.append(FoldCascade(fold, None, None, None, None, 1.0, 1.0, 1.0))
                     continue
-                shallow = rows[choice.index]
-                cascade[here], deferred = cascade_scores(
-                    column(shallow)[here], full[here], choice.band
-                )
+                shallow, chosen = rows[choice.index], bands[choice.index]
+                deferred = chosen.deferred(column(shallow)[here])
+                cascade[here] = cascade_scores(column(shallow)[here], full[here], deferred)
                 layers_run[here] = read[choice.index] + 1 + deferred * (read[-1] + 1)
                 per_fold.append(
                     FoldCascade(
-                        fold, shallow["max_layer"], read[choice.index], choice.band.low,
-                        choice.band.high, choice.band.defer_rate, float(deferred.mean()),
+                        fold, shallow["max_layer"], read[choice.index], chosen.low,
+                        chosen.high, chosen.defer_rate, float(deferred.mean()),
                         float(layers_run[here].mean() / n_layers),
                     )
                 )  # fmt: skip

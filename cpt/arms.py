@@ -41,9 +41,15 @@ SUMMARY = "summary.json"
 # neurons.* overrides of the run config per Rosetta arm ({layer}: arms.early_exit_layer)
 _ROSETTA_NEURONS: dict[str, list[str]] = {
     "rosetta": [],
-    "rosetta_early_exit": ["neurons.mode=head", "neurons.max_layer={layer}"],
+    # one depth for every document: the fixed early exit this arm measures, not a cascade's
+    "rosetta_early_exit": [
+        "neurons.mode=head",
+        "neurons.max_layer={layer}",
+        "neurons.cascade=false",
+    ],
     "rosetta_single": [
         "neurons.relative=false",  # one neuron: nothing to compare across domain heads
+        "neurons.cascade=false",
         "neurons.mode=top_k",
         "neurons.top_k=1",
         "neurons.rosetta_only=true",

@@ -175,7 +175,8 @@ class NeuronsConfig(Strict):
         description="score every document with a shallow head and run the full-depth head only "
         "for documents whose shallow score lies in the band where it is unsure (set from its "
         "out-of-fold scores on held-out families); far fewer layers per document, at a small "
-        "AUROC cost (docs/DISCOVERY.md, session 22); needs a bank fitted with bands",
+        "AUROC cost (docs/DISCOVERY.md, session 22); needs a bank fitted with bands. With "
+        "relative: every domain's shallow head, deferred where any is unsure (session 23)",
     )
     cascade_error: float = Field(
         0.01,
@@ -289,11 +290,6 @@ class NeuronsConfig(Strict):
             raise ValueError(
                 "neurons.cascade scores one domain: drop neurons.domains and neurons.sets, or "
                 "set neurons.cascade=false"
-            )
-        if self.relative and self.cascade:
-            raise ValueError(
-                "neurons.relative and neurons.cascade do not combine (a cascade decides one "
-                "head's depth per document): set one of them to false"
             )
         for option in ("cascade", "relative"):
             if getattr(self, option) and (self.explicit is not None or self.mode == "top_k"):

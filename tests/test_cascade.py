@@ -31,6 +31,7 @@ from rosetta_filter.scoring.cascade import (
     error_key,
     expected_layer_share,
 )
+from rosetta_filter.scoring.relative import relative_scores
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 from service.app import build_app
 from service.config import ServeConfig
@@ -56,16 +57,15 @@ def test_a_band_defers_what_lies_between_the_classes_and_nothing_when_they_separ
 
 
 def test_the_cheapest_shallow_head_is_chosen_and_none_where_none_saves_layers():
-    candidates = [(1, Band(0, 1, 0.5)), (4, Band(0, 1, 0.1)), (9, Band(0, 1, 0.0))]
+    candidates = [(1, 0.5), (4, 0.1), (9, 0.0)]  # (deepest layer, share deferred)
     choice = choose_cascade(candidates, full_layer=29, n_layers=30)
     # shares: 2/30 + 0.5 = 0.567, 5/30 + 0.1 = 0.267, 10/30 = 0.333
     assert choice is not None and choice.index == 1
     assert choice.layer_share == pytest.approx(expected_layer_share(4, 0.1, 29, 30))
-    assert choose_cascade([(1, Band(0, 1, 0.95))], full_layer=29, n_layers=30) is None
-    assert choose_cascade([(29, Band(0, 1, 0.0))], full_layer=29, n_layers=30) is None
-    scored, deferred = cascade_scores(
-        np.array([-5.0, 0.5, 5.0]), np.array([1.0, 2.0, 3.0]), Band(0.0, 1.0, 0.0)
-    )
+    assert choose_cascade([(1, 0.95)], full_layer=29, n_layers=30) is None
+    assert choose_cascade([(29, 0.0)], full_layer=29, n_layers=30) is None
+    deferred = Band(0.0, 1.0, 0.0).deferred(np.array([-5.0, 0.5, 5.0]))
+    scored = cascade_scores(np.array([-5.0, 0.5, 5.0]), np.array([1.0, 2.0, 3.0]), deferred)
     assert scored.tolist() == [-5.0, 2.0, 5.0] and deferred.tolist() == [False, True, False]
 
 
@@ -123,13 +123,19 @@ def cascade_bank(heads_bank, tmp_path):
         "norm_std": [1.0, 1.0],
     }
     heads["domains"]["ex"]["all"]["depths"] = [shallow, full]
+    # the rival domain's table at the same depth limits (the relative score's cascade)
+    heads["domains"]["plain"]["all"]["depths"] = [
+        shallow | {"weights": [-3.0], "intercept": 0.5},
+        full | {"weights": [-1.0, 1.0], "intercept": -0.5},
+    ]
     (bank / "heads.json").write_text(json.dumps(heads))
     return bank, heads
 
 
 def _set_bands(bank, heads, low: float, high: float, defer_rate: float) -> None:
-    for row in heads["domains"]["ex"]["all"]["depths"]:
-        row["bands"] = {f"{e:g}": vars(Band(low, high, defer_rate)) for e in CASCADE_ERRORS}
+    for domain in ("ex", "plain"):
+        for row in heads["domains"][domain]["all"]["depths"]:
+            row["bands"] = {f"{e:g}": vars(Band(low, high, defer_rate)) for e in CASCADE_ERRORS}
     (bank / "heads.json").write_text(json.dumps(heads))
 
 
@@ -183,6 +189,54 @@ def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, casc
     _set_bands(bank, heads, low, high, defer_rate=0.5)
     with pytest.raises(ModelError, match=r"model\.backend=hf only"):
         Scorer(scorer.model, selection, scoring, backend="vllm")
+
+
+def test_the_relative_cascade_scores_shallow_heads_against_each_other_and_defers_the_band(
+    planted_model, cascade_bank, tmp_path
+):
+    """Rule 17: every domain's shallow head gives the shallow relative score; the domain's own
+    shallow logit inside its band sends the document to the full relative score."""
+    bank, heads = cascade_bank
+    scoring = ScoringConfig(max_tokens=64)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    base = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=None)
+    docs = family_docs("heldout")
+    texts = [d["text"] for d in docs]
+
+    def logits(domain: str, max_layer: int | None) -> np.ndarray:
+        cfg = base.model_copy(update={"domain": domain, "max_layer": max_layer})
+        return np.array([d.score for d in Scorer.from_config(model, cfg, scoring).score(texts)])
+
+    shallow = np.stack([logits("ex", 0), logits("plain", 0)], axis=1)
+    full = np.stack([logits("ex", None), logits("plain", None)], axis=1)
+    low, high = np.sort(shallow[:, 0])[[0, len(texts) // 2]]  # the lower half is deferred
+    _set_bands(bank, heads, low - 1.0, high, defer_rate=0.5)
+    cfg = base.model_copy(update={"relative": True, "cascade": True})
+    selection = NeuronSelection.from_config(cfg, scoring, "tiny")
+    assert selection.cascade is not None and [r.domain for r in selection.rivals] == ["plain"]
+    assert [r.domain for r in selection.cascade.shallow.rivals] == ["plain"]
+    assert {n.layer for n in selection.cascade.shallow.read} == {0}
+    scorer = Scorer.from_config(model, cfg, scoring)
+    assert scorer.describe()["neurons"]["cascade"]["shallow_relative_to"] == ["plain"]
+    ran_deep: list = []
+    deep_run = scorer.deep_engine.run
+    scorer.deep_engine.run = lambda records: deep_run(ran_deep.extend(records) or records)
+    scored = list(scorer.score(texts))
+    deferred = (shallow[:, 0] >= low - 1.0) & (shallow[:, 0] <= high)
+    assert 0 < deferred.sum() < len(texts) and ran_deep == list(np.array(texts)[deferred])
+    expected = np.where(deferred, relative_scores(full)[:, 0], relative_scores(shallow)[:, 0])
+    assert [d.score for d in scored] == pytest.approx(expected.tolist(), abs=1e-5)
+    assert [d.deferred for d in scored] == deferred.tolist()
+    # evaluate: the configured score and the ablation are the scorer's
+    labels = write_jsonl(tmp_path / "heldout.jsonl", docs)
+    run_cfg = planted_run(planted_model, bank, labels, tmp_path)
+    run_cfg["neurons"] |= {"cascade": True, "relative": True, "max_layer": None}
+    table, report, _ = evaluate_planted(run_cfg, labels, tmp_path)
+    by_id = dict(zip(table["id"], table["ex/configured"], strict=True))
+    assert [by_id[d["id"]] for d in docs] == pytest.approx(expected.tolist(), abs=1e-5)
+    ran = report["domains"]["ex"]["configured"]["cascade"]
+    assert ran["deferred"] == pytest.approx(deferred.mean())
+    assert report["domains"]["ex"]["head/all/relative_cascade"]["cascade"] == ran
 
 
 def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_bank, tmp_path):

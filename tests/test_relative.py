@@ -26,8 +26,6 @@ def test_relative_scores_are_a_log_softmax_over_domains():
 
 
 def test_relative_refuses_what_it_cannot_compare(format1_bank):
-    with pytest.raises(ValidationError, match="do not combine"):
-        NeuronsConfig(bank="b", domain="d", relative=True, cascade=True)
     with pytest.raises(ValidationError, match="domain heads"):
         NeuronsConfig(bank="b", domain="d", mode="top_k", relative=True)
     old = NeuronsConfig(bank=str(format1_bank), bank_model="tiny", domain="ex", relative=True)

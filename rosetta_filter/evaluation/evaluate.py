@@ -55,7 +55,9 @@ CONFIGURED = "configured"
 BASELINE = "tfidf_lr"
 POOLS = tuple(pool_name(pool) for pool in HEAD_POOLS)  # depth-table keys
 AUTO_HEADS = tuple(f"head/{pool}/auto" for pool in POOLS)
-CASCADE_HEADS = tuple(f"head/{pool}/cascade" for pool in POOLS)  # neurons.cascade
+CASCADE_HEADS = tuple(  # neurons.cascade, alone and with neurons.relative
+    f"head/{pool}/{option}" for pool in POOLS for option in ("cascade", "relative_cascade")
+)
 RELATIVE_HEADS = tuple(f"head/{pool}/relative" for pool in POOLS)  # neurons.relative
 
 
@@ -93,13 +95,13 @@ def variants(
                         "relative": False,
                     }
                 )
-            for option in ("cascade", "relative"):
+            for option in ("cascade", "relative", "relative_cascade"):
                 asked[f"head/{pool_name(rosetta_only)}/{option}"] = neurons.model_copy(
                     update={
                         "mode": "head",
                         "rosetta_only": rosetta_only,
-                        "cascade": option == "cascade",
-                        "relative": option == "relative",
+                        "cascade": option.endswith("cascade"),
+                        "relative": option.startswith("relative"),
                     }
                 )
     for rank_by in ("held_out_families", "probe_auroc"):
@@ -143,9 +145,10 @@ def _selection_scores(
     stage = selection.cascade
     if stage is None:
         return scores, {}
-    scores, deferred = cascade_scores(combine(stage.shallow), scores, stage.band)
-    shallow = max(n.layer for n in stage.shallow.neurons)
-    full = max(n.layer for n in selection.neurons)
+    deferred = stage.deferred(values_of)
+    scores = cascade_scores(combine(stage.shallow), scores, deferred)
+    shallow = max(n.layer for n in stage.shallow.own_read)
+    full = max(n.layer for n in selection.own_read)
     share = expected_layer_share(shallow, float(deferred.mean()), full, n_layers)
     return scores, {
         "cascade": {

@@ -15,6 +15,11 @@ families the head did not see, about ``error`` of each class is decided by the s
 the wrong side. The shallow depth is the one that minimises the expected share of layers run,
 with a deferred document paying for the full pass again (:func:`expected_layer_share`).
 
+With the relative score (``neurons.relative``) the shallow stage is every domain's head at one
+common depth limit, scoring the log-softmax of their logits; a document is deferred when the
+target domain's shallow logit is inside its band (rule 17, docs/quality/rule17-s23: deferring
+where *any* head is unsure sent 44-100% of documents to the full pass).
+
 The bank fit (:func:`cascade_bands`) and the scorer (:func:`choose_cascade`) both call this
 module; ``bench/cascade.py`` measures the rule on cross-fitted scores.
 """
@@ -75,37 +80,32 @@ def expected_layer_share(shallow_layer: int, defer_rate: float, full_layer: int,
 
 @dataclass(frozen=True)
 class CascadeChoice:
-    """The shallow head (its index in the candidates) and band the cascade runs with."""
+    """The shallow stage (its index in the candidates) the cascade runs with."""
 
     index: int
-    band: Band
     layer_share: float
 
 
 def choose_cascade(
-    candidates: Sequence[tuple[int, Band]], full_layer: int, n_layers: int
+    candidates: Sequence[tuple[int, float]], full_layer: int, n_layers: int
 ) -> CascadeChoice | None:
-    """Of ``candidates`` (each shallow head's deepest layer and band), the one with the lowest
-    :func:`expected_layer_share`; None where none runs fewer layers than the full head alone
-    (then the cascade would only cost)."""
+    """Of ``candidates`` (each shallow stage's deepest layer and share deferred), the one with
+    the lowest :func:`expected_layer_share`; None where none runs fewer layers than the full
+    stage alone (then the cascade would only cost)."""
     best = None
     alone = (full_layer + 1) / n_layers
-    for i, (layer, chosen) in enumerate(candidates):
+    for i, (layer, defer_rate) in enumerate(candidates):
         if layer >= full_layer:
             continue
-        share = expected_layer_share(layer, chosen.defer_rate, full_layer, n_layers)
+        share = expected_layer_share(layer, defer_rate, full_layer, n_layers)
         if share < alone and (best is None or share < best.layer_share):
-            best = CascadeChoice(i, chosen, share)
+            best = CascadeChoice(i, share)
     return best
 
 
-def cascade_scores(
-    shallow: np.ndarray, full: np.ndarray, chosen: Band
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each document's cascade score (the shallow score, or the full-depth score where the
-    band defers it) and which were deferred."""
-    deferred = chosen.deferred(shallow)
-    return np.where(deferred, full, shallow), deferred
+def cascade_scores(shallow: np.ndarray, full: np.ndarray, deferred: np.ndarray) -> np.ndarray:
+    """Each document's cascade score: the shallow stage's, or the full stage's where deferred."""
+    return np.where(deferred, full, shallow)
 
 
 def error_key(error: float) -> str:

@@ -10,12 +10,13 @@ the very same selection and write pass: its run directory is comparable shard fo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import islice
 from typing import Any
 
+import numpy as np
 import torch
 
 from rosetta_filter.activations.backends import Backend, build_engine, load_backend_model
@@ -26,6 +27,7 @@ from rosetta_filter.errors import BankError, ModelError
 from rosetta_filter.neuron import Neuron
 from rosetta_filter.scoring.bank import (
     NeuronBank,
+    Pool,
     auroc_column,
     load_bank,
     lofo_worst_column,
@@ -33,7 +35,11 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
-from rosetta_filter.scoring.cascade import Band, choose_cascade, error_key
+from rosetta_filter.scoring.cascade import (
+    Band,
+    choose_cascade,
+    error_key,
+)
 from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
@@ -70,11 +76,22 @@ class NeuronSelection:
 
     @property
     def read(self) -> tuple[Neuron, ...]:
-        """Every neuron this selection's scores need: a cascade's shallow head's, its own, its
-        rivals' (each once, in that order)."""
-        first = self.cascade.shallow.neurons if self.cascade is not None else ()
-        ordered = [*first, *self.neurons, *(n for r in self.rivals for n in r.neurons)]
+        """Every neuron this selection's scores need: a cascade's shallow stage's, then its own
+        score's (each once, in that order)."""
+        first = self.cascade.shallow.read if self.cascade is not None else ()
+        return tuple(dict.fromkeys([*first, *self.own_read]))
+
+    @property
+    def own_read(self) -> tuple[Neuron, ...]:
+        """The neurons of this selection's own score (a cascade's full stage): its head's, then
+        its rivals' (each once)."""
+        ordered = [*self.neurons, *(n for r in self.rivals for n in r.neurons)]
         return tuple(dict.fromkeys(ordered))
+
+    @property
+    def heads(self) -> tuple[NeuronSelection, ...]:
+        """This head and its rivals (``neurons.relative``), in the order scores stack them."""
+        return (self, *self.rivals)
 
     @classmethod
     def from_config(
@@ -153,10 +170,10 @@ class NeuronSelection:
                 if d != cfg.domain
                 for rival in [cfg.model_copy(update={"domain": d, **alone})]
             )
-            return replace(selection, rivals=rivals)
+            selection = replace(selection, rivals=rivals)
         if not cfg.cascade:
             return selection
-        stage = CascadeStage.choose(bank, bank_model, rows, selection, cfg.cascade_error)
+        stage = CascadeStage.choose(bank, bank_model, rosetta_only, selection, cfg.cascade_error)
         return replace(selection, cascade=stage)
 
     @classmethod
@@ -200,8 +217,9 @@ class NeuronSelection:
 @dataclass(frozen=True)
 class CascadeStage:
     """The first stage of a cascade (:mod:`rosetta_filter.scoring.cascade`): the shallow head
-    that scores every document, and the band of its scores that goes on to the full-depth head
-    (the selection holding this stage)."""
+    (with the relative score, with every domain's shallow head as its rivals) that scores every
+    document, and the band of its own logit that goes on to the full stage (the selection
+    holding this stage)."""
 
     shallow: NeuronSelection
     band: Band
@@ -212,30 +230,52 @@ class CascadeStage:
         cls,
         bank: NeuronBank,
         bank_model: str,
-        rows: list[dict],
+        rosetta_only: Pool,
         full: NeuronSelection,
         error: float,
     ) -> CascadeStage | None:
-        """The depth-table row that runs the fewest layers per document in front of ``full``
-        (:func:`choose_cascade`), with its band at ``error``; None where no shallower head
-        saves layers (the full head then scores every document)."""
-        if any("bands" not in r for r in rows):
-            raise BankError(
-                f"the heads of bank {bank.path} record no cascade bands (fitted before "
-                "session 22): refit them with `rosetta-filter domains`, or set "
-                "neurons.cascade=false",
-                field="neurons.cascade",
-                value=True,
-            )
+        """The depth limit, of those every head of ``full`` (its domain's, and its rivals')
+        has a depth-table row at, whose heads run the fewest layers per document in front of
+        ``full`` (:func:`choose_cascade`), with the domain's band at ``error``; None where no
+        shallower stage saves layers (the full stage then scores every document)."""
+        tables = {}
+        for head in full.heads:
+            rows = depth_rows(bank, bank_model, head.domain, rosetta_only)
+            if any("bands" not in r for r in rows):
+                raise BankError(
+                    f"the heads of bank {bank.path} record no cascade bands (fitted before "
+                    "session 22): refit them with `rosetta-filter domains`, or set "
+                    "neurons.cascade=false",
+                    field="neurons.cascade",
+                    value=True,
+                )
+            tables[head.domain] = {r["max_layer"]: r for r in rows}
         n_layers = int(bank.model_meta(bank_model)["layers"])
         key = error_key(error)
-        candidates = [(deepest_read(r), Band(**r["bands"][key])) for r in rows]
-        choice = choose_cascade(candidates, max(n.layer for n in full.neurons), n_layers)
+        depths = sorted(set.intersection(*(set(t) for t in tables.values())))
+        stages = [[t[depth] for t in tables.values()] for depth in depths]
+        bands = [Band(**rows[0]["bands"][key]) for rows in stages]  # the domain's own head
+        candidates = [
+            (max(deepest_read(r) for r in rows), b.defer_rate)
+            for rows, b in zip(stages, bands, strict=True)
+        ]
+        full_layer = max(n.layer for n in full.own_read)
+        choice = choose_cascade(candidates, full_layer, n_layers)
         if choice is None:
-            log.info("cascade: no shallower head of %s saves layers; full depth", full.domain)
+            log.info("cascade: no shallower stage of %s saves layers; full depth", full.domain)
             return None
-        shallow = NeuronSelection.of_head(rows[choice.index], full.domain, bank_model)
-        return cls(shallow, choice.band, choice.layer_share)
+        own, *rivals = (
+            NeuronSelection.of_head(row, domain, bank_model)
+            for domain, row in zip(tables, stages[choice.index], strict=True)
+        )
+        shallow = replace(own, rivals=tuple(rivals))
+        return cls(shallow, bands[choice.index], choice.layer_share)
+
+    def deferred(self, values_of: Callable[[NeuronSelection], torch.Tensor]) -> np.ndarray:
+        """Whether each document (or the one document) goes on to the full stage: the shallow
+        head's own logit (not its relative score) inside the band."""
+        logits = self.shallow.combine(values_of(self.shallow)).to(torch.float64).numpy()
+        return self.band.deferred(np.atleast_1d(logits))
 
 
 def _bank_rows(bank: NeuronBank, model_id: str, neurons: tuple[Neuron, ...]) -> list | None:
@@ -293,11 +333,8 @@ class Scorer:
         first = cascade.shallow if cascade is not None else selection
         self._first = first
         self.read = _union([first, *self.sets.values()])
-        column = {n: i for i, n in enumerate(self.read)}
-        heads = [h for s in [first, *self.sets.values()] for h in (s, *s.rivals)]
-        self._columns = {  # each head's columns of the read list, built once
-            id(h): torch.tensor([column[n] for n in h.neurons], dtype=torch.long) for h in heads
-        }
+        heads = [h for s in [first, *self.sets.values()] for h in s.heads]
+        self._columns = _columns_of(self.read, heads)
         engine = partial(
             build_engine,
             backend,
@@ -307,9 +344,10 @@ class Scorer:
             pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
         )
         self.engine = engine(self.read)
-        self.deep_engine = None  # a cascade's second stage: the full-depth head's neurons
+        self.deep_engine = None  # a cascade's second stage: the full score's neurons
         if cascade is not None:
-            self.deep_engine = engine(list(selection.neurons))
+            self.deep_engine = engine(list(selection.own_read))
+            self._deep_columns = _columns_of(selection.own_read, selection.heads)
 
     @classmethod
     def from_config(
@@ -396,7 +434,8 @@ class Scorer:
                 yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
                 continue
             raw = doc.pooled[self.scoring.pooling]  # (len(self.read),)
-            values_of = partial(self._values, raw)
+            values_of = partial(_values, self._columns, raw)
+            cascade = self.selection.cascade if self.deep_engine is not None else None
             yield ScoredDoc(
                 doc.index,
                 float(first.score_from(values_of)),
@@ -412,28 +451,25 @@ class Scorer:
                     name: float(chosen.score_from(values_of)) for name, chosen in self.sets.items()
                 }
                 or None,
+                # set here, where every shallow head's values are at hand; the full stage
+                # replaces such a document's score
+                deferred=bool(cascade.deferred(values_of)[0]) if cascade else False,
             )
 
-    def _values(self, raw: torch.Tensor, head: NeuronSelection) -> torch.Tensor:
-        """``head``'s pooled values out of the read list's ``raw``."""
-        return raw[self._columns[id(head)]]
-
     def _cascade(self, block: list, offset: int, with_neurons: bool) -> Iterator[ScoredDoc]:
-        """A block of records through the cascade: the shallow head scores all of them, the
-        full-depth head those in its band (their score, and neuron values, are replaced)."""
-        assert self.selection.cascade is not None and self.deep_engine is not None
-        band = self.selection.cascade.band
+        """A block of records through the cascade: the shallow stage scores all of them, the
+        full stage those it defers (their score, and neuron values, are replaced)."""
+        assert self.deep_engine is not None
         docs = list(self._first_stage(block, with_neurons))
-        deferred = [d.index for d in docs if d.score is not None and band.defers(d.score)]
+        deferred = [d.index for d in docs if d.deferred]
         full = self.selection
         deep = self.deep_engine.run([block[i] for i in deferred])
         for place, doc in zip(deferred, deep, strict=True):
             scored = docs[place]
-            values = doc.pooled[self.scoring.pooling]
-            scored.score = float(full.combine(values))
-            scored.deferred = True
+            values_of = partial(_values, self._deep_columns, doc.pooled[self.scoring.pooling])
+            scored.score = float(full.score_from(values_of))
             if with_neurons:
-                scored.neuron_values = full.normalise(values).tolist()
+                scored.neuron_values = full.normalise(values_of(full)).tolist()
                 scored.neurons = [str(n) for n in full.neurons]
         for scored in docs:
             scored.index += offset
@@ -447,6 +483,7 @@ def _cascade_description(stage: CascadeStage | None) -> dict[str, Any] | None:
     return {
         "shallow_neurons": [str(n) for n in stage.shallow.neurons],
         "shallow_weights": list(stage.shallow.weights),
+        "shallow_relative_to": [r.domain for r in stage.shallow.rivals] or None,
         "band": [stage.band.low, stage.band.high],
         "expected_layer_share": stage.layer_share,
     }
@@ -459,6 +496,19 @@ def _union(selections: list[NeuronSelection]) -> list[Neuron]:
     seen = set(first)
     rest = {n for s in selections[1:] for n in s.read if n not in seen}
     return first + sorted(rest, key=lambda n: (n.layer, n.index))
+
+
+def _columns_of(
+    read: Sequence[Neuron], heads: Iterable[NeuronSelection]
+) -> dict[int, torch.Tensor]:
+    """Each head's columns of the ``read`` list (keyed by the head's id), built once."""
+    column = {n: i for i, n in enumerate(read)}
+    return {id(h): torch.tensor([column[n] for n in h.neurons], dtype=torch.long) for h in heads}
+
+
+def _values(columns: dict[int, torch.Tensor], raw: torch.Tensor, head: NeuronSelection):
+    """``head``'s pooled values out of a read list's ``raw`` (``columns``: :func:`_columns_of`)."""
+    return raw[columns[id(head)]]
 
 
 def _tensor(values: tuple[float, ...] | None) -> torch.Tensor:
