@@ -2,7 +2,8 @@
 ``max_quality_loss`` (and a depth statistic) costs on families no bank saw; at the run's own
 settings it must reproduce each fold's configured depth and AUROC. ``bench.cascade``: each
 fold's band chosen on the other folds only. ``bench.relative_score``: the log-softmax over the
-domains' configured scores, both ways for named families."""
+domains' configured scores, both ways for named families. ``bench.relative_cascade``: its
+shallow stage read off every domain's shallow column, deferred by recorded or nested bands."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from bench.cascade import nested_cascades, recorded_cascades
 from bench.compare_evaluations import Scores
 from bench.crossfit import summarise
 from bench.early_exit import early_exits, evaluation_depths, reranked
+from bench.relative_cascade import relative_cascades
 from bench.relative_score import per_family, relative_comparisons
 from discovery.domain.crossfit import run_crossfit
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
@@ -206,3 +208,54 @@ def test_the_recorded_cascade_is_read_from_each_folds_own_evaluation(crossfitted
             # the planted heads separate at L0: no shallower head saves layers, full depth
             assert ran is None and chosen.shallow_layer is None and chosen.layer_share == 1.0
         assert result.comparison.difference == 0.0
+
+
+def test_the_relative_cascade_defers_on_the_domains_own_band_or_on_any(crossfitted):
+    """``bench.relative_cascade``: with recorded bands (each fold bank's own) the ``own`` variant
+    defers where the target's shallow logit is in its band and scores the rest by the shallow
+    heads' log-softmax; ``any`` expects the sum of the heads' shares; nested, each fold's bands
+    come from the other fold's documents."""
+    plan, pooled = crossfitted
+    planted = _plant_two_depth_tables(plan, pooled, np.random.default_rng(1))
+    recorded = {"ex": (-0.3, 0.2, 0.3), "plain": (-0.1, 0.4, 0.45)}  # low, high, defer_rate
+    for fold in range(2):
+        heads_file = plan.fold_dir(fold) / "bank" / "heads.json"
+        heads = json.loads(heads_file.read_text())
+        for domain, (low, high, rate) in recorded.items():
+            for row in heads["domains"][domain]["all"]["depths"]:
+                row["bands"] = {"0.01": {"low": low, "high": high, "defer_rate": rate}}
+        heads_file.write_text(json.dumps(heads))
+    (plan.out / "crossfit.json").write_text(
+        json.dumps({"configured_depths": {"ex": [2, 2], "plain": [2, 2]}})
+    )
+    folds = pooled.column("fold").to_numpy()
+    labels = np.asarray(pooled.column("label").to_pylist(), dtype=object)
+    domains = ["ex", "plain"]
+    configured = np.stack([pooled.column(f"{d}/configured").to_numpy() for d in domains], 1)
+    shallow = np.stack([planted[f"{d}/head/all/L0"] for d in domains], axis=1)
+    full, quick = relative_scores(configured), relative_scores(shallow)
+    found = {(r.domain, r.variant, r.bands): r for r in relative_cascades(plan.out, [0.01])}
+    for i, domain in enumerate(domains):
+        positive = labels == domain
+        low, high, rate = recorded[domain]
+        own = found[(domain, "own", "recorded")]
+        deferred = (shallow[:, i] >= low) & (shallow[:, i] <= high)
+        cascade = np.where(deferred, full[:, i], quick[:, i])
+        assert own.shallow_per_fold == [0, 0]
+        assert own.layer_share == pytest.approx((1 + 3 * deferred).mean() / 3)
+        assert own.comparison.a == pytest.approx(grouped_auroc(full[:, i], positive, folds))
+        assert own.comparison.b == pytest.approx(grouped_auroc(cascade, positive, folds))
+        # any: 0.3 + 0.45 of the documents expected to go deep: more layers than the full pass
+        assert found[(domain, "any", "recorded")].shallow_per_fold == [None, None]
+        assert found[(domain, "any", "recorded")].comparison.difference == 0.0
+        nested = found[(domain, "any", "nested")]
+        assert nested.shallow_per_fold.count(0) >= 1
+        for fold in range(2):
+            here = folds == fold
+            bands = [
+                band(shallow[~here, j], labels[~here] == d, 0.01) for j, d in enumerate(domains)
+            ]
+            expected = np.any([b.deferred(shallow[here, j]) for j, b in enumerate(bands)], axis=0)
+            assert nested.deferred_per_fold[fold] == pytest.approx(
+                expected.mean() if nested.shallow_per_fold[fold] is not None else 1.0
+            )

@@ -35,11 +35,7 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
-from rosetta_filter.scoring.cascade import (
-    Band,
-    choose_cascade,
-    error_key,
-)
+from rosetta_filter.scoring.cascade import Band, choose_cascade, error_key
 from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
