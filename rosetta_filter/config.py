@@ -460,6 +460,18 @@ class RuntimeConfig(Strict):
         return _lift_into(data, "batching", BatchingConfig)
 
 
+def check_cascade_backend(model: ModelConfig, neurons: NeuronsConfig) -> None:
+    """A cascade runs two passes of one model (the shallow stage, then the full one for the
+    documents it defers), which the hf backend does; refused at validation, before a vLLM
+    engine spends minutes compiling."""
+    if neurons.cascade and model.backend != "hf":
+        raise ValueError(
+            f"neurons.cascade runs two passes of one model, on model.backend=hf only (not "
+            f"{model.backend}): set neurons.cascade=false (configs/demo.yaml and "
+            "configs/serve.yaml turn it on) or model.backend=hf"
+        )
+
+
 class RunConfig(Strict):
     source: SourceConfig
     model: ModelConfig
@@ -468,6 +480,11 @@ class RunConfig(Strict):
     selection: SelectionConfig
     output: OutputConfig
     runtime: RuntimeConfig = RuntimeConfig()
+
+    @model_validator(mode="after")
+    def _cascade_on_hf(self) -> RunConfig:
+        check_cascade_backend(self.model, self.neurons)
+        return self
 
     @model_validator(mode="after")
     def _mixture_of_tagged_domains(self) -> RunConfig:

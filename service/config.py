@@ -18,6 +18,7 @@ from rosetta_filter.config import (
     NeuronsConfig,
     ScoringConfig,
     Strict,
+    check_cascade_backend,
 )
 
 API_KEY_ENV = "ROSETTA_FILTER_API_KEY"
@@ -107,6 +108,11 @@ class ServeConfig(Strict):
     scoring: ScoringConfig = ScoringConfig()
     batching: BatchingConfig = BatchingConfig()
     server: ServerConfig = ServerConfig()
+
+    @model_validator(mode="after")
+    def _cascade_on_hf(self) -> ServeConfig:
+        check_cascade_backend(self.model, self.neurons)
+        return self
 
     @model_validator(mode="after")
     def _sets_are_usable(self) -> ServeConfig:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -20,8 +21,15 @@ from test_resume import assert_resumes_identically
 
 from discovery.domain.heads import HeadSettings, fit_head
 from discovery.domain.lofo import LabelledDocs, domain_stats
-from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig, validate_config
-from rosetta_filter.errors import BankError, ModelError
+from rosetta_filter.config import (
+    ModelConfig,
+    NeuronsConfig,
+    RunConfig,
+    ScoringConfig,
+    load_config,
+    validate_config,
+)
+from rosetta_filter.errors import BankError, ConfigError, ModelError
 from rosetta_filter.scoring.cascade import (
     CASCADE_ERRORS,
     Band,
@@ -35,6 +43,8 @@ from rosetta_filter.scoring.relative import relative_scores
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
 from service.app import build_app
 from service.config import ServeConfig
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_a_band_defers_what_lies_between_the_classes_and_nothing_when_they_separate():
@@ -77,6 +87,20 @@ def test_an_error_off_the_recorded_grid_is_refused_with_the_choices():
         NeuronsConfig(bank="b", domain="d", domains=["d", "e"], cascade=True)
     with pytest.raises(ValidationError, match="domain heads"):
         NeuronsConfig(bank="b", domain="d", mode="top_k", cascade=True)
+
+
+@pytest.mark.parametrize(("config", "cls"), [("demo.yaml", RunConfig), ("serve.yaml", ServeConfig)])
+def test_the_default_configs_cascade_is_refused_on_vllm_before_any_model_loads(config, cls):
+    """configs/demo.yaml and serve.yaml turn the cascade on (rule 17); on vLLM the config says
+    to turn it off, at validation, not after minutes of engine compilation."""
+    path = REPO / "configs" / config
+    assert load_config(path, cls=cls).neurons.cascade
+    with pytest.raises(ConfigError, match=r"neurons\.cascade=false") as error:
+        load_config(path, ["model.backend=vllm"], cls=cls)
+    assert "model.backend=hf only" in str(error.value)
+    assert not load_config(
+        path, ["model.backend=vllm", "neurons.cascade=false"], cls=cls
+    ).neurons.cascade
 
 
 def test_a_fitted_head_records_bands_that_keep_their_error_on_new_documents():
