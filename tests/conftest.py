@@ -10,6 +10,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 sys.path.insert(0, str(Path(__file__).parent))
 
+from cascade_banks import cascade_bank_from
 from planted_domains import make_format1_bank, make_heads_bank
 from planting import plant_trigger_neuron
 from tiny_models import save_tiny_model
@@ -59,3 +60,10 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def cascade_bank(heads_bank, tmp_path):
+    """The planted heads bank with two-row depth tables for the cascade
+    (:func:`cascade_banks.cascade_bank_from`)."""
+    return cascade_bank_from(heads_bank, tmp_path / "bank")

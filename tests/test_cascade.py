@@ -6,12 +6,12 @@ head's outside the band and the full head's inside it, with the deep pass run on
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from cascade_banks import set_bands
 from fastapi.testclient import TestClient
 from planted_domains import family_docs
 from pydantic import ValidationError
@@ -129,40 +129,6 @@ def test_a_fitted_head_records_bands_that_keep_their_error_on_new_documents():
     assert (score[~new_y] > chosen.high).mean() < 0.03
 
 
-@pytest.fixture
-def cascade_bank(heads_bank, tmp_path):
-    """The planted heads bank with ``ex``'s ``all`` table replaced by a two-row one: a shallow
-    head on the trigger L0.N5 and a deeper head (layer 2); bands to be set per test."""
-    bank = tmp_path / "bank"
-    shutil.copytree(heads_bank, bank)
-    heads = json.loads((bank / "heads.json").read_text())
-    row = {"fold_auroc": [1.0, 1.0], "strength": 1.0, "norm_mean": [0.0], "norm_std": [1.0]}
-    shallow = row | {"max_layer": 0, "neurons": ["L0.N5"], "weights": [4.0], "intercept": -1.0}
-    full = row | {
-        "max_layer": 2,
-        "neurons": ["L0.N5", "L2.N3"],
-        "weights": [1.0, -2.0],
-        "intercept": 0.5,
-        "norm_mean": [0.0, 0.0],
-        "norm_std": [1.0, 1.0],
-    }
-    heads["domains"]["ex"]["all"]["depths"] = [shallow, full]
-    # the rival domain's table at the same depth limits (the relative score's cascade)
-    heads["domains"]["plain"]["all"]["depths"] = [
-        shallow | {"weights": [-3.0], "intercept": 0.5},
-        full | {"weights": [-1.0, 1.0], "intercept": -0.5},
-    ]
-    (bank / "heads.json").write_text(json.dumps(heads))
-    return bank, heads
-
-
-def _set_bands(bank, heads, low: float, high: float, defer_rate: float) -> None:
-    for domain in ("ex", "plain"):
-        for row in heads["domains"][domain]["all"]["depths"]:
-            row["bands"] = {f"{e:g}": vars(Band(low, high, defer_rate)) for e in CASCADE_ERRORS}
-    (bank / "heads.json").write_text(json.dumps(heads))
-
-
 def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, cascade_bank):
     bank, heads = cascade_bank
     scoring = ScoringConfig(max_tokens=64)
@@ -179,7 +145,7 @@ def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, casc
     full = [d.score for d in scores(base)]
     valid = sorted(s for s in shallow if s is not None)
     low, high = valid[0] - 1.0, valid[len(valid) // 2]  # the lower half is deferred
-    _set_bands(bank, heads, low, high, defer_rate=0.5)
+    set_bands(bank, heads, low, high, defer_rate=0.5)
     cascade_cfg = base.model_copy(update={"cascade": True})
     selection = NeuronSelection.from_config(cascade_cfg, scoring, "tiny")
     assert selection.cascade is not None and [str(n) for n in selection.read] == [
@@ -208,9 +174,9 @@ def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, casc
         assert doc.neurons == (["L0.N5", "L2.N3"] if i in deferred else ["L0.N5"])
         assert len(doc.neuron_values) == len(doc.neurons)
     # no shallow head saves layers where it would defer nearly everything
-    _set_bands(bank, heads, low, high, defer_rate=0.9)
+    set_bands(bank, heads, low, high, defer_rate=0.9)
     assert NeuronSelection.from_config(cascade_cfg, scoring, "tiny").cascade is None
-    _set_bands(bank, heads, low, high, defer_rate=0.5)
+    set_bands(bank, heads, low, high, defer_rate=0.5)
     with pytest.raises(ModelError, match=r"model\.backend=hf only"):
         Scorer(scorer.model, selection, scoring, backend="vllm")
 
@@ -234,7 +200,7 @@ def test_the_relative_cascade_scores_shallow_heads_against_each_other_and_defers
     shallow = np.stack([logits("ex", 0), logits("plain", 0)], axis=1)
     full = np.stack([logits("ex", None), logits("plain", None)], axis=1)
     low, high = np.sort(shallow[:, 0])[[0, len(texts) // 2]]  # the lower half is deferred
-    _set_bands(bank, heads, low - 1.0, high, defer_rate=0.5)
+    set_bands(bank, heads, low - 1.0, high, defer_rate=0.5)
     cfg = base.model_copy(update={"relative": True, "cascade": True})
     selection = NeuronSelection.from_config(cfg, scoring, "tiny")
     assert selection.cascade is not None and [r.domain for r in selection.rivals] == ["plain"]
@@ -275,7 +241,7 @@ def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_b
     shallow = sorted(
         d.score for d in Scorer.from_config(model, plain, scoring).score([d["text"] for d in docs])
     )
-    _set_bands(bank, heads, shallow[0] - 1.0, shallow[len(shallow) // 3], defer_rate=0.3)
+    set_bands(bank, heads, shallow[0] - 1.0, shallow[len(shallow) // 3], defer_rate=0.3)
     table, report, out = evaluate_planted(run_cfg, labels, tmp_path)
     cascade_cfg = NeuronsConfig(**run_cfg["neurons"])
     scored = list(Scorer.from_config(model, cascade_cfg, scoring).score([d["text"] for d in docs]))
@@ -290,9 +256,11 @@ def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_b
     assert "shallow_layer 0" in (out / "evaluation.html").read_text()
 
 
+@pytest.mark.parametrize("relative", [False, True], ids=["head", "relative"])
 def test_a_killed_cascade_run_resumes_to_the_identical_result(
-    planted_model, cascade_bank, tmp_path
+    planted_model, cascade_bank, tmp_path, relative
 ):
+    """With the head alone (rule 15) and behind the relative score (rule 17, the default)."""
     bank, heads = cascade_bank
     docs = make_docs(400, seed=5)
     data = write_jsonl(tmp_path / "docs.jsonl", docs)
@@ -303,13 +271,13 @@ def test_a_killed_cascade_run_resumes_to_the_identical_result(
         d.score
         for d in Scorer.from_config(model, shallow, scoring).score([d["text"] for d in docs[:80]])
     )
-    _set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
+    set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
 
     def config(out):
         cfg = base_config(planted_model, data, out, keep_fraction=0.3)
         cfg["neurons"] = {
             "bank": str(bank), "bank_model": "tiny", "domain": "ex", "max_layer": None,
-            "cascade": True,
+            "cascade": True, "relative": relative,
         }  # fmt: skip
         cfg["scoring"] = {"pooling": "mean", "max_tokens": 64}
         cfg["output"].update(write_rejected=True, shard_max_rows=40)
@@ -335,7 +303,7 @@ def test_the_service_scores_the_cascade_and_explains_each_document_by_its_head(
     model = ModelConfig(name=str(planted_model), threads=1)
     shallow = NeuronsConfig(**neurons | {"max_layer": 0})
     scores = sorted(d.score for d in Scorer.from_config(model, shallow, scoring).score(texts))
-    _set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
+    set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
     cfg = validate_config(
         {
             "model": {"name": str(planted_model), "threads": 1},

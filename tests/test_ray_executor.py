@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from cascade_banks import set_bands
 from test_pipeline import base_config, kept_ids, make_docs
 from test_work_units import write_parquet_corpus
 
-from rosetta_filter.config import ModelConfig, validate_config
+from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig, validate_config
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.progress import NullProgress
+from rosetta_filter.scoring.scorer import Scorer
 
 ray = pytest.importorskip("ray")
 from rosetta_filter.filtering.executors.ray import actor_resources  # noqa: E402
@@ -169,3 +171,37 @@ def test_actor_cpus_follow_model_threads_and_cuda_needs_a_gpu():
     assert actor_resources(ModelConfig(name="m", threads=3), 0) == {"num_cpus": 3, "num_gpus": 0}
     with pytest.raises(ConfigError, match=r"model\.device=cuda but the Ray cluster has no GPU"):
         actor_resources(ModelConfig(name="m", device="cuda"), 0)
+
+
+def test_the_default_cascade_of_the_relative_score_scores_alike_on_ray(
+    local_ray, planted_model, cascade_bank, tmp_path
+):
+    """The default (rule 17): each actor's scorer runs the shallow stage and the deep pass for
+    its own units' deferred documents; the run equals the local one, deferrals included."""
+    bank, heads = cascade_bank
+    docs = make_docs(120, seed=3)
+    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    texts = [d["text"] for d in docs[:60]]
+    scores = sorted(
+        d.score
+        for d in Scorer.from_config(model, shallow, ScoringConfig(max_tokens=64)).score(texts)
+    )
+    set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
+    data = write_parquet_corpus(tmp_path / "corpus", docs, files=3, row_group=10)
+    cfg = base_config(planted_model, data, tmp_path, keep_fraction=0.25)
+    cfg["neurons"] = {
+        "bank": str(bank), "bank_model": "tiny", "domain": "ex", "max_layer": None,
+        "relative": True, "cascade": True,
+    }  # fmt: skip
+    cfg["scoring"] = {"pooling": "mean", "max_tokens": 64}
+    cfg["runtime"].update(lookahead_docs=8, checkpoint_docs=32, ray_actors=2, unit_bytes=1)
+    configs = both_executors(cfg, tmp_path)
+    local = run(validate_config(configs["local"]))
+    on_ray = run(validate_config(configs["ray"]))
+    assert kept_ids(on_ray.run_dir) == kept_ids(local.run_dir)
+    assert attributes(on_ray.run_dir) == attributes(local.run_dir)  # scores and deferrals
+    assert outcome(on_ray.run_dir) == outcome(local.run_dir)
+    stats = json.loads((on_ray.run_dir / "stats.json").read_text())
+    assert 0 < stats["deferred"] < 120
+    assert outcome(on_ray.run_dir)[2]["neurons"]["cascade"]["shallow_relative_to"] == ["plain"]
