@@ -43,6 +43,7 @@ from rosetta_filter.scoring.cascade import (
     cascade_scores,
     choose_cascade,
     error_key,
+    joint_defer_rate,
 )
 from rosetta_filter.scoring.heads import deepest_read, depth_rows
 from rosetta_filter.scoring.relative import relative_scores
@@ -143,8 +144,7 @@ def relative_cascades(
                         rows = [fold_heads.tables[d][depth] for d in domains]
                         bands = [Band(**r["bands"][error_key(error)]) for r in rows]
                         rates = [b.defer_rate for b in bands]
-                        # a bank records each head's share alone: their sum bounds "any"'s
-                        rate = min(1.0, sum(rates)) if variant == "any" else rates[target]
+                        rate = joint_defer_rate(rates) if variant == "any" else rates[target]
                     else:
                         bands = [
                             band(logits[others, i], scores.labels[others] == d, error)

@@ -286,11 +286,6 @@ class NeuronsConfig(Strict):
             )
         if self.explicit is not None and not self.explicit:
             raise ValueError("neurons.explicit is empty: list at least one 'L{layer}.N{index}'")
-        if self.cascade and (self.domains or self.sets):
-            raise ValueError(
-                "neurons.cascade scores one domain: drop neurons.domains and neurons.sets, or "
-                "set neurons.cascade=false"
-            )
         for option in ("cascade", "relative"):
             if getattr(self, option) and (self.explicit is not None or self.mode == "top_k"):
                 raise ValueError(

@@ -83,8 +83,6 @@ def test_an_error_off_the_recorded_grid_is_refused_with_the_choices():
     assert error_key(0.01) == "0.01" and len(CASCADE_ERRORS) == 6
     with pytest.raises(ValidationError, match=r"0\.001, 0\.002"):
         NeuronsConfig(bank="b", domain="d", cascade=True, cascade_error=0.03)
-    with pytest.raises(ValidationError, match="scores one domain"):
-        NeuronsConfig(bank="b", domain="d", domains=["d", "e"], cascade=True)
     with pytest.raises(ValidationError, match="domain heads"):
         NeuronsConfig(bank="b", domain="d", mode="top_k", cascade=True)
 
@@ -227,6 +225,66 @@ def test_the_relative_cascade_scores_shallow_heads_against_each_other_and_defers
     ran = report["domains"]["ex"]["configured"]["cascade"]
     assert ran["deferred"] == pytest.approx(deferred.mean())
     assert report["domains"]["ex"]["head/all/relative_cascade"]["cascade"] == ran
+
+
+@pytest.mark.parametrize("relative", [False, True], ids=["head", "relative"])
+def test_tagged_domains_share_one_shallow_pass_and_go_deep_together(
+    planted_model, cascade_bank, relative
+):
+    """``neurons.domains`` with the cascade: each domain's shallow stage scores in the first
+    pass; a document any domain's shallow head is unsure of goes deep once, for every domain;
+    the depth is chosen from the sum of their bands' shares, so what one domain alone would
+    run as a cascade can be refused when tagged with another."""
+    bank, heads = cascade_bank
+    scoring = ScoringConfig(max_tokens=64)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    base = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=None)
+    texts = [d["text"] for d in family_docs("heldout")]
+
+    def logits(domain: str, max_layer: int | None) -> np.ndarray:
+        cfg = base.model_copy(update={"domain": domain, "max_layer": max_layer})
+        return np.array([d.score for d in Scorer.from_config(model, cfg, scoring).score(texts)])
+
+    shallow = np.stack([logits("ex", 0), logits("plain", 0)], axis=1)
+    full = np.stack([logits("ex", None), logits("plain", None)], axis=1)
+    bands = []
+    for i, domain in enumerate(("ex", "plain")):  # each domain's upper third deferred
+        low, high = np.quantile(shallow[:, i], [2 / 3, 1.0])
+        for row in heads["domains"][domain]["all"]["depths"]:
+            row["bands"] = {f"{e:g}": vars(Band(low, high, 0.3)) for e in CASCADE_ERRORS}
+        bands.append(Band(low, high, 0.3))
+    (bank / "heads.json").write_text(json.dumps(heads))
+    tagged = base.model_copy(
+        update={"domains": ["ex", "plain"], "relative": relative, "cascade": True}
+    )
+    scorer = Scorer.from_config(model, tagged, scoring)
+    for chosen in scorer.sets.values():  # both from the summed share, 0.3 + 0.3
+        assert chosen.cascade.layer_share == pytest.approx(expected_layer_share(0, 0.6, 2, 3))
+    ran_deep: list = []
+    deep_run = scorer.deep_engine.run
+    scorer.deep_engine.run = lambda records: deep_run(ran_deep.extend(records) or records)
+    scored = list(scorer.score(texts))
+    deferred = bands[0].deferred(shallow[:, 0]) | bands[1].deferred(shallow[:, 1])
+    assert deferred.sum() > max(bands[0].deferred(shallow[:, 0]).sum(), 1)
+    assert ran_deep == list(np.array(texts)[deferred]) and [d.deferred for d in scored] == list(
+        deferred
+    )
+    quick, deep = (relative_scores(shallow), relative_scores(full)) if relative else (shallow, full)
+    for i, domain in enumerate(("ex", "plain")):
+        expected = np.where(deferred, deep[:, i], quick[:, i])
+        assert [d.scores[domain] for d in scored] == pytest.approx(expected.tolist(), abs=1e-5)
+    assert [d.score for d in scored] == [d.scores["ex"] for d in scored]
+    # tagged, the summed share (0.45 + 0.45) runs more layers than the full pass: no cascade,
+    # though either domain alone (0.45) would run one
+    for domain in ("ex", "plain"):
+        for row in heads["domains"][domain]["all"]["depths"]:
+            row["bands"]["0.01"]["defer_rate"] = 0.45
+    (bank / "heads.json").write_text(json.dumps(heads))
+    alone = base.model_copy(update={"relative": relative, "cascade": True})
+    assert NeuronSelection.from_config(alone, scoring, "tiny").cascade is not None
+    together = Scorer.from_config(model, tagged, scoring)
+    assert together.deep_engine is None
+    assert all(chosen.cascade is None for chosen in together.sets.values())
 
 
 def test_evaluate_scores_the_cascade_as_the_scorer_does(planted_model, cascade_bank, tmp_path):

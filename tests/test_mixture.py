@@ -9,13 +9,15 @@ import random
 
 import pyarrow.parquet as pq
 import pytest
+from cascade_banks import set_bands
 from planted_domains import family_docs
 from test_pipeline import write_jsonl
 from test_resume import assert_resumes_identically
 
-from rosetta_filter.config import RunConfig
+from rosetta_filter.config import ModelConfig, NeuronsConfig, RunConfig, ScoringConfig
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.selection import rest_key
+from rosetta_filter.scoring.scorer import Scorer
 
 MIXTURE = {"ex": 0.5, "plain": 0.3, "rest": 0.2}
 
@@ -129,3 +131,39 @@ def test_sigkill_mid_mixture_resumes_to_identical_shards(planted_model, heads_ba
     ref = json.loads((tmp_path / "reference" / "stats.json").read_text())
     got = json.loads((tmp_path / "resumed" / "stats.json").read_text())
     assert got["bucket_tokens"] == ref["bucket_tokens"] and sum(ref["bucket_tokens"].values())
+
+
+def test_a_mixture_behind_the_cascade_of_the_relative_score_resumes_identically(
+    planted_model, cascade_bank, tmp_path
+):
+    """The default's cascade (rule 17) tagging both domains for a mixture: one shallow pass,
+    one deep pass for the documents either domain's shallow head is unsure of; a run killed
+    in either pass resumes to byte-identical shards and the same deferrals."""
+    bank, heads = cascade_bank
+    docs = _docs(240)
+    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    scores = sorted(
+        d.score
+        for d in Scorer.from_config(model, shallow, ScoringConfig(max_tokens=64)).score(
+            [d["text"] for d in docs[:60]]
+        )
+    )
+    set_bands(bank, heads, scores[len(scores) // 3], scores[2 * len(scores) // 3], 0.3)
+    data = write_jsonl(tmp_path / "docs.jsonl", docs)
+
+    def config(out):
+        cfg = _config(planted_model, bank, data, out, 3000)
+        cfg["neurons"] |= {"relative": True, "cascade": True, "max_layer": None}
+        return cfg
+
+    assert assert_resumes_identically(tmp_path, config, [("score", 16), ("write", 1)]) >= 1
+    stats = [
+        json.loads((tmp_path / n / "stats.json").read_text()) for n in ("reference", "resumed")
+    ]
+    assert 0 < stats[0]["deferred"] < 240 and stats[0]["deferred"] == stats[1]["deferred"]
+    assert stats[0]["bucket_tokens"] == stats[1]["bucket_tokens"]
+    manifest = json.loads((tmp_path / "reference" / "manifest.json").read_text())
+    described = manifest["neurons"]["sets"]
+    assert described["ex"]["cascade"]["shallow_relative_to"] == ["plain"]
+    assert described["plain"]["cascade"]["shallow_relative_to"] == ["ex"]

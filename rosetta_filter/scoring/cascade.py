@@ -26,7 +26,7 @@ module; ``bench/cascade.py`` measures the rule on cross-fitted scores.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,6 +101,13 @@ def choose_cascade(
         if share < alone and (best is None or share < best.layer_share):
             best = CascadeChoice(i, share)
     return best
+
+
+def joint_defer_rate(rates: Iterable[float]) -> float:
+    """The share deferred when any of several heads' bands defers a document, as a bank can
+    expect it: at most the sum of each band's own share (their out-of-fold scores come from
+    different fold plans, one per domain, so the overlap is not recorded)."""
+    return min(1.0, sum(rates))
 
 
 def cascade_scores(shallow: np.ndarray, full: np.ndarray, deferred: np.ndarray) -> np.ndarray:

@@ -35,7 +35,7 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
-from rosetta_filter.scoring.cascade import Band, choose_cascade, error_key
+from rosetta_filter.scoring.cascade import Band, choose_cascade, error_key, joint_defer_rate
 from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
@@ -96,7 +96,10 @@ class NeuronSelection:
         scoring: ScoringConfig,
         model_name: str,
         bank: NeuronBank | None = None,
+        deciders: Sequence[str] = (),
     ) -> NeuronSelection:
+        """The config's selection; ``deciders``: the domains tagged in the same pass, whose
+        shallow heads also defer a document in a cascade (:meth:`CascadeStage.choose`)."""
         bank = bank or (load_bank(cfg.bank) if cfg.bank else None)
         bank_model = cfg.bank_model or model_name
         if cfg.explicit is not None:
@@ -105,7 +108,7 @@ class NeuronSelection:
             rows = _bank_rows(bank, bank_model, neurons) if bank else None
         elif cfg.mode == "head" or (cfg.mode == "auto" and bank is not None and bank.heads):
             assert bank is not None and cfg.domain is not None  # guaranteed by NeuronsConfig
-            return cls.from_head(bank, bank_model, cfg, scoring)
+            return cls.from_head(bank, bank_model, cfg, scoring, deciders)
         else:
             assert bank is not None and cfg.domain is not None
             if cfg.cascade or cfg.relative:
@@ -141,7 +144,12 @@ class NeuronSelection:
 
     @classmethod
     def from_head(
-        cls, bank: NeuronBank, bank_model: str, cfg: NeuronsConfig, scoring: ScoringConfig
+        cls,
+        bank: NeuronBank,
+        bank_model: str,
+        cfg: NeuronsConfig,
+        scoring: ScoringConfig,
+        deciders: Sequence[str] = (),
     ) -> NeuronSelection:
         """The bank's head for ``cfg.domain`` at the depth ``cfg.max_layer`` asks for."""
         assert cfg.domain is not None
@@ -169,7 +177,9 @@ class NeuronSelection:
             selection = replace(selection, rivals=rivals)
         if not cfg.cascade:
             return selection
-        stage = CascadeStage.choose(bank, bank_model, rosetta_only, selection, cfg.cascade_error)
+        stage = CascadeStage.choose(
+            bank, bank_model, rosetta_only, selection, cfg.cascade_error, deciders
+        )
         return replace(selection, cascade=stage)
 
     @classmethod
@@ -229,14 +239,22 @@ class CascadeStage:
         rosetta_only: Pool,
         full: NeuronSelection,
         error: float,
+        deciders: Sequence[str] = (),
     ) -> CascadeStage | None:
         """The depth limit, of those every head of ``full`` (its domain's, and its rivals')
         has a depth-table row at, whose heads run the fewest layers per document in front of
         ``full`` (:func:`choose_cascade`), with the domain's band at ``error``; None where no
-        shallower stage saves layers (the full stage then scores every document)."""
+        shallower stage saves layers (the full stage then scores every document).
+
+        ``deciders``: the domains tagged in the same pass (``neurons.domains``). A document
+        any of their shallow heads is unsure of goes deep for all of them, so the expected
+        share deferred at a depth is the sum of their bands' (at most 1), and every one of
+        them, choosing from the same sum, picks the same depth."""
+        domains = [h.domain for h in full.heads]
+        domains += sorted(set(deciders) - set(domains))
         tables = {}
-        for head in full.heads:
-            rows = depth_rows(bank, bank_model, head.domain, rosetta_only)
+        for domain in domains:
+            rows = depth_rows(bank, bank_model, domain, rosetta_only)
             if any("bands" not in r for r in rows):
                 raise BankError(
                     f"the heads of bank {bank.path} record no cascade bands (fitted before "
@@ -245,15 +263,22 @@ class CascadeStage:
                     field="neurons.cascade",
                     value=True,
                 )
-            tables[head.domain] = {r["max_layer"]: r for r in rows}
+            tables[domain] = {r["max_layer"]: r for r in rows}
         n_layers = int(bank.model_meta(bank_model)["layers"])
         key = error_key(error)
         depths = sorted(set.intersection(*(set(t) for t in tables.values())))
         stages = [[t[depth] for t in tables.values()] for depth in depths]
         bands = [Band(**rows[0]["bands"][key]) for rows in stages]  # the domain's own head
+        deciding = [d in {full.domain, *deciders} for d in tables]
+        rates = [
+            joint_defer_rate(
+                r["bands"][key]["defer_rate"] for r, on in zip(rows, deciding, strict=True) if on
+            )
+            for rows in stages
+        ]
         candidates = [
-            (max(deepest_read(r) for r in rows), b.defer_rate)
-            for rows, b in zip(stages, bands, strict=True)
+            (max(deepest_read(r) for r in rows), rate)
+            for rows, rate in zip(stages, rates, strict=True)
         ]
         full_layer = max(n.layer for n in full.own_read)
         choice = choose_cascade(candidates, full_layer, n_layers)
@@ -263,6 +288,7 @@ class CascadeStage:
         own, *rivals = (
             NeuronSelection.of_head(row, domain, bank_model)
             for domain, row in zip(tables, stages[choice.index], strict=True)
+            if domain in domains[: len(full.heads)]  # deciders outside the score: not read
         )
         shallow = replace(own, rivals=tuple(rivals))
         return cls(shallow, bands[choice.index], choice.layer_share)
@@ -318,19 +344,21 @@ class Scorer:
         self.selection = selection
         self.scoring = scoring
         self.sets = dict(sets or {})
-        cascade = selection.cascade
-        if cascade is not None and backend != "hf":
+        scored = [selection, *self.sets.values()]
+        self._cascaded = [s.cascade for s in scored if s.cascade is not None]
+        if self._cascaded and backend != "hf":
             raise ModelError(
                 f"neurons.cascade runs two passes of one model, on model.backend=hf only "
                 f"(not {backend}): set model.backend=hf or neurons.cascade=false",
                 field="neurons.cascade",
                 value=True,
             )
-        first = cascade.shallow if cascade is not None else selection
-        self._first = first
-        self.read = _union([first, *self.sets.values()])
-        heads = [h for s in [first, *self.sets.values()] for h in s.heads]
-        self._columns = _columns_of(self.read, heads)
+        # the first pass: each scored selection's shallow stage where it has a cascade
+        self._first = _first_stage_of(selection)
+        self._first_sets = {name: _first_stage_of(s) for name, s in self.sets.items()}
+        firsts = [self._first, *self._first_sets.values()]
+        self.read = _union(firsts)
+        self._columns = _columns_of(self.read, [h for s in firsts for h in s.heads])
         engine = partial(
             build_engine,
             backend,
@@ -340,10 +368,11 @@ class Scorer:
             pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
         )
         self.engine = engine(self.read)
-        self.deep_engine = None  # a cascade's second stage: the full score's neurons
-        if cascade is not None:
-            self.deep_engine = engine(list(selection.own_read))
-            self._deep_columns = _columns_of(selection.own_read, selection.heads)
+        self.deep_engine = None  # a cascade's second stage: every full score's neurons
+        if self._cascaded:
+            deep_read = list(dict.fromkeys(n for s in scored for n in s.own_read))
+            self.deep_engine = engine(deep_read)
+            self._deep_columns = _columns_of(deep_read, [h for s in scored for h in s.heads])
 
     @classmethod
     def from_config(
@@ -357,9 +386,11 @@ class Scorer:
     ) -> Scorer:
         """A scorer for the config's neurons (or ``selection``, which then replaces them)."""
         bank = load_bank(neurons_cfg.bank) if neurons_cfg.bank else None
+        tagged = neurons_cfg.tagged()
+        deciders = sorted({t.domain for t in tagged.values() if t.cascade and t.domain})
         sets = {
-            name: NeuronSelection.from_config(tagged, scoring, model_cfg.name, bank)
-            for name, tagged in neurons_cfg.tagged().items()
+            name: NeuronSelection.from_config(chosen, scoring, model_cfg.name, bank, deciders)
+            for name, chosen in tagged.items()
         }
         if selection is None:
             selection = sets.get(neurons_cfg.domain) or NeuronSelection.from_config(
@@ -401,6 +432,7 @@ class Scorer:
                         "neurons": [str(n) for n in chosen.neurons],
                         "weights": list(chosen.weights),
                         "deepest_layer": max(n.layer for n in chosen.neurons),
+                        "cascade": _cascade_description(chosen.cascade),
                     }
                     for name, chosen in self.sets.items()
                 }
@@ -423,15 +455,15 @@ class Scorer:
             offset += len(block)
 
     def _first_stage(self, records: Iterable, with_neurons: bool) -> Iterator[ScoredDoc]:
-        """Every record scored by the selection (a cascade's shallow head) and the sets."""
+        """Every record scored by the selection and the sets (a cascade's shallow stage)."""
         first = self._first
+        cascades = self._cascaded if self.deep_engine is not None else []
         for doc in self.engine.run(records):
             if doc.skip_reason is not None:
                 yield ScoredDoc(doc.index, None, skip_reason=doc.skip_reason)
                 continue
             raw = doc.pooled[self.scoring.pooling]  # (len(self.read),)
             values_of = partial(_values, self._columns, raw)
-            cascade = self.selection.cascade if self.deep_engine is not None else None
             yield ScoredDoc(
                 doc.index,
                 float(first.score_from(values_of)),
@@ -444,12 +476,14 @@ class Scorer:
                 if with_neurons and self.deep_engine
                 else None,
                 scores={
-                    name: float(chosen.score_from(values_of)) for name, chosen in self.sets.items()
+                    name: float(chosen.score_from(values_of))
+                    for name, chosen in self._first_sets.items()
                 }
                 or None,
-                # set here, where every shallow head's values are at hand; the full stage
-                # replaces such a document's score
-                deferred=bool(cascade.deferred(values_of)[0]) if cascade else False,
+                # set here, where every shallow head's values are at hand: a document any
+                # cascade is unsure of goes deep for all of them, whose full stages replace
+                # its scores
+                deferred=any(bool(c.deferred(values_of)[0]) for c in cascades),
             )
 
     def _cascade(self, block: list, offset: int, with_neurons: bool) -> Iterator[ScoredDoc]:
@@ -464,6 +498,10 @@ class Scorer:
             scored = docs[place]
             values_of = partial(_values, self._deep_columns, doc.pooled[self.scoring.pooling])
             scored.score = float(full.score_from(values_of))
+            if scored.scores is not None:
+                scored.scores = {
+                    name: float(chosen.score_from(values_of)) for name, chosen in self.sets.items()
+                }
             if with_neurons:
                 scored.neuron_values = full.normalise(values_of(full)).tolist()
                 scored.neurons = [str(n) for n in full.neurons]
@@ -483,6 +521,11 @@ def _cascade_description(stage: CascadeStage | None) -> dict[str, Any] | None:
         "band": [stage.band.low, stage.band.high],
         "expected_layer_share": stage.layer_share,
     }
+
+
+def _first_stage_of(selection: NeuronSelection) -> NeuronSelection:
+    """What scores ``selection`` in the first pass: its cascade's shallow stage, else itself."""
+    return selection.cascade.shallow if selection.cascade is not None else selection
 
 
 def _union(selections: list[NeuronSelection]) -> list[Neuron]:
