@@ -628,6 +628,45 @@ PACKAGES: dict[str, Package] = {
             "all",
             "405f8168d7994ed2cb71407bb95493daec2e9aa66fc0461dafa74a9d6728a8c1",
         ),
+        # session 23: the eleventh sealed set, never scored (role sealed in configs/labelled.yaml)
+        Package(
+            "apt",
+            "racket-common",
+            "8.7+dfsg1-1",
+            "racket-common_8.7+dfsg1-1_all.deb",
+            "aa3c71cb62588aa4ccc959806c123d2719f655e99369b2122d30128461731ce3",
+            members=("usr/share/racket/collects/",),
+        ),
+        Package(
+            "apt",
+            "libntl-dev",
+            "11.5.1-1+b2",
+            "libntl-dev_11.5.1-1+b2_amd64.deb",
+            "c424c05188e6492504b8e3013d94cdab52d5d12bcf81c5d7a03ee7ae0b73994d",
+            members=("usr/share/doc/libntl-dev/NTL/",),
+        ),
+        Package(
+            "apt",
+            "gap-polycyclic",
+            "2.16-2",
+            "gap-polycyclic_2.16-2_all.deb",
+            "916b1e8ec6db7676615c16b9c52a53ac12bc745332c47208096ece21ead2da7f",
+            members=("usr/share/gap/pkg/Polycyclic/doc/",),
+        ),
+        _deb(
+            "debian-faq",
+            "11.1",
+            "all",
+            "427426e0cfa6888622fc1d72631071cb4b5a1f86ccde722e7820bcef284de5d0",
+        ),
+        Package(  # 13.7 MB, mostly Doxygen pages of the C++ sources: only the info manual
+            "apt",
+            "singular-doc",
+            "1:4.3.1-p3+ds-2",
+            "singular-doc_1%3a4.3.1-p3+ds-2_all.deb",
+            "2914f83ac8d92790a6337daeed7cdbe1024c3ac420edbe48a56e7018edc51e22",
+            members=("usr/share/info/",),
+        ),
         # prose
         Package(
             "npm",
