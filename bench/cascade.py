@@ -191,18 +191,24 @@ def cascade_table(found: list[CascadeResult], how: str) -> Table:
     return table
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def cascade_arguments(description: str) -> argparse.ArgumentParser:
+    """The arguments both cascade benches take: a cross-fit, the errors, where to write."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("crossfit", type=Path, help="a bench.crossfit output")
     parser.add_argument("--errors", type=float, nargs="+", default=[0.01])
+    parser.add_argument("--out", type=Path, help="write the results as JSON")
+    parser.add_argument("--figure", type=Path, help="draw each cascade - full interval (PNG)")
+    return parser
+
+
+def main() -> None:
+    parser = cascade_arguments(__doc__.split("\n\n")[0])
     parser.add_argument(
         "--recorded",
         action="store_true",
         help="the cascade as the product ran it in the cross-fit (each fold bank's own bands, "
         "neurons.cascade_error of the run config), not chosen on the other folds",
     )
-    parser.add_argument("--out", type=Path, help="write the results as JSON")
-    parser.add_argument("--figure", type=Path, help="draw each cascade - full interval (PNG)")
     args = parser.parse_args()
     if args.recorded:
         found = recorded_cascades(args.crossfit)

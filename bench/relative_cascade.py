@@ -24,7 +24,6 @@ shared stratified resamples; a deferred document pays for the full pass again.
 
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from bench.cascade import cascade_arguments
 from bench.compare_evaluations import Comparison, Scores, draw_differences, paired
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
 from rosetta_filter.files import write_json_atomic
@@ -199,12 +199,8 @@ def relative_cascade_table(found: list[RelativeCascade]) -> Table:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("crossfit", type=Path, help="a bench.crossfit output")
-    parser.add_argument("--errors", type=float, nargs="+", default=[0.01])
+    parser = cascade_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--pool", default="all", choices=["all", "rosetta"])
-    parser.add_argument("--out", type=Path, help="write the results as JSON")
-    parser.add_argument("--figure", type=Path, help="draw each cascade - full interval (PNG)")
     args = parser.parse_args()
     found = relative_cascades(args.crossfit, args.errors, args.pool)
     Console(width=200).print(relative_cascade_table(found))

@@ -7,7 +7,9 @@ import json
 import shutil
 from pathlib import Path
 
+from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig
 from rosetta_filter.scoring.cascade import CASCADE_ERRORS, Band
+from rosetta_filter.scoring.scorer import Scorer
 
 
 def cascade_bank_from(heads_bank: Path, bank: Path) -> tuple[Path, dict]:
@@ -42,3 +44,11 @@ def set_bands(bank: Path, heads: dict, low: float, high: float, defer_rate: floa
         for row in heads["domains"][domain]["all"]["depths"]:
             row["bands"] = {f"{e:g}": vars(Band(low, high, defer_rate)) for e in CASCADE_ERRORS}
     (bank / "heads.json").write_text(json.dumps(heads))
+
+
+def shallow_scores(planted_model: Path, bank: Path, texts: list[str]) -> list[float]:
+    """``ex``'s shallow (L0) logits on ``texts``, sorted: where a test puts its bands."""
+    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
+    model = ModelConfig(name=str(planted_model), threads=1)
+    scorer = Scorer.from_config(model, shallow, ScoringConfig(max_tokens=64))
+    return sorted(d.score for d in scorer.score(texts))

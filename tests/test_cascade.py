@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from cascade_banks import set_bands
+from cascade_banks import set_bands, shallow_scores
 from fastapi.testclient import TestClient
 from planted_domains import family_docs
 from pydantic import ValidationError
@@ -322,13 +322,7 @@ def test_a_killed_cascade_run_resumes_to_the_identical_result(
     bank, heads = cascade_bank
     docs = make_docs(400, seed=5)
     data = write_jsonl(tmp_path / "docs.jsonl", docs)
-    scoring = ScoringConfig(max_tokens=64)
-    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
-    model = ModelConfig(name=str(planted_model), threads=1)
-    scores = sorted(
-        d.score
-        for d in Scorer.from_config(model, shallow, scoring).score([d["text"] for d in docs[:80]])
-    )
+    scores = shallow_scores(planted_model, bank, [d["text"] for d in docs[:80]])
     set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
 
     def config(out):
@@ -359,8 +353,7 @@ def test_the_service_scores_the_cascade_and_explains_each_document_by_its_head(
     neurons = {"bank": str(bank), "bank_model": "tiny", "domain": "ex", "max_layer": None}
     scoring = ScoringConfig(max_tokens=64)
     model = ModelConfig(name=str(planted_model), threads=1)
-    shallow = NeuronsConfig(**neurons | {"max_layer": 0})
-    scores = sorted(d.score for d in Scorer.from_config(model, shallow, scoring).score(texts))
+    scores = shallow_scores(planted_model, bank, texts)
     set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
     cfg = validate_config(
         {

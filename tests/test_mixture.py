@@ -9,15 +9,14 @@ import random
 
 import pyarrow.parquet as pq
 import pytest
-from cascade_banks import set_bands
+from cascade_banks import set_bands, shallow_scores
 from planted_domains import family_docs
 from test_pipeline import write_jsonl
 from test_resume import assert_resumes_identically
 
-from rosetta_filter.config import ModelConfig, NeuronsConfig, RunConfig, ScoringConfig
+from rosetta_filter.config import RunConfig
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.selection import rest_key
-from rosetta_filter.scoring.scorer import Scorer
 
 MIXTURE = {"ex": 0.5, "plain": 0.3, "rest": 0.2}
 
@@ -141,14 +140,7 @@ def test_a_mixture_behind_the_cascade_of_the_relative_score_resumes_identically(
     in either pass resumes to byte-identical shards and the same deferrals."""
     bank, heads = cascade_bank
     docs = _docs(240)
-    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
-    model = ModelConfig(name=str(planted_model), threads=1)
-    scores = sorted(
-        d.score
-        for d in Scorer.from_config(model, shallow, ScoringConfig(max_tokens=64)).score(
-            [d["text"] for d in docs[:60]]
-        )
-    )
+    scores = shallow_scores(planted_model, bank, [d["text"] for d in docs[:60]])
     set_bands(bank, heads, scores[len(scores) // 3], scores[2 * len(scores) // 3], 0.3)
     data = write_jsonl(tmp_path / "docs.jsonl", docs)
 

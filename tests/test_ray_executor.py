@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from cascade_banks import set_bands
+from cascade_banks import set_bands, shallow_scores
 from test_pipeline import base_config, kept_ids, make_docs
 from test_work_units import write_parquet_corpus
 
-from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig, validate_config
+from rosetta_filter.config import ModelConfig, validate_config
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.filtering.progress import NullProgress
-from rosetta_filter.scoring.scorer import Scorer
 
 ray = pytest.importorskip("ray")
 from rosetta_filter.filtering.executors.ray import actor_resources  # noqa: E402
@@ -180,13 +179,7 @@ def test_the_default_cascade_of_the_relative_score_scores_alike_on_ray(
     its own units' deferred documents; the run equals the local one, deferrals included."""
     bank, heads = cascade_bank
     docs = make_docs(120, seed=3)
-    shallow = NeuronsConfig(bank=str(bank), bank_model="tiny", domain="ex", max_layer=0)
-    model = ModelConfig(name=str(planted_model), threads=1)
-    texts = [d["text"] for d in docs[:60]]
-    scores = sorted(
-        d.score
-        for d in Scorer.from_config(model, shallow, ScoringConfig(max_tokens=64)).score(texts)
-    )
+    scores = shallow_scores(planted_model, bank, [d["text"] for d in docs[:60]])
     set_bands(bank, heads, scores[0] - 1.0, scores[len(scores) // 2], defer_rate=0.5)
     data = write_parquet_corpus(tmp_path / "corpus", docs, files=3, row_group=10)
     cfg = base_config(planted_model, data, tmp_path, keep_fraction=0.25)

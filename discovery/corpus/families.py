@@ -119,6 +119,17 @@ def _files(
     )
 
 
+def _gap_package_book(package: str, base: str, book: str) -> Callable[[Path], Gathered]:
+    """A family of one text per numbered chapter of a GAP package's manual (``base/book``):
+    not its title page (``chap0``), appendices, bibliography or index."""
+    return _packaged(
+        package,
+        read=lambda f: read_gap_manual(
+            f.root / base, tag(f), books=(book,), chapters="chap[1-9]*.html"
+        ),
+    )
+
+
 def _many_files(
     packages: tuple[str, ...], base: str, patterns: tuple[str, ...], family: str
 ) -> Callable[[Path], Gathered]:
@@ -1178,15 +1189,7 @@ FAMILIES: dict[str, Family] = {
         Family(  # HAP's tutorial: homological algebra of groups, explained and computed in GAP
             "hap-tutorial",
             "math",
-            _packaged(
-                "gap-hap",
-                read=lambda f: read_gap_manual(
-                    f.root / _HAP,
-                    tag(f),
-                    books=("tutorial",),
-                    chapters="chap[1-9]*.html",  # not the title page, bibliography or index
-                ),
-            ),
+            _gap_package_book("gap-hap", _HAP, "tutorial"),
         ),
         Family(  # the Jargon File: programmers' slang and lore, as a dictd dictionary
             "jargon-file",
@@ -1218,15 +1221,7 @@ FAMILIES: dict[str, Family] = {
         Family(  # GAP's Polycyclic package manual: polycyclic groups, presentations, algorithms
             "polycyclic-manual",
             "math",
-            _packaged(
-                "gap-polycyclic",
-                read=lambda f: read_gap_manual(
-                    f.root / _POLYCYCLIC,
-                    tag(f),
-                    books=("doc",),
-                    chapters="chap[1-9]*.html",  # not the title page, appendix, index, references
-                ),
-            ),
+            _gap_package_book("gap-polycyclic", _POLYCYCLIC, "doc"),
         ),
         Family(  # Singular's manual: commutative algebra and its computation, one text per node
             "singular-manual",
