@@ -462,8 +462,8 @@ def check_cascade_backend(model: ModelConfig, neurons: NeuronsConfig) -> None:
     if neurons.cascade and model.backend != "hf":
         raise ValueError(
             f"neurons.cascade runs two passes of one model, on model.backend=hf only (not "
-            f"{model.backend}): set neurons.cascade=false (configs/demo.yaml and "
-            "configs/serve.yaml turn it on) or model.backend=hf"
+            f"{model.backend}): set neurons.cascade=false (configs/serve.yaml turns it on) "
+            "or model.backend=hf"
         )
 
 

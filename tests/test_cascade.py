@@ -88,13 +88,13 @@ def test_an_error_off_the_recorded_grid_is_refused_with_the_choices():
 
 
 @pytest.mark.parametrize(("config", "cls"), [("demo.yaml", RunConfig), ("serve.yaml", ServeConfig)])
-def test_the_default_configs_cascade_is_refused_on_vllm_before_any_model_loads(config, cls):
-    """configs/demo.yaml and serve.yaml turn the cascade on (rule 17); on vLLM the config says
-    to turn it off, at validation, not after minutes of engine compilation."""
+def test_a_cascade_is_refused_on_vllm_before_any_model_loads(config, cls):
+    """configs/serve.yaml turns the cascade on (rule 17); on vLLM a config with it says to turn
+    it off, at validation, not after minutes of engine compilation."""
     path = REPO / "configs" / config
-    assert load_config(path, cls=cls).neurons.cascade
+    assert load_config(path, cls=cls).neurons.cascade == (config == "serve.yaml")
     with pytest.raises(ConfigError, match=r"neurons\.cascade=false") as error:
-        load_config(path, ["model.backend=vllm"], cls=cls)
+        load_config(path, ["model.backend=vllm", "neurons.cascade=true"], cls=cls)
     assert "model.backend=hf only" in str(error.value)
     assert not load_config(
         path, ["model.backend=vllm", "neurons.cascade=false"], cls=cls
