@@ -176,7 +176,8 @@ class NeuronsConfig(Strict):
         "for documents whose shallow score lies in the band where it is unsure (set from its "
         "out-of-fold scores on held-out families); far fewer layers per document, at a small "
         "AUROC cost (docs/DISCOVERY.md, session 22); needs a bank fitted with bands. With "
-        "relative: every domain's shallow head, deferred where any is unsure (session 23)",
+        "relative: every domain's shallow head scores, deferred where the domain's own is unsure "
+        "(rule 17, session 23)",
     )
     cascade_error: float = Field(
         0.01,

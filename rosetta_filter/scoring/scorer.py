@@ -285,10 +285,9 @@ class CascadeStage:
         if choice is None:
             log.info("cascade: no shallower stage of %s saves layers; full depth", full.domain)
             return None
-        own, *rivals = (
-            NeuronSelection.of_head(row, domain, bank_model)
-            for domain, row in zip(tables, stages[choice.index], strict=True)
-            if domain in domains[: len(full.heads)]  # deciders outside the score: not read
+        scored = list(zip(tables, stages[choice.index], strict=True))[: len(full.heads)]
+        own, *rivals = (  # other deciders' shallow heads are read by their own selections
+            NeuronSelection.of_head(row, domain, bank_model) for domain, row in scored
         )
         shallow = replace(own, rivals=tuple(rivals))
         return cls(shallow, bands[choice.index], choice.layer_share)
