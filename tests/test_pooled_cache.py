@@ -104,3 +104,32 @@ def test_a_killed_pass_keeps_its_finished_shards_and_resumes_to_the_same_rows(
     whole, _ = pooled_pass.pooled_activations(model, texts, cache_dir=None, **run)
     np.testing.assert_array_equal(resumed, whole)
     assert len(list(tmp_path.glob("pooled-*/shard-*.npz"))) == 3
+
+
+def test_also_cache_fills_other_poolings_from_the_same_forward_pass(
+    tiny_model_dir, tmp_path, monkeypatch
+):
+    """One pass over the corpus fills every requested pooling's cache: a later pass with one
+    of them runs no model, and reads the rows a pass of its own computes."""
+    runs: list[list[str]] = []
+    model = ModelConfig(name=str(tiny_model_dir("llama")), threads=1, dtype="float32")
+    run = dict(tokens=TokensConfig(max_tokens=32), batching=BatchingConfig())
+    real = pooled_pass._run_model
+
+    def counted(model, texts, *args):
+        runs.append(list(texts))
+        return real(model, texts, *args)
+
+    monkeypatch.setattr(pooled_pass, "_run_model", counted)
+    pooled_pass.pooled_activations(
+        model, TEXTS, pooling="topk_mean", also_cache=["max", "topk_mean"], cache_dir=tmp_path, **run
+    )
+    cached, _ = pooled_pass.pooled_activations(
+        model, TEXTS, pooling="max", cache_dir=tmp_path, **run
+    )
+    fresh, _ = pooled_pass.pooled_activations(model, TEXTS, pooling="max", cache_dir=None, **run)
+    mean, _ = pooled_pass.pooled_activations(model, TEXTS, cache_dir=None, **run)
+    assert len(runs) == 3  # the cached max pass ran no model; the two uncached passes did
+    assert len(list(tmp_path.glob("pooled-*"))) == 2  # topk_mean and max, each once
+    np.testing.assert_array_equal(cached, fresh)
+    assert not np.allclose(cached, mean)  # the companion holds max rows, not the primary's

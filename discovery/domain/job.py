@@ -32,6 +32,7 @@ from discovery.domain.heads import HeadSettings
 from discovery.domain.lofo import DomainStats, LabelledDocs
 from discovery.errors import DiscoveryError
 from rosetta_filter.activations.pooled_pass import pooled_activations
+from rosetta_filter.activations.pooling_methods import PoolingMethod
 from rosetta_filter.config import BatchingConfig, ModelConfig, Strict, TokensConfig
 from rosetta_filter.evaluation.labelled import LabelledSet, read_labelled
 from rosetta_filter.scoring.bank import (
@@ -102,7 +103,13 @@ class DomainsConfig(Strict):
     labelled: LabelledCorpusConfig
     tokens: TokensConfig = TokensConfig()
     batching: BatchingConfig = BatchingConfig()
-    pooling: Literal["mean", "max", "topk_mean", "frac_active"] = "mean"
+    pooling: PoolingMethod = "mean"
+    also_cache: list[PoolingMethod] = Field(
+        [],
+        description="other pooling methods whose caches the pooled pass fills from the same "
+        "forward pass (a later fit with one of them reads its rows instead of running the "
+        "model again)",
+    )
     heads: HeadsConfig = HeadsConfig()
     cache_dir: str | None = Field("out/cache/domains", description="pooled-pass cache")
 
@@ -167,6 +174,7 @@ def choose_matrix(
         batching=cfg.batching,
         pooling=cfg.pooling,
         cache_dir=Path(cfg.cache_dir) if cfg.cache_dir else None,
+        also_cache=cfg.also_cache,
         advance=advance,
     )
     scored = ~np.isnan(values).any(axis=1)

@@ -91,13 +91,17 @@ class PooledCache:
                     found.setdefault(bytes(digest).ljust(32, b"\0"), (shard, row))
         return found
 
-    def write(self, digests: list[bytes], values: np.ndarray, d_mlp: int) -> Path:
-        """One new shard, named by its texts, written atomically."""
+    def write(
+        self, digests: list[bytes], values: np.ndarray, d_mlp: int, *, keep: bool = True
+    ) -> Path:
+        """One new shard, named by its texts, written atomically; ``keep``: hold its rows for
+        this process's reads (a companion pooling's shard is only written)."""
         name = hashlib.sha256(b"".join(digests)).hexdigest()[:20]
         path = self.directory / f"shard-{name}.npz"
         with atomic_path(path) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, digests=np.array(digests, dtype="S32"), values=values, d_mlp=d_mlp)
-        self._written[path] = (values, d_mlp)
+        if keep:
+            self._written[path] = (values, d_mlp)
         return path
 
     def _load(self, shard: Path) -> tuple[np.ndarray, int]:
@@ -131,11 +135,13 @@ def _run_model(
     texts: Sequence[str],
     tokens: TokensConfig,
     batching: BatchingConfig,
-    pooling: str,
+    poolings: Sequence[str],
     params: PoolingParams,
     advance: Callable[[int], None],
     loaded: LoadedModel | None = None,
-) -> tuple[np.ndarray, int]:
+) -> tuple[dict[str, np.ndarray], int]:
+    """Each of ``poolings``' ``(len(texts), n_layers * d_mlp)`` rows from one forward pass (the
+    engine pools every method anyway), and ``d_mlp``."""
     loaded = loaded or load_backend_model(model)
     arch = loaded.arch
     engine = build_engine(
@@ -146,10 +152,12 @@ def _run_model(
         batching=batching,
         pooling=params,
     )
-    values = np.full((len(texts), arch.n_layers * arch.d_mlp), np.nan, dtype=np.float32)
+    shape = (len(texts), arch.n_layers * arch.d_mlp)
+    values = {p: np.full(shape, np.nan, dtype=np.float32) for p in poolings}
     for doc in engine.run(texts):
         if doc.skip_reason is None:
-            values[doc.index] = doc.pooled[pooling].numpy()
+            for p in poolings:
+                values[p][doc.index] = doc.pooled[p].numpy()
         advance(1)
     return values, arch.d_mlp
 
@@ -163,16 +171,28 @@ def pooled_activations(
     pooling: str = "mean",
     pooling_params: PoolingParams = PoolingParams(),
     cache_dir: Path | None = None,
+    also_cache: Sequence[str] = (),
     advance: Callable[[int], None] = lambda n: None,
 ) -> tuple[np.ndarray, int]:
     """``(docs, n_layers * d_mlp)`` float32 pooled activations (NaN rows: unscorable texts),
     and ``d_mlp``. Rows cached in ``cache_dir`` by an earlier pass with the same settings are
     read, not recomputed; the model is loaded, and runs, only for the other texts (each
-    distinct text once)."""
+    distinct text once).
+
+    ``also_cache``: other pooling methods whose caches get the rows this call computes, from
+    the same forward pass: comparing poolings then costs one pass over the corpus, not one per
+    method (the forward pass is the cost; pooling is nearly free)."""
+    poolings = [pooling, *(p for p in dict.fromkeys(also_cache) if p != pooling)]
     if cache_dir is None:
-        return _run_model(model, texts, tokens, batching, pooling, pooling_params, advance)
-    key = settings_key(model, tokens, pooling, pooling_params)
-    cache = PooledCache(cache_dir / f"pooled-{key}")
+        values, d_mlp = _run_model(
+            model, texts, tokens, batching, poolings[:1], pooling_params, advance
+        )
+        return values[pooling], d_mlp
+    caches = {
+        p: PooledCache(cache_dir / f"pooled-{settings_key(model, tokens, p, pooling_params)}")
+        for p in poolings
+    }
+    cache = caches[pooling]
     rows_of: dict[bytes, list[int]] = {}
     for i, text in enumerate(texts):
         rows_of.setdefault(text_digest(text), []).append(i)
@@ -192,9 +212,11 @@ def pooled_activations(
         chunk = missing[start : start + step]
         todo = [texts[rows_of[d][0]] for d in chunk]
         computed, d_mlp = _run_model(
-            model, todo, tokens, batching, pooling, pooling_params, advance, loaded
+            model, todo, tokens, batching, poolings, pooling_params, advance, loaded
         )
-        shard = cache.write(chunk, computed, d_mlp)
+        shard = cache.write(chunk, computed[pooling], d_mlp)
+        for other in poolings[1:]:
+            caches[other].write(chunk, computed[other], d_mlp, keep=False)
         where.update({digest: (shard, row) for row, digest in enumerate(chunk)})
     cached = len(texts) - sum(len(rows_of[d]) for d in missing)
     if cached:
