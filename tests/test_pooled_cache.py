@@ -122,7 +122,12 @@ def test_also_cache_fills_other_poolings_from_the_same_forward_pass(
 
     monkeypatch.setattr(pooled_pass, "_run_model", counted)
     pooled_pass.pooled_activations(
-        model, TEXTS, pooling="topk_mean", also_cache=["max", "topk_mean"], cache_dir=tmp_path, **run
+        model,
+        TEXTS,
+        pooling="topk_mean",
+        also_cache=["max", "topk_mean"],
+        cache_dir=tmp_path,
+        **run,
     )
     cached, _ = pooled_pass.pooled_activations(
         model, TEXTS, pooling="max", cache_dir=tmp_path, **run
