@@ -7,7 +7,8 @@ log-softmax over every domain's. The shallow stage at a common depth limit d is 
 depth-table head at d (its out-of-fold column ``{domain}/head/{pool}/L{d}``), log-softmaxed the
 same way. Variant ``any`` (rule 17's candidate) defers a document when any domain's shallow logit
 is in that head's band; variant ``own`` (the product's since rule 17) only when the target
-domain's is. The depth is chosen by
+domain's is; variant ``negatives`` (rule 19) whenever the target domain's is at or above its band's
+low edge (only confident negatives exit early). The depth is chosen by
 the product's rule (:func:`rosetta_filter.scoring.cascade.choose_cascade`) with the bands either
 
 - ``recorded``: each fold bank's own (what the product reads from a bank), applied to that
@@ -16,7 +17,9 @@ the product's rule (:func:`rosetta_filter.scoring.cascade.choose_cascade`) with 
   deferred the one measured there.
 
 Each is compared with the full-stage relative score on pairs of documents of the same fold, on
-shared stratified resamples; a deferred document pays for the full pass again.
+shared stratified resamples; a deferred document pays for the full pass again. ``top overlap``
+is what a ranking selection sees: the share of the full stage's top ``--top`` of each fold's
+documents that the cascade also ranks there.
 
     python -m bench.relative_cascade out/crossfit/s22 --errors 0.01 0.005 0.002 \\
         --out docs/quality/rule17-s23/relative_cascade.json
@@ -48,7 +51,7 @@ from rosetta_filter.scoring.cascade import (
 from rosetta_filter.scoring.heads import deepest_read, depth_rows
 from rosetta_filter.scoring.relative import relative_scores
 
-VARIANTS = ("any", "own")
+VARIANTS = ("any", "own", "negatives")
 BANDS = ("recorded", "nested")
 
 
@@ -66,6 +69,7 @@ class RelativeCascade:
     deferred_per_fold: list[float]
     layer_share: float
     comparison: Comparison
+    top_overlap: float
     tfidf: float | None
 
 
@@ -100,14 +104,30 @@ def _logits(scores: Scores, domains: list[str], variant: str) -> np.ndarray:
 
 
 def _deferred(logits: np.ndarray, bands: list[Band], target: int, variant: str) -> np.ndarray:
-    """Variant ``any``: some head's logit is inside its band; ``own``: the target's is."""
+    """Variant ``any``: some head's logit is inside its band; ``own``: the target's is;
+    ``negatives``: the target's is at or above its band's low edge."""
     if variant == "any":
         return np.any([b.deferred(logits[:, i]) for i, b in enumerate(bands)], axis=0)
+    if variant == "negatives":
+        return bands[target].rejecting().deferred(logits[:, target])
     return bands[target].deferred(logits[:, target])
 
 
+def top_overlap(full: np.ndarray, cascade: np.ndarray, folds: np.ndarray, top: float) -> float:
+    """The share of the ``top`` fraction of each fold's documents by ``full`` that ``cascade``
+    also ranks in its top ``top`` (ties by document order), pooled over folds."""
+    kept = found = 0
+    for fold in np.unique(folds):
+        here = np.flatnonzero(folds == fold)
+        n = max(1, round(top * len(here)))
+        best_full = set(here[np.argsort(-full[here], kind="stable")[:n]].tolist())
+        best_cascade = set(here[np.argsort(-cascade[here], kind="stable")[:n]].tolist())
+        kept, found = kept + n, found + len(best_full & best_cascade)
+    return found / kept
+
+
 def relative_cascades(
-    crossfit: Path, errors: list[float], pool: str = "all"
+    crossfit: Path, errors: list[float], pool: str = "all", top: float = 0.04
 ) -> list[RelativeCascade]:
     """Every domain, error, variant and way of setting the bands (see the module docstring)."""
     scores = Scores.read(crossfit)
@@ -144,6 +164,7 @@ def relative_cascades(
                         rows = [fold_heads.tables[d][depth] for d in domains]
                         bands = [Band(**r["bands"][error_key(error)]) for r in rows]
                         rates = [b.defer_rate for b in bands]
+                        # negatives: the two-sided band's share, all a bank records (rule 19)
                         rate = joint_defer_rate(rates) if variant == "any" else rates[target]
                     else:
                         bands = [
@@ -174,6 +195,7 @@ def relative_cascades(
                     domain, error, variant, how, shallow_per_fold, deferred_per_fold,
                     float(layers_run.mean() / n_layers),
                     paired(full[:, target], cascade, positive, resamples, scores.folds),
+                    top_overlap(full[:, target], cascade, scores.folds, top),
                     None if tfidf is None else grouped_auroc(tfidf, positive, scores.folds),
                 )
             )  # fmt: skip
@@ -183,7 +205,8 @@ def relative_cascades(
 def relative_cascade_table(found: list[RelativeCascade]) -> Table:
     table = Table(
         "domain", "error", "variant", "bands", "shallow per fold", "deferred per fold",
-        "layers run", "full (relative)", "cascade", "cascade - full (95%)", "TF-IDF",
+        "layers run", "full (relative)", "cascade", "cascade - full (95%)", "top overlap",
+        "TF-IDF",
         title="cascade of the relative score against the full stage (pairs within a fold)",
     )  # fmt: skip
     for r in found:
@@ -193,7 +216,7 @@ def relative_cascade_table(found: list[RelativeCascade]) -> Table:
             " ".join("-" if d is None else f"L{d}" for d in r.shallow_per_fold),
             " ".join(f"{d:.0%}" for d in r.deferred_per_fold), f"{r.layer_share:.0%}",
             f"{c.a:.4f}", f"{c.b:.4f}", f"{c.difference:+.4f} ({c.ci[0]:+.4f}, {c.ci[1]:+.4f})",
-            "-" if r.tfidf is None else f"{r.tfidf:.4f}",
+            f"{r.top_overlap:.1%}", "-" if r.tfidf is None else f"{r.tfidf:.4f}",
         )  # fmt: skip
     return table
 
@@ -201,8 +224,11 @@ def relative_cascade_table(found: list[RelativeCascade]) -> Table:
 def main() -> None:
     parser = cascade_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--pool", default="all", choices=["all", "rosetta"])
+    parser.add_argument(
+        "--top", type=float, default=0.04, help="ranked share whose overlap is reported"
+    )
     args = parser.parse_args()
-    found = relative_cascades(args.crossfit, args.errors, args.pool)
+    found = relative_cascades(args.crossfit, args.errors, args.pool, args.top)
     Console(width=200).print(relative_cascade_table(found))
     if args.out:
         write_json_atomic(

@@ -179,6 +179,14 @@ class NeuronsConfig(Strict):
         "relative: every domain's shallow head scores, deferred where the domain's own is unsure "
         "(rule 17, session 23)",
     )
+    cascade_exits: Literal["both", "negatives"] = Field(
+        "both",
+        description="which documents the cascade's shallow stage decides: both (default: its "
+        "confident positives and negatives; threshold decisions) or negatives (only its "
+        "confident negatives; everything at or above the band's low edge gets the full score, "
+        "so a ranking selection ranks every document it can keep at full depth: rule 19, "
+        "session 24)",
+    )
     cascade_error: float = Field(
         0.01,
         description="share of each class the cascade's shallow head may decide on the wrong "

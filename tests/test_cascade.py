@@ -179,11 +179,13 @@ def test_the_scorer_defers_exactly_the_band_to_the_full_head(planted_model, casc
         Scorer(scorer.model, selection, scoring, backend="vllm")
 
 
+@pytest.mark.parametrize("exits", ["both", "negatives"])
 def test_the_relative_cascade_scores_shallow_heads_against_each_other_and_defers_the_band(
-    planted_model, cascade_bank, tmp_path
+    planted_model, cascade_bank, tmp_path, exits
 ):
     """Rule 17: every domain's shallow head gives the shallow relative score; the domain's own
-    shallow logit inside its band sends the document to the full relative score."""
+    shallow logit inside its band sends the document to the full relative score. Rule 19
+    (``cascade_exits: negatives``): everything at or above the band's low edge goes deep."""
     bank, heads = cascade_bank
     scoring = ScoringConfig(max_tokens=64)
     model = ModelConfig(name=str(planted_model), threads=1)
@@ -197,20 +199,23 @@ def test_the_relative_cascade_scores_shallow_heads_against_each_other_and_defers
 
     shallow = np.stack([logits("ex", 0), logits("plain", 0)], axis=1)
     full = np.stack([logits("ex", None), logits("plain", None)], axis=1)
-    low, high = np.sort(shallow[:, 0])[[0, len(texts) // 2]]  # the lower half is deferred
-    set_bands(bank, heads, low - 1.0, high, defer_rate=0.5)
-    cfg = base.model_copy(update={"relative": True, "cascade": True})
+    levels = np.unique(shallow[:, 0])  # the shallow head reads one neuron: scores tie
+    low, high = levels[[len(levels) // 3, 2 * len(levels) // 3]]
+    set_bands(bank, heads, low, high, defer_rate=0.25)
+    cfg = base.model_copy(update={"relative": True, "cascade": True, "cascade_exits": exits})
     selection = NeuronSelection.from_config(cfg, scoring, "tiny")
     assert selection.cascade is not None and [r.domain for r in selection.rivals] == ["plain"]
     assert [r.domain for r in selection.cascade.shallow.rivals] == ["plain"]
     assert {n.layer for n in selection.cascade.shallow.read} == {0}
     scorer = Scorer.from_config(model, cfg, scoring)
-    assert scorer.describe()["neurons"]["cascade"]["shallow_relative_to"] == ["plain"]
+    described = scorer.describe()["neurons"]["cascade"]
+    assert described["shallow_relative_to"] == ["plain"] and described["exits"] == exits
+    assert described["band"] == [low, None if exits == "negatives" else high]
     ran_deep: list = []
     deep_run = scorer.deep_engine.run
     scorer.deep_engine.run = lambda records: deep_run(ran_deep.extend(records) or records)
     scored = list(scorer.score(texts))
-    deferred = (shallow[:, 0] >= low - 1.0) & (shallow[:, 0] <= high)
+    deferred = (shallow[:, 0] >= low) & ((shallow[:, 0] <= high) | (exits == "negatives"))
     assert 0 < deferred.sum() < len(texts) and ran_deep == list(np.array(texts)[deferred])
     expected = np.where(deferred, relative_scores(full)[:, 0], relative_scores(shallow)[:, 0])
     assert [d.score for d in scored] == pytest.approx(expected.tolist(), abs=1e-5)
@@ -218,7 +223,9 @@ def test_the_relative_cascade_scores_shallow_heads_against_each_other_and_defers
     # evaluate: the configured score and the ablation are the scorer's
     labels = write_jsonl(tmp_path / "heldout.jsonl", docs)
     run_cfg = planted_run(planted_model, bank, labels, tmp_path)
-    run_cfg["neurons"] |= {"cascade": True, "relative": True, "max_layer": None}
+    run_cfg["neurons"] |= {
+        "cascade": True, "relative": True, "max_layer": None, "cascade_exits": exits
+    }  # fmt: skip
     table, report, _ = evaluate_planted(run_cfg, labels, tmp_path)
     by_id = dict(zip(table["id"], table["ex/configured"], strict=True))
     assert [by_id[d["id"]] for d in docs] == pytest.approx(expected.tolist(), abs=1e-5)

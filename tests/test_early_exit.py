@@ -19,7 +19,7 @@ from bench.cascade import nested_cascades, recorded_cascades
 from bench.compare_evaluations import Scores
 from bench.crossfit import summarise
 from bench.early_exit import early_exits, evaluation_depths, reranked
-from bench.relative_cascade import relative_cascades
+from bench.relative_cascade import relative_cascades, top_overlap
 from bench.relative_score import per_family, relative_comparisons
 from discovery.domain.crossfit import run_crossfit
 from rosetta_filter.evaluation.uncertainty import grouped_auroc
@@ -213,8 +213,9 @@ def test_the_recorded_cascade_is_read_from_each_folds_own_evaluation(crossfitted
 def test_the_relative_cascade_defers_on_the_domains_own_band_or_on_any(crossfitted):
     """``bench.relative_cascade``: with recorded bands (each fold bank's own) the ``own`` variant
     defers where the target's shallow logit is in its band and scores the rest by the shallow
-    heads' log-softmax; ``any`` expects the sum of the heads' shares; nested, each fold's bands
-    come from the other fold's documents."""
+    heads' log-softmax; ``negatives`` defers everything at or above the band's low edge at the
+    same depth; ``any`` expects the sum of the heads' shares; nested, each fold's bands come
+    from the other fold's documents. The top overlap is the full stage's top 4% kept."""
     plan, pooled = crossfitted
     planted = _plant_two_depth_tables(plan, pooled, np.random.default_rng(1))
     recorded = {"ex": (-0.3, 0.2, 0.3), "plain": (-0.1, 0.4, 0.45)}  # low, high, defer_rate
@@ -245,6 +246,13 @@ def test_the_relative_cascade_defers_on_the_domains_own_band_or_on_any(crossfitt
         assert own.layer_share == pytest.approx((1 + 3 * deferred).mean() / 3)
         assert own.comparison.a == pytest.approx(grouped_auroc(full[:, i], positive, folds))
         assert own.comparison.b == pytest.approx(grouped_auroc(cascade, positive, folds))
+        assert own.top_overlap == top_overlap(full[:, i], cascade, folds, 0.04)
+        rejecting = found[(domain, "negatives", "recorded")]
+        deep = shallow[:, i] >= low
+        assert rejecting.shallow_per_fold == [0, 0]
+        assert rejecting.layer_share == pytest.approx((1 + 3 * deep).mean() / 3)
+        one_sided = np.where(deep, full[:, i], quick[:, i])
+        assert rejecting.comparison.b == pytest.approx(grouped_auroc(one_sided, positive, folds))
         # any: 0.3 + 0.45 of the documents expected to go deep: more layers than the full pass
         assert found[(domain, "any", "recorded")].shallow_per_fold == [None, None]
         assert found[(domain, "any", "recorded")].comparison.difference == 0.0
@@ -259,3 +267,12 @@ def test_the_relative_cascade_defers_on_the_domains_own_band_or_on_any(crossfitt
             assert nested.deferred_per_fold[fold] == pytest.approx(
                 expected.mean() if nested.shallow_per_fold[fold] is not None else 1.0
             )
+
+
+def test_the_top_overlap_counts_the_full_stages_top_documents_the_cascade_keeps():
+    full = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0, 9.0, 8.0, 7.0, 6.0])
+    folds = np.array([0] * 5 + [1] * 5)
+    swapped = full.copy()
+    swapped[[0, 4]] = swapped[[4, 0]]  # fold 0's best goes last
+    assert top_overlap(full, full, folds, 0.4) == 1.0
+    assert top_overlap(full, swapped, folds, 0.4) == 0.75  # fold 0 keeps 1 of 2, fold 1 both

@@ -20,12 +20,18 @@ common depth limit, scoring the log-softmax of their logits; a document is defer
 target domain's shallow logit is inside its band (rule 17, docs/quality/rule17-s23: deferring
 where *any* head is unsure sent 44-100% of documents to the full pass).
 
+A ranking selection keeps the surest documents, which a two-sided cascade ranks with its shallow
+heads (whose relative score saturates among them). With ``neurons.cascade_exits: negatives`` only
+the confident negatives exit early (:meth:`Band.rejecting`): everything at or above ``low`` is
+scored at full depth (rule 19, docs/quality/rule19-s24).
+
 The bank fit (:func:`cascade_bands`) and the scorer (:func:`choose_cascade`) both call this
 module; ``bench/cascade.py`` measures the rule on cross-fitted scores.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -48,6 +54,12 @@ class Band:
 
     def deferred(self, scores: np.ndarray) -> np.ndarray:
         return (scores >= self.low) & (scores <= self.high)
+
+    def rejecting(self) -> Band:
+        """The band of a shallow stage that only rejects: everything at or above ``low`` is
+        deferred. ``defer_rate`` stays the two-sided band's: the bank records no share above
+        ``low`` (it adds about the domain's share of the pool, which no bank can know)."""
+        return Band(self.low, math.inf, self.defer_rate)
 
 
 def band(scores: np.ndarray, positive: np.ndarray, error: float) -> Band:

@@ -10,11 +10,12 @@ the very same selection and write pass: its run directory is comparable shard fo
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import islice
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -178,8 +179,9 @@ class NeuronSelection:
         if not cfg.cascade:
             return selection
         stage = CascadeStage.choose(
-            bank, bank_model, rosetta_only, selection, cfg.cascade_error, deciders
-        )
+            bank, bank_model, rosetta_only, selection, cfg.cascade_error, deciders,
+            cfg.cascade_exits,
+        )  # fmt: skip
         return replace(selection, cascade=stage)
 
     @classmethod
@@ -240,6 +242,7 @@ class CascadeStage:
         full: NeuronSelection,
         error: float,
         deciders: Sequence[str] = (),
+        exits: Literal["both", "negatives"] = "both",
     ) -> CascadeStage | None:
         """The depth limit, of those every head of ``full`` (its domain's, and its rivals')
         has a depth-table row at, whose heads run the fewest layers per document in front of
@@ -249,7 +252,10 @@ class CascadeStage:
         ``deciders``: the domains tagged in the same pass (``neurons.domains``). A document
         any of their shallow heads is unsure of goes deep for all of them, so the expected
         share deferred at a depth is the sum of their bands' (at most 1), and every one of
-        them, choosing from the same sum, picks the same depth."""
+        them, choosing from the same sum, picks the same depth.
+
+        ``exits``: ``negatives`` defers everything at or above the band's low edge
+        (:meth:`Band.rejecting`), at the depth the two-sided band chooses."""
         domains = [h.domain for h in full.heads]
         domains += sorted(set(deciders) - set(domains))
         tables = {}
@@ -290,7 +296,10 @@ class CascadeStage:
             NeuronSelection.of_head(row, domain, bank_model) for domain, row in scored
         )
         shallow = replace(own, rivals=tuple(rivals))
-        return cls(shallow, bands[choice.index], choice.layer_share)
+        chosen = bands[choice.index]
+        return cls(
+            shallow, chosen.rejecting() if exits == "negatives" else chosen, choice.layer_share
+        )
 
     def deferred(self, values_of: Callable[[NeuronSelection], torch.Tensor]) -> np.ndarray:
         """Whether each document (or the one document) goes on to the full stage: the shallow
@@ -517,7 +526,9 @@ def _cascade_description(stage: CascadeStage | None) -> dict[str, Any] | None:
         "shallow_neurons": [str(n) for n in stage.shallow.neurons],
         "shallow_weights": list(stage.shallow.weights),
         "shallow_relative_to": [r.domain for r in stage.shallow.rivals] or None,
-        "band": [stage.band.low, stage.band.high],
+        "band": [stage.band.low, None if math.isinf(stage.band.high) else stage.band.high],
+        "exits": "negatives" if math.isinf(stage.band.high) else "both",
+        # a cascade that only rejects also runs the full pass for the documents above the band
         "expected_layer_share": stage.layer_share,
     }
 
