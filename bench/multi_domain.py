@@ -16,12 +16,10 @@ import json
 
 import torch
 
-from bench.common import median, mixed_length_documents, rotated, timed
+from bench.common import default_bank, median, mixed_length_documents, rotated, timed
 from rosetta_filter.config import ModelConfig, NeuronsConfig, ScoringConfig
 from rosetta_filter.scoring.bank import load_bank
 from rosetta_filter.scoring.scorer import NeuronSelection, Scorer
-
-BANK = "configs/banks/offline-7"
 
 
 def main() -> None:
@@ -31,10 +29,11 @@ def main() -> None:
     parser.add_argument("--max-layer", type=int, default=15)
     parser.add_argument("--dtype", default="auto")
     args = parser.parse_args()
-    domains = load_bank(BANK).domains
+    bank = default_bank()
+    domains = load_bank(bank).domains
     model = ModelConfig(name="smollm2-135m", dtype=args.dtype)
     scoring = ScoringConfig(max_tokens=512)
-    common = {"bank": BANK, "bank_model": "smollm2-135m", "max_layer": args.max_layer}
+    common = {"bank": bank, "bank_model": "smollm2-135m", "max_layer": args.max_layer}
     one = Scorer.from_config(model, NeuronsConfig(domain=domains[0], **common), scoring)
     every = Scorer.from_config(
         model, NeuronsConfig(domains=domains, **common), scoring, loaded=one.model
@@ -57,6 +56,7 @@ def main() -> None:
             seconds[name].append(timing.wall_s)
     base = median(seconds["one domain"])
     result = {
+        "bank": bank,
         "docs": len(texts),
         "layers_run": depth + 1,
         "neurons_read": {"one domain": len(one.read), f"{len(domains)} domains": len(every.read)},

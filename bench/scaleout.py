@@ -32,7 +32,7 @@ import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.common import median, rotated
+from bench.common import default_bank, median, rotated
 from rosetta_filter.config import validate_config
 from rosetta_filter.filtering.pipeline import run
 from rosetta_filter.scoring.document import ScoredDoc
@@ -93,9 +93,7 @@ def config(data: Path, out: Path, *, model: str | None, **runtime: Any) -> dict[
     return {
         "source": {"data_files": str(data), "id_field": "id"},
         "model": {"name": model or "unused", "dtype": "auto"},
-        "neurons": {"domain": "code", "bank": "configs/banks/offline-7"}
-        if model
-        else {"explicit": ["L0.N0"]},
+        "neurons": {"domain": "code", "bank": default_bank()} if model else {"explicit": ["L0.N0"]},
         "scoring": {"max_tokens": 256},
         "selection": {"keep_fraction": 0.1},
         "output": {"dir": str(out)},

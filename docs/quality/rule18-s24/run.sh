@@ -38,3 +38,10 @@ $PY -m bench.crossfit docs/quality/rule18-s24/domains-topk.yaml configs/demo.yam
   --set model.dtype=auto --set scoring.pooling=topk_mean --out out/crossfit/s24-topk
 date
 cmp out/crossfit/s24-mean/folds.json out/crossfit/s24-topk/folds.json && echo "same folds"
+date
+echo "== 4. gate 3's banks: every scored family, one per pooling (not scored here)"
+[ -e out/banks/offline-10-mean ] || .venv/bin/rosetta-filter domains configs/domains.yaml -q \
+  --set out=out/banks/offline-10-mean
+[ -e out/banks/offline-10-topk ] || .venv/bin/rosetta-filter domains \
+  docs/quality/rule18-s24/domains-topk.yaml -q
+date
