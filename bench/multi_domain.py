@@ -66,6 +66,7 @@ def main() -> None:
         f"ratio_{len(domains)}_separate_passes_vs_one": float(len(domains)),
         "threads": torch.get_num_threads(),
     }
+    result["seconds_per_round"] = seconds
     print(json.dumps(result, indent=2))
 
 
