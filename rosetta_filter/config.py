@@ -301,6 +301,11 @@ class NeuronsConfig(Strict):
                     f"neurons.{option} needs a bank's domain heads: set neurons.mode=head (or "
                     f"auto) without neurons.explicit, or neurons.{option}=false"
                 )
+        if self.cascade_exits != "both" and not self.cascade:
+            raise ValueError(
+                f"neurons.cascade_exits={self.cascade_exits} shapes a cascade and "
+                "neurons.cascade is false: set neurons.cascade=true, or drop cascade_exits"
+            )
         return self
 
 

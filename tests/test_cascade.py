@@ -79,12 +79,14 @@ def test_the_cheapest_shallow_head_is_chosen_and_none_where_none_saves_layers():
     assert scored.tolist() == [-5.0, 2.0, 5.0] and deferred.tolist() == [False, True, False]
 
 
-def test_an_error_off_the_recorded_grid_is_refused_with_the_choices():
+def test_an_error_off_the_recorded_grid_or_exits_without_a_cascade_are_refused():
     assert error_key(0.01) == "0.01" and len(CASCADE_ERRORS) == 6
     with pytest.raises(ValidationError, match=r"0\.001, 0\.002"):
         NeuronsConfig(bank="b", domain="d", cascade=True, cascade_error=0.03)
     with pytest.raises(ValidationError, match="domain heads"):
         NeuronsConfig(bank="b", domain="d", mode="top_k", cascade=True)
+    with pytest.raises(ValidationError, match=r"neurons\.cascade=true, or drop cascade_exits"):
+        NeuronsConfig(bank="b", domain="d", cascade_exits="negatives")
 
 
 @pytest.mark.parametrize(("config", "cls"), [("demo.yaml", RunConfig), ("serve.yaml", ServeConfig)])
