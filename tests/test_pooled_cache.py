@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from planted_domains import family_docs, planted_domains_config
+from test_pipeline import write_jsonl
 
 import rosetta_filter.activations.pooled_pass as pooled_pass
+from discovery.domain.job import choose_matrix
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 
 TEXTS = [
@@ -138,3 +141,26 @@ def test_also_cache_fills_other_poolings_from_the_same_forward_pass(
     assert len(list(tmp_path.glob("pooled-*"))) == 2  # topk_mean and max, each once
     np.testing.assert_array_equal(cached, fresh)
     assert not np.allclose(cached, mean)  # the companion holds max rows, not the primary's
+
+
+def test_the_domains_job_fills_its_also_cache_poolings(
+    planted_model, format1_bank, tmp_path, monkeypatch
+):
+    """``also_cache`` in a domains config: the job's pooled pass leaves rows for another pooling
+    that a fit with it then reads without running the model."""
+    labelled = write_jsonl(
+        tmp_path / "choose.jsonl", [d | {"role": "choose"} for d in family_docs("choose", 2)]
+    )
+    cfg = planted_domains_config(
+        planted_model, format1_bank, labelled, tmp_path / "bank", tmp_path / "cache"
+    )
+    choose_matrix(cfg.model_copy(update={"pooling": "max", "also_cache": ["mean"]}))
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the mean rows should have come from the cache")
+
+    monkeypatch.setattr(pooled_pass, "_run_model", no_model)
+    cached = choose_matrix(cfg)  # mean pooling, the default
+    monkeypatch.undo()
+    fresh = choose_matrix(cfg.model_copy(update={"cache_dir": None}))
+    np.testing.assert_array_equal(cached.values, fresh.values)
