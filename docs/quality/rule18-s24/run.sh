@@ -45,3 +45,7 @@ echo "== 4. gate 3's banks: every scored family, one per pooling (not scored her
 [ -e out/banks/offline-10-topk ] || .venv/bin/rosetta-filter domains \
   docs/quality/rule18-s24/domains-topk.yaml -q
 date
+echo "== 5. gates 1-2: the two cross-fits, paired within folds"
+$PY -m bench.compare_evaluations out/crossfit/s24-mean out/crossfit/s24-topk \
+  --out docs/quality/rule18-s24/compare.json --figure docs/quality/rule18-s24/compare.png
+date
