@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rosetta_filter.activations.pooling_methods import PoolingMethod
 from rosetta_filter.errors import ConfigError
 from rosetta_filter.neuron import Neuron
-from rosetta_filter.scoring.cascade import error_key
+from rosetta_filter.scoring.cascade import CascadeExits, error_key
 
 
 class Strict(BaseModel):
@@ -179,7 +179,7 @@ class NeuronsConfig(Strict):
         "relative: every domain's shallow head scores, deferred where the domain's own is unsure "
         "(rule 17, session 23)",
     )
-    cascade_exits: Literal["both", "negatives"] = Field(
+    cascade_exits: CascadeExits = Field(
         "both",
         description="which documents the cascade's shallow stage decides: both (default: its "
         "confident positives and negatives; threshold decisions) or negatives (only its "

@@ -34,9 +34,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
+CascadeExits = Literal["both", "negatives"]  # which documents the shallow stage decides
 CASCADE_ERRORS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)  # the bands a bank records per head
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import islice
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +36,13 @@ from rosetta_filter.scoring.bank import (
     norm_columns,
     select_neurons,
 )
-from rosetta_filter.scoring.cascade import Band, choose_cascade, error_key, joint_defer_rate
+from rosetta_filter.scoring.cascade import (
+    Band,
+    CascadeExits,
+    choose_cascade,
+    error_key,
+    joint_defer_rate,
+)
 from rosetta_filter.scoring.document import DocumentScorer, ScoredDoc
 from rosetta_filter.scoring.heads import (
     auto_layer,
@@ -242,7 +248,7 @@ class CascadeStage:
         full: NeuronSelection,
         error: float,
         deciders: Sequence[str] = (),
-        exits: Literal["both", "negatives"] = "both",
+        exits: CascadeExits = "both",
     ) -> CascadeStage | None:
         """The depth limit, of those every head of ``full`` (its domain's, and its rivals')
         has a depth-table row at, whose heads run the fewest layers per document in front of
