@@ -124,14 +124,28 @@ def domains(
     config: ConfigArg,
     set_: SetOpt = None,
     quiet: QuietOpt = False,
+    borders_only: Annotated[
+        bool,
+        typer.Option(
+            "--borders-only",
+            help="fit only heads.borders and add them to `bank`, a bank that has domain heads "
+            "(written to `out`)",
+        ),
+    ] = False,
 ) -> None:
     """Add source-disjoint domain statistics and domain heads (with depth tables) to a bank."""
-    from discovery.domain.job import build_domain_bank
+    from discovery.domain.job import add_borders, build_domain_bank
     from rosetta_filter.config import load_config
 
     with command_progress(quiet) as progress:
         cfg = load_config(config, set_, cls=DomainsConfig)
-        bank_dir, summary = build_domain_bank(cfg, stage=progress.start, advance=progress.advance)
+        if borders_only:
+            bank_dir = add_borders(cfg, stage=progress.start, advance=progress.advance)
+            summary = {}
+        else:
+            bank_dir, summary = build_domain_bank(
+                cfg, stage=progress.start, advance=progress.advance
+            )
     table = Table(
         "domain",
         "pool",
@@ -154,5 +168,25 @@ def domains(
                 "yes" if row["rule_check_passed"] else "no: all layers",
                 str(row["neurons"]),
             )
-    out.print(table)
+    if summary:
+        out.print(table)
+    _print_borders(bank_dir)
     out.print(f"[green]wrote[/] bank {bank_dir}")
+
+
+def _print_borders(bank_dir: Path) -> None:
+    """The bank's border heads (rule 20), if it has any: pair, neurons, validation."""
+    from rosetta_filter.scoring.bank import load_bank
+
+    borders = (load_bank(bank_dir).heads or {}).get("borders", [])
+    if not borders:
+        return
+    table = Table("border (positive | negative)", "worst-family-fold AUROC", "mean", "neurons")
+    for row in borders:
+        table.add_row(
+            f"{row['positive']} | {row['negative']}",
+            f"{row['worst_fold_auroc']:.3f}",
+            f"{row['mean_fold_auroc']:.3f}",
+            str(len(row["neurons"])),
+        )
+    out.print(table)

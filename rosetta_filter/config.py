@@ -199,6 +199,14 @@ class NeuronsConfig(Strict):
         "log-softmax of its logit over theirs, lower where another domain's head is surer "
         "(the borders between domains); the pass runs to the deepest of those heads",
     )
+    borders: bool = Field(
+        False,
+        description="with relative: where the bank has a border head between the domain and "
+        "another (heads.borders in the domains config), score log(p_domain + p_other) + "
+        "log sigmoid(border logit): the domain heads decide 'one of the two', the border head, "
+        "fit on the two domains' documents alone, which one (rule 20, docs/DISCOVERY.md); "
+        "domains without a border keep the relative score",
+    )
     explicit: list[WeightedNeuron] | None = Field(
         None, description="explicit neurons with weights instead of a bank selection"
     )
@@ -301,6 +309,16 @@ class NeuronsConfig(Strict):
                     f"neurons.{option} needs a bank's domain heads: set neurons.mode=head (or "
                     f"auto) without neurons.explicit, or neurons.{option}=false"
                 )
+        if self.borders and not self.relative:
+            raise ValueError(
+                "neurons.borders composes a border head with the relative score and "
+                "neurons.relative is false: set neurons.relative=true, or neurons.borders=false"
+            )
+        if self.borders and self.cascade:
+            raise ValueError(
+                "neurons.borders is not implemented with neurons.cascade (the shallow stage has "
+                "no border head): set neurons.cascade=false, or neurons.borders=false"
+            )
         if self.cascade_exits != "both" and not self.cascade:
             raise ValueError(
                 f"neurons.cascade_exits={self.cascade_exits} shapes a cascade and "

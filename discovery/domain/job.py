@@ -27,6 +27,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field
 
+from discovery.domain.borders import check_borders, fit_border
 from discovery.domain.fit_domains import DomainJob, fit_domains
 from discovery.domain.heads import HeadSettings
 from discovery.domain.lofo import DomainStats, LabelledDocs
@@ -78,6 +79,12 @@ class HeadsConfig(Strict):
     max_quality_loss: float = Field(0.005, ge=0, le=1, description="recorded auto depth's loss")
     workers: int = Field(
         0, ge=0, description="processes fitting domains in parallel (0: one per CPU core)"
+    )
+    borders: list[tuple[str, str]] = Field(
+        [],
+        description="pairs of domains [positive, negative] that each get a border head, fit on "
+        "the two domains' documents alone; neurons.borders composes it with the relative score "
+        "(rule 20, docs/DISCOVERY.md)",
     )
     depth_statistic: Literal["worst", "mean", "paired"] = Field(
         "worst",
@@ -214,6 +221,7 @@ def build_domain_bank(
     depths = sorted({*range(0, n_layers, cfg.heads.depth_step), n_layers - 1})
     settings = head_settings(cfg.heads)
     domains = sorted(set(labels.domains.tolist()))
+    check_borders(cfg.heads.borders, domains)
     job = DomainJob(
         labels=labels,
         pools=pools,
@@ -236,6 +244,7 @@ def build_domain_bank(
     )
     stats = {domain: fitted[domain][0] for domain in domains}
     heads = {domain: fitted[domain][1] for domain in domains}
+    borders = _fit_borders(cfg, choose, stage, advance)
     quality_key = f"{cfg.heads.depth_statistic}_fold_auroc"
     neurons = _with_lofo_columns(bank, model_id, d_mlp, stats)
     payload = {
@@ -255,6 +264,8 @@ def build_domain_bank(
         "settings": cfg.model_dump(mode="json"),
         "domains": heads,
     }
+    if borders:
+        payload["borders"] = borders
     meta = {k: v for k, v in bank.meta.items() if k != "format_version"}
     meta["domain_heads"] = {"seconds": round(time.perf_counter() - started, 1), "source": cfg.bank}
     out = write_bank(cfg.out, meta, neurons, bank.pairs, heads=payload)
@@ -274,6 +285,70 @@ def build_domain_bank(
     }
     log.info("bank format %s written to %s", FORMAT_VERSION, out)
     return out, summary
+
+
+def _fit_borders(
+    cfg: DomainsConfig,
+    choose: ChooseMatrix,
+    stage: Callable[[str, int], None],
+    advance: Callable[[int], None],
+) -> list[dict]:
+    """Every border head ``cfg.heads.borders`` asks for (:mod:`discovery.domain.borders`), as
+    the rows ``heads.json`` keeps under ``borders``."""
+    if not cfg.heads.borders:
+        return []
+    stage("fitting borders", len(cfg.heads.borders))
+    rows = []
+    for pair in cfg.heads.borders:
+        row = partial(head_row, d_mlp=choose.d_mlp)
+        rows.append(
+            fit_border(
+                choose.values, choose.labels, pair, head_settings(cfg.heads), choose.d_mlp, row
+            )
+        )
+        log.info("border %s|%s: %d neurons", *pair, len(rows[-1]["neurons"]))
+        advance(1)
+    return rows
+
+
+def add_borders(
+    cfg: DomainsConfig,
+    stage: Callable[[str, int], None] = lambda name, total: None,
+    advance: Callable[[int], None] = lambda n: None,
+) -> Path:
+    """``rosetta-filter domains CONFIG --borders-only``: the border heads of ``cfg.heads.borders``
+    fit on ``cfg.labelled`` and added to ``cfg.bank``, a bank that has domain heads already
+    (written to ``cfg.out``; the input bank is not modified). Replaces the bank's borders."""
+    bank = load_bank(cfg.bank)
+    if bank.heads is None:
+        raise DiscoveryError(
+            f"bank {cfg.bank} has no domain heads: --borders-only adds border heads to a bank "
+            "written by `rosetta-filter domains`; set bank to one, or drop --borders-only",
+            field="bank",
+            value=cfg.bank,
+        )
+    if bank.heads.get("pooling", "mean") != cfg.pooling:
+        raise DiscoveryError(
+            f"the heads of bank {cfg.bank} were fit on {bank.heads.get('pooling')} pooling: set "
+            f"pooling={bank.heads.get('pooling')} so the border head reads what they read",
+            field="pooling",
+            value=cfg.pooling,
+        )
+    if not cfg.heads.borders:
+        raise DiscoveryError(
+            "heads.borders is empty: list the pairs to fit, e.g. "
+            "--set 'heads.borders=[[code, math]]'",
+            field="heads.borders",
+        )
+    data = _labelled(cfg.labelled)
+    stage("pooled pass", len(data.texts))
+    choose = choose_matrix(cfg, data, advance)
+    check_borders(cfg.heads.borders, sorted(set(choose.labels.domains.tolist())))
+    heads = dict(bank.heads)
+    heads["borders"] = _fit_borders(cfg, choose, stage, advance)
+    heads["borders_corpus"] = {"path": cfg.labelled.path, "docs": len(choose.labels.domains)}
+    meta = {k: v for k, v in bank.meta.items() if k != "format_version"}
+    return write_bank(cfg.out, meta, bank.neurons, bank.pairs, heads=heads)
 
 
 def head_row(depth: int, head, d_mlp: int) -> dict:

@@ -59,6 +59,7 @@ CASCADE_HEADS = tuple(  # neurons.cascade, alone and with neurons.relative
     f"head/{pool}/{option}" for pool in POOLS for option in ("cascade", "relative_cascade")
 )
 RELATIVE_HEADS = tuple(f"head/{pool}/relative" for pool in POOLS)  # neurons.relative
+BORDER_HEADS = tuple(f"head/{pool}/relative_border" for pool in POOLS)  # neurons.borders
 
 
 @dataclass
@@ -93,15 +94,20 @@ def variants(
                         "max_layer": depth,
                         "cascade": False,
                         "relative": False,
+                        "borders": False,
                     }
                 )
-            for option in ("cascade", "relative", "relative_cascade"):
+            options = ["cascade", "relative", "relative_cascade"]
+            if any(domain in (b["positive"], b["negative"]) for b in bank.heads.get("borders", [])):
+                options.append("relative_border")
+            for option in options:
                 asked[f"head/{pool_name(rosetta_only)}/{option}"] = neurons.model_copy(
                     update={
                         "mode": "head",
                         "rosetta_only": rosetta_only,
                         "cascade": option.endswith("cascade"),
                         "relative": option.startswith("relative"),
+                        "borders": option.endswith("border"),
                     }
                 )
     for rank_by in ("held_out_families", "probe_auroc"):
@@ -113,6 +119,7 @@ def variants(
                     "rank_by": rank_by,
                     "cascade": False,
                     "relative": False,
+                    "borders": False,
                 }
             )
     built, unavailable = {}, {}

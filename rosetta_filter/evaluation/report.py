@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 from rosetta_filter.evaluation.evaluate import (
     AUTO_HEADS,
     BASELINE,
+    BORDER_HEADS,
     CASCADE_HEADS,
     CONFIGURED,
     POOLS,
@@ -41,6 +42,7 @@ SUMMARY_VARIANTS = (
     *AUTO_HEADS,
     *CASCADE_HEADS,
     *RELATIVE_HEADS,
+    *BORDER_HEADS,
     "top_k/rosetta/held_out_families",
     "top_k/rosetta/probe_auroc",
     BASELINE,

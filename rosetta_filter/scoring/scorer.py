@@ -52,10 +52,44 @@ from rosetta_filter.scoring.heads import (
     depth_rule_settings,
     quality_key,
 )
-from rosetta_filter.scoring.relative import relative_score
+from rosetta_filter.scoring.relative import bordered_score, relative_score
 
 log = logging.getLogger(__name__)
 __all__ = ["DocumentScorer", "NeuronSelection", "ScoredDoc", "Scorer"]
+
+
+@dataclass(frozen=True)
+class Border:
+    """``neurons.borders``: the border head between a selection's domain and ``partner``
+    (:mod:`discovery.domain.borders`), its logit signed toward the selection's domain."""
+
+    head: NeuronSelection
+    partner: str
+    sign: float  # +1 where the selection's domain is the border's positive side, else -1
+
+    @classmethod
+    def of(cls, bank: NeuronBank, bank_model: str, domain: str | None) -> Border | None:
+        """The bank's border head that has ``domain`` on one side (None where it has none: the
+        domain keeps the relative score). A bank without border heads is an error: the
+        config asked for what the bank cannot give."""
+        borders = (bank.heads or {}).get("borders")
+        if not borders:
+            raise BankError(
+                f"neurons.borders: bank {bank.path} has no border heads: fit them with "
+                "heads.borders in the domains config (`rosetta-filter domains CONFIG "
+                "--borders-only` adds them to a bank), or set neurons.borders=false",
+                field="neurons.borders",
+                value=True,
+            )
+        for row in borders:
+            if domain in (row["positive"], row["negative"]):
+                positive = domain == row["positive"]
+                head = NeuronSelection.of_head(
+                    row, f"{row['positive']}|{row['negative']}", bank_model
+                )
+                partner = row["negative"] if positive else row["positive"]
+                return cls(head, partner, 1.0 if positive else -1.0)
+        return None
 
 
 @dataclass(frozen=True)
@@ -76,6 +110,7 @@ class NeuronSelection:
     max_layer: int | None = None  # the depth the selection was chosen for (head or auto)
     cascade: CascadeStage | None = None  # neurons.cascade: the shallow head that scores first
     rivals: tuple[NeuronSelection, ...] = ()  # neurons.relative: the other domains' heads
+    border: Border | None = None  # neurons.borders: the head between this domain and another
 
     @property
     def read(self) -> tuple[Neuron, ...]:
@@ -88,13 +123,15 @@ class NeuronSelection:
     def own_read(self) -> tuple[Neuron, ...]:
         """The neurons of this selection's own score (a cascade's full stage): its head's, then
         its rivals' (each once)."""
-        ordered = [*self.neurons, *(n for r in self.rivals for n in r.neurons)]
+        ordered = [*self.neurons, *(n for h in self.heads[1:] for n in h.neurons)]
         return tuple(dict.fromkeys(ordered))
 
     @property
     def heads(self) -> tuple[NeuronSelection, ...]:
-        """This head and its rivals (``neurons.relative``), in the order scores stack them."""
-        return (self, *self.rivals)
+        """This head, its rivals (``neurons.relative``) and its border head
+        (``neurons.borders``), in the order scores stack them."""
+        border = (self.border.head,) if self.border is not None else ()
+        return (self, *self.rivals, *border)
 
     @classmethod
     def from_config(
@@ -182,6 +219,8 @@ class NeuronSelection:
                 for rival in [cfg.model_copy(update={"domain": d, **alone})]
             )
             selection = replace(selection, rivals=rivals)
+            if cfg.borders:
+                selection = replace(selection, border=Border.of(bank, bank_model, cfg.domain))
         if not cfg.cascade:
             return selection
         stage = CascadeStage.choose(
@@ -211,7 +250,11 @@ class NeuronSelection:
         own = self.combine(values_of(self))
         if not self.rivals:
             return own
-        return relative_score(own, [r.combine(values_of(r)) for r in self.rivals])
+        rivals = {r.domain: r.combine(values_of(r)) for r in self.rivals}
+        if self.border is None:
+            return relative_score(own, list(rivals.values()))
+        border = self.border.sign * self.border.head.combine(values_of(self.border.head))
+        return bordered_score(own, rivals[self.border.partner], list(rivals.values()), border)
 
     def normalise(self, values: torch.Tensor) -> torch.Tensor:
         """Pooled values ``(..., n_neurons)`` z-normalised with the selection's statistics."""
@@ -441,6 +484,12 @@ class Scorer:
                 "deepest_layer": max(n.layer for n in (*self.read, *selection.neurons)),
                 "cascade": _cascade_description(selection.cascade),
                 "relative_to": [r.domain for r in selection.rivals] or None,
+                "border": {
+                    "with": selection.border.partner,
+                    "neurons": [str(n) for n in selection.border.head.neurons],
+                }
+                if selection.border is not None
+                else None,
                 "sets": {
                     name: {
                         "neurons": [str(n) for n in chosen.neurons],
