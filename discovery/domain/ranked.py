@@ -9,7 +9,8 @@ per family and fold: hundreds of sorts of a 3,000 x 46,080 matrix. Here the matr
 once into dense per-column ranks; a subset's AUROC then needs only a histogram of its negatives'
 ranks per column (the count of negatives below and tied with each positive), built in column
 chunks so memory stays bounded. The counts are integers, so the result equals the rank-sum
-formula's exactly, ties included.
+formula's exactly, ties included. A subset of rows (a fold's training part) needs no ranks of
+its own: its rows' ranks are still a valid order of each column, so its masks select them.
 """
 
 from __future__ import annotations
@@ -39,10 +40,6 @@ class RankedMatrix:
             np.put_along_axis(ranks[:, start : start + block.shape[1]], order,
                               np.cumsum(dense, axis=0, dtype=np.int32), axis=0)  # fmt: skip
         return cls(ranks, max(values.shape[0], 1), chunk_columns)
-
-    def subset(self, rows: np.ndarray) -> RankedMatrix:
-        """The ranks of some rows: still a valid order of each column (with gaps)."""
-        return RankedMatrix(self.ranks[rows], self.levels, self.chunk_columns)
 
     def aurocs(self, negative: np.ndarray, positives: Sequence[np.ndarray]) -> np.ndarray:
         """``(len(positives), columns)``: the AUROC of each boolean row mask in ``positives``
