@@ -122,7 +122,7 @@ class NeuronSelection:
     @property
     def own_read(self) -> tuple[Neuron, ...]:
         """The neurons of this selection's own score (a cascade's full stage): its head's, then
-        its rivals' (each once)."""
+        its rivals' and its border head's (each once)."""
         ordered = [*self.neurons, *(n for h in self.heads[1:] for n in h.neurons)]
         return tuple(dict.fromkeys(ordered))
 
