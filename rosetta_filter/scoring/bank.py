@@ -103,6 +103,7 @@ def write_bank(
     missing = [c for c in REQUIRED_NEURON_COLUMNS if c not in neurons.column_names]
     if missing:
         raise BankError(f"neurons table lacks columns {missing}", field="neurons")
+    _replaceable(path.resolve())
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     (staging / "bank.json").write_text(
@@ -125,6 +126,24 @@ def write_bank(
 
 
 SCORING_FILES = ("bank.json", "neurons.parquet", HEADS_FILE)  # what a scorer reads of a bank
+BANK_FILES = ("bank.json", "neurons.parquet", "pairs.parquet", HEADS_FILE)  # all a bank holds
+
+
+def _replaceable(path: Path) -> None:
+    """Refuse to write a bank over anything but a bank: a new bank replaces an old one whole
+    (its files are deleted), so an ``out`` that names a folder of other files, or a file,
+    would lose them."""
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return
+    others = sorted(p.name for p in path.iterdir()) if path.is_dir() else [path.name]
+    others = [name for name in others if name not in BANK_FILES]
+    if not path.is_dir() or not (path / "bank.json").is_file() or others:
+        raise BankError(
+            f"{path} exists and is not a neuron bank (it holds {others[:5] or 'no bank.json'}): "
+            "a bank is written over an older bank only; choose a new or empty output path",
+            field="out",
+            value=str(path),
+        )
 
 
 def bank_digest(path: Path | str) -> str | None:
