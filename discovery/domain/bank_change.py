@@ -32,7 +32,13 @@ from functools import partial
 import numpy as np
 
 from discovery.domain.heads import HeadSettings, fit_head
-from discovery.domain.lofo import LabelledDocs, domain_stats, family_folds, fold_plan
+from discovery.domain.lofo import (
+    FamilyMoments,
+    LabelledDocs,
+    domain_stats,
+    family_folds,
+    fold_plan,
+)
 from discovery.domain.ranked import RankedMatrix, ranked_matrices
 from discovery.domain.workers import map_domains
 from discovery.errors import DiscoveryError
@@ -70,12 +76,13 @@ def dealt_aurocs(
     (``layers``: each column's layer, which ``per_layer`` candidates need)."""
     if ranked is None:
         ranked = RankedMatrix.of(values)
-    stats = domain_stats(values, labels, domain, ranked=ranked)
+    moments = FamilyMoments.of(values, labels)  # the statistics' and every dealing's folds'
+    stats = domain_stats(values, labels, domain, ranked=ranked, moments=moments)
     pool = np.arange(values.shape[1])
     by_seed: list[dict[str, float]] = []
     for seed in seeds:
         held = family_folds(labels, domain, shuffle_seed=seed, train_only=train_only)
-        plan = fold_plan(values, labels, domain, ranked, held)
+        plan = fold_plan(values, labels, domain, ranked, held, moments)
         head = fit_head(values, labels, domain, stats, pool, settings, plan, layers)
         by_seed.append(
             {held_family(h, labels, domain): a for h, a in zip(held, head.fold_auroc, strict=True)}

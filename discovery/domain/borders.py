@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from discovery.domain.heads import Head, HeadSettings, fit_head
-from discovery.domain.lofo import LabelledDocs, domain_stats, fold_plan
+from discovery.domain.lofo import FamilyMoments, LabelledDocs, domain_stats, fold_plan
 from discovery.domain.ranked import RankedMatrix
 from discovery.errors import DiscoveryError
 
@@ -66,8 +66,8 @@ def fit_border(
     x = np.ascontiguousarray(values[keep])
     both = LabelledDocs(labels.domains[keep], labels.families[keep])
     layers = np.arange(x.shape[1]) // d_mlp
-    ranked = RankedMatrix.of(x)
-    stats = domain_stats(x, both, positive, ranked=ranked)
-    plan = fold_plan(x, both, positive, ranked)
+    ranked, moments = RankedMatrix.of(x), FamilyMoments.of(x, both)
+    stats = domain_stats(x, both, positive, ranked=ranked, moments=moments)
+    plan = fold_plan(x, both, positive, ranked, moments=moments)
     head = fit_head(x, both, positive, stats, np.arange(x.shape[1]), settings, plan, layers)
     return {"positive": positive, "negative": negative, **row(int(layers[-1]), head)}

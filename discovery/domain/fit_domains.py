@@ -13,7 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from discovery.domain.heads import HeadSettings, depth_table
-from discovery.domain.lofo import DomainStats, LabelledDocs, domain_stats, fold_plan
+from discovery.domain.lofo import (
+    DomainStats,
+    FamilyMoments,
+    LabelledDocs,
+    domain_stats,
+    fold_plan,
+)
 from discovery.domain.ranked import RankedMatrix, ranked_matrices
 from discovery.domain.workers import map_domains
 from rosetta_filter.scoring.depth_rule import depth_quality, validated_depth
@@ -43,8 +49,9 @@ def fit_domain(
     ``ranked``: the matrix's column ranks, if already sorted (once for every domain a worker
     fits, and for the domain's statistics and every fold)."""
     ranked = RankedMatrix.of(values) if ranked is None else ranked
-    stats = domain_stats(values, job.labels, domain, ranked=ranked)
-    plan = fold_plan(values, job.labels, domain, ranked)
+    moments = FamilyMoments.of(values, job.labels)  # the domain's statistics and every fold's
+    stats = domain_stats(values, job.labels, domain, ranked=ranked, moments=moments)
+    plan = fold_plan(values, job.labels, domain, ranked, moments=moments)
     heads = {}
     for name, pool in job.pools.items():
         table = depth_table(

@@ -298,14 +298,10 @@ def _fit_borders(
     if not cfg.heads.borders:
         return []
     stage("fitting borders", len(cfg.heads.borders))
-    rows = []
+    rows, settings = [], head_settings(cfg.heads)
+    row = partial(head_row, d_mlp=choose.d_mlp)
     for pair in cfg.heads.borders:
-        row = partial(head_row, d_mlp=choose.d_mlp)
-        rows.append(
-            fit_border(
-                choose.values, choose.labels, pair, head_settings(cfg.heads), choose.d_mlp, row
-            )
-        )
+        rows.append(fit_border(choose.values, choose.labels, pair, settings, choose.d_mlp, row))
         log.info("border %s|%s: %d neurons", *pair, len(rows[-1]["neurons"]))
         advance(1)
     return rows

@@ -16,9 +16,8 @@ some fold.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
@@ -104,24 +103,16 @@ def domain_stats(
     domain: str,
     min_families: int = 2,
     ranked: RankedMatrix | None = None,
+    moments: FamilyMoments | None = None,
 ) -> DomainStats:
     """Leave-one-family-out AUROC of every neuron for ``domain`` (see the module docstring).
-    ``ranked``: the column ranks of ``values`` where the caller has them already."""
+    ``ranked`` and ``moments``: the column ranks and family sums of ``values`` where the caller
+    has them already (they serve every domain and fold of one matrix)."""
     if ranked is None:
         ranked = RankedMatrix.of(values)
+    moments = moments or FamilyMoments.of(values, labels)
     rows = np.ones(len(labels.domains), dtype=bool)
-    effect = _effect(FamilyMoments.of(values, labels), labels, domain)
-    return _stats_of_rows(ranked, labels, domain, rows, effect, min_families)
-
-
-def _effect(
-    moments: FamilyMoments, labels: LabelledDocs, domain: str, rows: np.ndarray | None = None
-) -> Callable[[], np.ndarray]:
-    """The d' of ``domain`` against the rest, over the rows in ``rows`` (every row if None)."""
-    groups = labels.groups(rows)
-    return partial(
-        moments.dprime, [g for g in groups if g[0] == domain], [g for g in groups if g[0] != domain]
-    )
+    return _stats_of_rows(ranked, labels, domain, rows, moments, min_families)
 
 
 def _stats_of_rows(
@@ -129,12 +120,12 @@ def _stats_of_rows(
     labels: LabelledDocs,
     domain: str,
     rows: np.ndarray,
-    effect: Callable[[], np.ndarray],
+    moments: FamilyMoments,
     min_families: int,
 ) -> DomainStats:
     """:func:`domain_stats` of the documents in ``rows`` (a boolean mask), from the whole
     matrix's ranks: a subset's AUROC needs only its rows' ranks (the counts are the same
-    integers), so no subset is copied. ``effect``: the subset's d'."""
+    integers), so no subset is copied, and its d' follows from the family sums."""
     families = sorted(set(labels.families[rows & (labels.domains == domain)].tolist()))
     if len(families) < min_families:
         raise DiscoveryError(
@@ -144,6 +135,7 @@ def _stats_of_rows(
             value=domain,
         )
     positive = rows & (labels.domains == domain)
+    groups = labels.groups(rows)
     stacked = ranked.aurocs(
         rows & ~positive, [positive & (labels.families == family) for family in families]
     )
@@ -151,7 +143,9 @@ def _stats_of_rows(
         dict(zip(families, stacked, strict=True)),
         stacked.min(axis=0),
         stacked.mean(axis=0),
-        effect(),
+        moments.dprime(
+            [g for g in groups if g[0] == domain], [g for g in groups if g[0] != domain]
+        ),
     )
 
 
@@ -217,20 +211,20 @@ def fold_plan(
     domain: str,
     ranked: RankedMatrix | None = None,
     held: list[np.ndarray] | None = None,
+    moments: FamilyMoments | None = None,
 ) -> FoldPlan:
-    """Each fold's training statistics; the column ranks (``ranked``, or computed here) are
-    sorted once for every fold. ``held``: the folds (default :func:`family_folds` in name
-    order)."""
+    """Each fold's training statistics; the column ranks (``ranked``) and family sums
+    (``moments``), given or computed here, serve every fold. ``held``: the folds (default
+    :func:`family_folds` in name order)."""
     if held is None:
         held = family_folds(labels, domain)
     if ranked is None:
         ranked = RankedMatrix.of(values)
-    moments = FamilyMoments.of(values, labels)
+    moments = moments or FamilyMoments.of(values, labels)
     stats = []
     for mask in held:
-        effect = _effect(moments, labels, domain, ~mask)
         # a domain with two families leaves one to rank on: its in-sample AUROC is all there is
-        stats.append(_stats_of_rows(ranked, labels, domain, ~mask, effect, 1))
+        stats.append(_stats_of_rows(ranked, labels, domain, ~mask, moments, 1))
     return FoldPlan(held, stats)
 
 
