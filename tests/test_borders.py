@@ -19,7 +19,7 @@ from test_evaluate import evaluate_planted, planted_run
 from test_pipeline import write_jsonl
 
 from discovery.domain.borders import check_borders, fit_border
-from discovery.domain.heads import HeadSettings
+from discovery.domain.heads import HeadSettings, interleaved
 from discovery.domain.job import add_borders, build_domain_bank, head_row
 from discovery.domain.lofo import LabelledDocs
 from discovery.errors import DiscoveryError
@@ -79,6 +79,33 @@ def test_the_border_head_reads_what_tells_the_two_domains_apart():
     )
     pair = np.isin(labels.domains, ["a", "b"])
     assert auroc(z[pair][:, None], labels.domains[pair] == "a")[0] > 0.85
+
+
+def test_symmetric_candidates_make_the_pair_order_a_sign():
+    """Two candidates of twelve: ranked toward b alone, the border b|a is never offered column 1
+    (it falls for b) and reads noise; offered both sides (rule 21), b|a and a|b read the same
+    neurons with opposite weights, column 1 first."""
+    values, labels = _border_world()
+    settings = HeadSettings(max_neurons=2, candidates=2)
+    row = partial(head_row, d_mlp=4)
+    positive = fit_border(values, labels, ("b", "a"), settings, 4, row)
+    assert "L0.N1" not in positive["neurons"] and positive["worst_fold_auroc"] < 0.75
+    assert positive["candidates"] == "positive"
+    flipped = fit_border(values, labels, ("b", "a"), settings, 4, row, "symmetric")
+    straight = fit_border(values, labels, ("a", "b"), settings, 4, row, "symmetric")
+    assert flipped["candidates"] == "symmetric" and flipped["worst_fold_auroc"] > 0.8
+    assert flipped["neurons"] == straight["neurons"] and "L0.N1" in flipped["neurons"]
+    assert flipped["weights"] == pytest.approx([-w for w in straight["weights"]], abs=1e-3)
+    assert flipped["fold_auroc"] == pytest.approx(straight["fold_auroc"], abs=1e-6)
+    with pytest.raises(DiscoveryError, match="positive or symmetric") as error:
+        fit_border(values, labels, ("a", "b"), settings, 4, row, "both")
+    assert error.value.field == "heads.border_candidates"
+
+
+def test_interleaved_offers_equal_shares_without_repeats():
+    first, second = np.array([5, 1, 2, 3]), np.array([1, 7, 8, 5])
+    assert interleaved(first, second, 5).tolist() == [5, 1, 7, 2, 8]
+    assert interleaved(first, second, 99).tolist() == [5, 1, 7, 2, 8, 3]
 
 
 def test_borders_name_two_domains_and_one_border_per_domain():

@@ -10,10 +10,12 @@ family-disjoint fold) on the two domains' documents only, the first domain posit
 layer. The scorer composes it with the relative score (:mod:`rosetta_filter.scoring.relative`):
 the domain heads decide "one of the two rather than anything else", the border head which one.
 
-Like a domain head's, its candidates are the neurons ranked highest for the *positive* side
-(worst-family AUROC of positive against negative documents): a neuron that fires for the
-negative side more is never offered, so the order of a pair matters. Rule 20 fits code | math,
-whose code side has such neurons; a symmetric candidate set is not implemented.
+Its candidates (``heads.border_candidates``): ``positive`` (rule 20), like a domain head's,
+the neurons ranked highest for the positive side (worst-family AUROC of positive against
+negative documents), so a neuron that fires for the negative side more is never offered and the
+order of a pair matters; ``symmetric`` (rule 21), both sides' rankings interleaved in equal
+shares (:func:`~discovery.domain.heads.interleaved`), in each fold by that fold's training
+families, so ``[a, b]`` and ``[b, a]`` are offered the same neurons.
 """
 
 from __future__ import annotations
@@ -58,9 +60,11 @@ def fit_border(
     settings: HeadSettings,
     d_mlp: int,
     row: Callable[[int, Head], dict],
+    candidates: str = "positive",
 ) -> dict:
     """The border head of ``pair`` (positive, negative) as a bank row: the depth-table row of a
-    head over every layer (``row(deepest layer, head)``) with the two domains named."""
+    head over every layer (``row(deepest layer, head)``) with the two domains and its
+    ``candidates`` (``positive`` or ``symmetric``) named."""
     positive, negative = pair
     keep = np.isin(labels.domains, pair)
     x = np.ascontiguousarray(values[keep])
@@ -69,5 +73,24 @@ def fit_border(
     ranked, moments = RankedMatrix.of(x), FamilyMoments.of(x, both)
     stats = domain_stats(x, both, positive, ranked=ranked, moments=moments)
     plan = fold_plan(x, both, positive, ranked, moments=moments)
-    head = fit_head(x, both, positive, stats, np.arange(x.shape[1]), settings, plan, layers)
-    return {"positive": positive, "negative": negative, **row(int(layers[-1]), head)}
+    if candidates == "symmetric":
+        opposite = (
+            domain_stats(x, both, negative, ranked=ranked, moments=moments),
+            fold_plan(x, both, negative, ranked, held=plan.held, moments=moments),
+        )
+    elif candidates == "positive":
+        opposite = None
+    else:
+        raise DiscoveryError(
+            f"unknown border candidates {candidates!r}: use positive or symmetric",
+            field="heads.border_candidates",
+            value=candidates,
+        )
+    pool = np.arange(x.shape[1])
+    head = fit_head(x, both, positive, stats, pool, settings, plan, layers, opposite)
+    return {
+        "positive": positive,
+        "negative": negative,
+        "candidates": candidates,
+        **row(int(layers[-1]), head),
+    }

@@ -93,6 +93,15 @@ def candidate_columns(
     return ranked[: settings.candidates]
 
 
+def interleaved(first: np.ndarray, second: np.ndarray, count: int) -> np.ndarray:
+    """``first[0], second[0], first[1], second[1], ...`` without repeats, the first ``count``:
+    two rankings of the same pool (equal lengths) offered in equal shares (a border head's two
+    sides, :mod:`discovery.domain.borders`)."""
+    merged = np.stack([first, second], axis=1).ravel()
+    _, where = np.unique(merged, return_index=True)
+    return merged[np.sort(where)][:count]
+
+
 def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mean = x.mean(axis=0)
     std = np.maximum(x.std(axis=0), 1e-6)
@@ -149,6 +158,7 @@ def fit_head(
     settings: HeadSettings = HeadSettings(),
     plan: FoldPlan | None = None,
     layers: np.ndarray | None = None,
+    opposite: tuple[DomainStats, FoldPlan] | None = None,
 ) -> Head:
     """The head of ``domain`` over the neurons (columns) in ``pool``.
 
@@ -157,16 +167,29 @@ def fit_head(
     strength maximises the worst held-out fold's AUROC (then the mean, then fewer neurons)
     among strengths whose full fit keeps at most ``max_neurons`` neurons; the final head is
     refit on every labelled document.
+
+    ``opposite``: the statistics and fold plan (same folds) of the other side of a two-domain
+    head (a border head): its candidates are then both sides' rankings interleaved
+    (:func:`interleaved`), in each fold by that fold's training statistics of each side.
     """
     if len(pool) == 0:
         raise DiscoveryError(f"no candidate neurons for the {domain!r} head", field="pool")
     plan = plan or fold_plan(values, labels, domain)
-    columns = candidate_columns(stats, pool, layers, settings)
+
+    def offered(ours: DomainStats, theirs: DomainStats | None) -> np.ndarray:
+        columns = candidate_columns(ours, pool, layers, settings)
+        if theirs is None:
+            return columns
+        other = candidate_columns(theirs, pool, layers, settings)
+        return interleaved(columns, other, settings.candidates)
+
+    columns = offered(stats, opposite[0] if opposite else None)
     x = values[:, columns].astype(np.float64)
     y = labels.domains == domain
+    other_train = opposite[1].train_stats if opposite else [None] * len(plan.train_stats)
     fold_x = [
-        values[:, candidate_columns(s, pool, layers, settings)].astype(np.float64)
-        for s in plan.train_stats
+        values[:, offered(s, t)].astype(np.float64)
+        for s, t in zip(plan.train_stats, other_train, strict=True)
     ]
     best = None
     for c in settings.strengths:

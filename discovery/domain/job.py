@@ -86,6 +86,12 @@ class HeadsConfig(Strict):
         "the two domains' documents alone; neurons.borders composes it with the relative score "
         "(rule 20, docs/DISCOVERY.md)",
     )
+    border_candidates: Literal["positive", "symmetric"] = Field(
+        "positive",
+        description="a border head's candidates: positive (rule 20: the neurons ranked highest "
+        "for the pair's first domain, so the order of a pair matters) or symmetric (rule 21: "
+        "both sides' rankings in equal shares)",
+    )
     depth_statistic: Literal["worst", "mean", "paired"] = Field(
         "worst",
         description="how max_layer: auto ranks depths: worst (default: the worst held-out "
@@ -301,7 +307,17 @@ def _fit_borders(
     rows, settings = [], head_settings(cfg.heads)
     row = partial(head_row, d_mlp=choose.d_mlp)
     for pair in cfg.heads.borders:
-        rows.append(fit_border(choose.values, choose.labels, pair, settings, choose.d_mlp, row))
+        rows.append(
+            fit_border(
+                choose.values,
+                choose.labels,
+                pair,
+                settings,
+                choose.d_mlp,
+                row,
+                cfg.heads.border_candidates,
+            )
+        )
         log.info("border %s|%s: %d neurons", *pair, len(rows[-1]["neurons"]))
         advance(1)
     return rows
