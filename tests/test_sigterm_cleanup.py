@@ -1,5 +1,7 @@
 """SIGTERM ends a command as an exception: a ``domains`` fit killed while its workers run
-leaves no worker process and no copy of the activation matrices behind."""
+leaves no worker process and no copy of the activation matrices behind. A fit killed outright
+(SIGKILL: no handler runs) leaves its copy, and the next fit with the same scratch folder
+removes it, and nothing else."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ SCRIPT = textwrap.dedent(
 
 
     def task(state, domain):
-        time.sleep(600)
+        if sys.argv[2] == "sleep":
+            time.sleep(600)
 
 
     if __name__ == "__main__":
@@ -58,7 +61,7 @@ def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
     script.write_text(SCRIPT)
     scratch = tmp_path / "scratch"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, str(script), str(scratch)], env=env)
+    proc = subprocess.Popen([sys.executable, str(script), str(scratch), "sleep"], env=env)
     workers: list[psutil.Process] = []
     try:
         parent = psutil.Process(proc.pid)
@@ -84,3 +87,36 @@ def test_the_handler_is_restored_after_the_block():
     with sigterm_as_exit():
         assert signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_killed_fits_scratch_copy_is_swept_by_the_next_fit_and_nothing_else(tmp_path):
+    script = tmp_path / "fit.py"
+    script.write_text(SCRIPT)
+    scratch = tmp_path / "scratch"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, str(script), str(scratch), "sleep"], env=env)
+    parent = psutil.Process(proc.pid)
+    _wait_for(lambda: len(parent.children()) >= 2 and any(scratch.glob("*/acts.npy")))
+    workers = parent.children(recursive=True)
+    for process in [parent, *workers]:
+        process.kill()
+    proc.wait(timeout=30)
+    psutil.wait_procs(workers, timeout=10)
+    (stale,) = scratch.iterdir()
+    assert (stale / "acts.npy").exists() and int((stale / "owner.pid").read_text()) == proc.pid
+    kept = {  # not a killed fit's copy: each stays
+        "rosetta-domains-live": {"owner.pid": str(os.getpid()), "acts.npy": ""},
+        "rosetta-domains-user": {"owner.pid": "999999999", "notes.txt": "mine"},
+        "rosetta-domains-nopid": {"acts.npy": ""},
+        "other-folder": {"owner.pid": "999999999"},
+    }
+    for name, files in kept.items():
+        (scratch / name).mkdir()
+        for file, text in files.items():
+            (scratch / name / file).write_text(text)
+    finished = subprocess.run(
+        [sys.executable, str(script), str(scratch), "quick"], env=env, timeout=120
+    )
+    assert finished.returncode == 0
+    assert sorted(p.name for p in scratch.iterdir()) == sorted(kept)
+    assert (scratch / "rosetta-domains-user" / "notes.txt").read_text() == "mine"

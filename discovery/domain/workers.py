@@ -11,8 +11,10 @@ is handed. The result is the same, domain by domain, for any worker count.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +26,7 @@ import numpy as np
 State = TypeVar("State")
 Result = TypeVar("Result")
 Matrices = Mapping[str, np.ndarray]
+log = logging.getLogger(__name__)
 
 
 def map_domains(
@@ -51,7 +54,9 @@ def map_domains(
         return results
     if scratch_dir is not None:
         scratch_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="rosetta-domains-", dir=scratch_dir) as scratch:
+    sweep_stale_scratch(Path(scratch_dir or tempfile.gettempdir()))
+    with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, dir=scratch_dir) as scratch:
+        (Path(scratch) / OWNER_FILE).write_text(str(os.getpid()))
         paths = {}
         for name, matrix in matrices.items():
             paths[name] = str(Path(scratch) / f"{name}.npy")
@@ -72,6 +77,41 @@ def map_domains(
             raise
         pool.shutdown()
     return results
+
+
+SCRATCH_PREFIX = "rosetta-domains-"
+OWNER_FILE = "owner.pid"
+
+
+def sweep_stale_scratch(scratch_dir: Path) -> list[Path]:
+    """Remove the scratch folders of fits that were killed outright (SIGKILL, a lost machine:
+    no handler runs, and each left a copy of the activation matrices, 1-2 GB for the labelled
+    corpus). Only a folder this module made is touched: named ``rosetta-domains-*``, holding its
+    owner's pid in ``owner.pid`` and nothing but ``.npy`` copies beside it, whose owner no longer
+    runs (a live or unreadable pid keeps it). Returns the folders removed."""
+    removed = []
+    for folder in sorted(scratch_dir.glob(f"{SCRATCH_PREFIX}*")):
+        try:
+            owner = int((folder / OWNER_FILE).read_text())
+            names = [entry.name for entry in folder.iterdir()]
+        except (OSError, ValueError):
+            continue
+        if _running(owner) or any(n != OWNER_FILE and not n.endswith(".npy") for n in names):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        log.info("removed %s, the scratch copy of a fit (pid %d) that was killed", folder, owner)
+        removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:
