@@ -56,17 +56,27 @@ def _wait_for(condition, timeout: float = 60.0) -> None:
         time.sleep(0.1)
 
 
-def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
+def _fit(tmp_path: Path, mode: str) -> subprocess.Popen:
+    """The script above in a new process, scratch folder ``tmp_path/scratch``; ``mode`` sleep
+    (a fit that never ends) or quick (one that ends at once)."""
     script = tmp_path / "fit.py"
     script.write_text(SCRIPT)
-    scratch = tmp_path / "scratch"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, str(script), str(scratch), "sleep"], env=env)
+    return subprocess.Popen([sys.executable, str(script), str(tmp_path / "scratch"), mode], env=env)
+
+
+def _workers_started(proc: subprocess.Popen, scratch: Path) -> list[psutil.Process]:
+    parent = psutil.Process(proc.pid)
+    _wait_for(lambda: len(parent.children()) >= 2 and any(scratch.glob("*/acts.npy")))
+    return parent.children(recursive=True)
+
+
+def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
+    scratch = tmp_path / "scratch"
+    proc = _fit(tmp_path, "sleep")
     workers: list[psutil.Process] = []
     try:
-        parent = psutil.Process(proc.pid)
-        _wait_for(lambda: len(parent.children()) >= 2 and any(scratch.glob("*/acts.npy")))
-        workers = parent.children(recursive=True)
+        workers = _workers_started(proc, scratch)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 128 + signal.SIGTERM
         _, alive = psutil.wait_procs(workers, timeout=10)
@@ -90,15 +100,10 @@ def test_the_handler_is_restored_after_the_block():
 
 
 def test_a_killed_fits_scratch_copy_is_swept_by_the_next_fit_and_nothing_else(tmp_path):
-    script = tmp_path / "fit.py"
-    script.write_text(SCRIPT)
     scratch = tmp_path / "scratch"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, str(script), str(scratch), "sleep"], env=env)
-    parent = psutil.Process(proc.pid)
-    _wait_for(lambda: len(parent.children()) >= 2 and any(scratch.glob("*/acts.npy")))
-    workers = parent.children(recursive=True)
-    for process in [parent, *workers]:
+    proc = _fit(tmp_path, "sleep")
+    workers = _workers_started(proc, scratch)
+    for process in [psutil.Process(proc.pid), *workers]:
         process.kill()
     proc.wait(timeout=30)
     psutil.wait_procs(workers, timeout=10)
@@ -114,9 +119,6 @@ def test_a_killed_fits_scratch_copy_is_swept_by_the_next_fit_and_nothing_else(tm
         (scratch / name).mkdir()
         for file, text in files.items():
             (scratch / name / file).write_text(text)
-    finished = subprocess.run(
-        [sys.executable, str(script), str(scratch), "quick"], env=env, timeout=120
-    )
-    assert finished.returncode == 0
+    assert _fit(tmp_path, "quick").wait(timeout=120) == 0
     assert sorted(p.name for p in scratch.iterdir()) == sorted(kept)
     assert (scratch / "rosetta-domains-user" / "notes.txt").read_text() == "mine"
