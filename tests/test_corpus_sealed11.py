@@ -124,10 +124,8 @@ def test_sealed11_family_is_registered_and_pinned(family):
 
 def test_the_eleventh_set_was_scored_once_and_is_held_out_now() -> None:
     """Session 23 sealed these five families before any rule that they would judge was
-    written; session 25 scored them once for rule 20, and scored families are held out.
-    Nothing is sealed until a twelfth set goes in."""
+    written; session 25 scored them once for rule 20, and scored families are held out."""
     roles = family_roles()
     assert {name: roles[name] for name in SEALED11} == {
         name: (domain, "heldout") for name, domain in SEALED11.items()
     }
-    assert not [name for name, (_, role) in roles.items() if role == "sealed"]

@@ -70,11 +70,11 @@ from discovery.corpus.sources import (
     read_verses,
     split_front_matter,
     sql_values,
+    strip_block_licence_header,
     strip_licence_comments,
     strip_licence_header,
     strip_octave_comments,
     strip_pod,
-    strip_prolog_licence_header,
     texinfo_chapters,
     wikitext_to_text,
 )
@@ -366,13 +366,13 @@ def test_prolog_licence_blocks_are_stripped_after_an_encoding_directive():
         "/*  Part of SWI-Prolog\n\n    Copyright (c)  2002, UvA\n    All rights reserved.\n*/\n"
     )
     code = ":- module(lists, [member/2]).\n"
-    assert strip_prolog_licence_header(header + "\n" + code) == "\n" + code
-    assert strip_prolog_licence_header(":- encoding(utf8).\n\n" + header + code) == (
+    assert strip_block_licence_header(header + "\n" + code) == "\n" + code
+    assert strip_block_licence_header(":- encoding(utf8).\n\n" + header + code) == (
         ":- encoding(utf8).\n\n" + code
     )
     note = "/* - - -\nThis is a sample initialisation file.\n*/\n" + code  # no licence words
-    assert strip_prolog_licence_header(note) == note
-    assert strip_prolog_licence_header(code + header) == code + header  # not leading
+    assert strip_block_licence_header(note) == note
+    assert strip_block_licence_header(code + header) == code + header  # not leading
 
 
 def test_licence_comment_runs_are_cut_wherever_they_stand():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from discovery.corpus.calc import is_calc_math_page, strip_calc_trailer
 from discovery.corpus.fetch import PACKAGES, Fetched, fetch
+from discovery.corpus.library_pages import scipy_distribution_text, slicot_routine_text
 from discovery.corpus.sources import (
     LICENCE_OR_PUBLIC_DOMAIN,
     Gathered,
@@ -59,12 +60,12 @@ from discovery.corpus.sources import (
     read_tryton_records,
     read_ts_declarations,
     read_verses,
+    strip_block_licence_header,
     strip_d_licences,
     strip_licence_comments,
     strip_licence_header,
     strip_octave_comments,
     strip_pod,
-    strip_prolog_licence_header,
     texinfo_chapters,
 )
 
@@ -292,6 +293,18 @@ _RACKET_COLLECTS = "usr/share/racket/collects"
 _NTL_DOC = "usr/share/doc/libntl-dev/NTL"
 _POLYCYCLIC = "usr/share/gap/pkg/Polycyclic"
 _DEBIAN_FAQ = "usr/share/doc/debian/FAQ"
+
+# session 26, twelfth sealed set: for rule 21 (a border head offered both sides' neurons), at
+# the code | math border in kinds no family has: GAP's library methods (code about group
+# theory; GAP's manuals are held-out math), polymake's C++ (polytopes, matroids, tropical
+# geometry), SLICOT's Fortran routine documentation (the genre of ntl-interfaces, in another
+# language), ACL2(r)'s non-standard analysis (formal proofs in Lisp syntax) and SciPy's sheets
+# of probability distributions (definitions and formulas)
+_GAP_LIB = "usr/share/gap/lib"
+_POLYMAKE = "usr/share/polymake"
+_SLICOT_DOC = "usr/share/doc/libslicot-dev/doc"
+_ACL2_NONSTD = "usr/share/acl2-8.5dfsg/books/nonstd"
+_SCIPY_STATS = "usr/share/doc/python-scipy-doc/html/tutorial/stats"
 
 
 def is_maxima_code_file(rel: str) -> bool:
@@ -551,7 +564,7 @@ FAMILIES: dict[str, Family] = {
                 "usr/lib/swi-prolog",
                 ("*.pl",),
                 "prolog",
-                transform=strip_prolog_licence_header,
+                transform=strip_block_licence_header,
             ),
         ),
         # session 12: topic-adjacent hard negatives, code about mathematics and medicine
@@ -1243,6 +1256,63 @@ FAMILIES: dict[str, Family] = {
                 "debian-faq",
                 skip=lambda rel: rel in ("index.en.html", "faqinfo.en.html"),  # contents, credits
                 transform=html_text(drop=r"The Debian GNU/Linux FAQ .*"),  # the footer's links
+            ),
+        ),
+        # ---- session 26, twelfth sealed set: never scored (role sealed in configs/labelled.yaml)
+        Family(  # GAP's library methods (.gi): group theory computed. Not the declarations
+            # (.gd), whose comments are the text of GAP's reference manual (held-out gap-manual)
+            "gap-library-code",
+            "code",
+            _files("gap-libs", _GAP_LIB, ("*.gi",), "gap", transform=strip_licence_header),
+        ),
+        Family(  # polymake's C++ sources (each app's src/): polytopes, complexes, matroids
+            "polymake-cpp",
+            "code",
+            _files(
+                "polymake-common",
+                _POLYMAKE,
+                ("*.cc",),
+                "cpp",
+                skip=lambda rel: rel.rsplit("/", 2)[-2:-1] != ["src"],
+                # the GPL block (/* */ in polymake's files, // in a bundled library's)
+                transform=lambda code: strip_licence_header(strip_block_licence_header(code)),
+            ),
+        ),
+        Family(  # SLICOT's routine documentation: purpose, Fortran specification, arguments,
+            # method; not the example programs and their data (code by register, about
+            # control theory and matrix equations)
+            "slicot-routines",
+            "code",
+            _files(
+                "libslicot-doc",
+                _SLICOT_DOC,
+                ("[A-Z][A-Z][0-9]*.html",),
+                "fortran",
+                transform=slicot_routine_text,
+            ),
+        ),
+        Family(  # ACL2(r)'s non-standard analysis: continuity, integrals, transcendental
+            # functions proved in ACL2 (a proof system no family has), without licence lines
+            "acl2-nonstd-analysis",
+            "math",
+            _files(
+                "acl2-books-source",
+                _ACL2_NONSTD,
+                ("*.lisp",),
+                "acl2",
+                transform=strip_licence_header,
+            ),
+        ),
+        Family(  # SciPy's statistics tutorial: one sheet per distribution (definition,
+            # density, moments, likelihood), not the tutorial pages with Python sessions
+            "scipy-distributions",
+            "math",
+            _files(
+                "python-scipy-doc",
+                _SCIPY_STATS,
+                ("continuous_*.html", "discrete_*.html"),
+                "distributions",
+                transform=scipy_distribution_text,
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected

@@ -667,6 +667,47 @@ PACKAGES: dict[str, Package] = {
             "2914f83ac8d92790a6337daeed7cdbe1024c3ac420edbe48a56e7018edc51e22",
             members=("usr/share/info/",),
         ),
+        # session 26: the twelfth sealed set, never scored (role sealed in configs/labelled.yaml)
+        Package(
+            "apt",
+            "gap-libs",
+            "4.12.1-2",
+            "gap-libs_4.12.1-2_all.deb",
+            "670911236dca7b991d9fb56b0b4d22df5d2d5b8e3f2c6b639ad5099666d07fec",
+            members=("usr/share/gap/lib/",),
+        ),
+        Package(
+            "apt",
+            "polymake-common",
+            "4.6-5",
+            "polymake-common_4.6-5_all.deb",
+            "fe917235cf72c76a780a5dc54330ca742dfd1dc86866f5b37aaa44202ec47015",
+            members=("usr/share/polymake/",),
+        ),
+        Package(
+            "apt",
+            "libslicot-doc",
+            "5.0+20101122-4",
+            "libslicot-doc_5.0+20101122-4_all.deb",
+            "cc676d85124d1434522554ac8382171a9de2430990a78e6944f0418d6bc717f5",
+            members=("usr/share/doc/libslicot-dev/doc/",),
+        ),
+        Package(  # 24 MB, 207 MB unpacked: only the non-standard analysis books
+            "apt",
+            "acl2-books-source",
+            "8.5dfsg-5",
+            "acl2-books-source_8.5dfsg-5_all.deb",
+            "db31814feec61878d7dc4276c39dd98c59a9f344ee6522ee41ee8501f261d1d2",
+            members=("usr/share/acl2-8.5dfsg/books/nonstd/",),
+        ),
+        Package(  # 33 MB of HTML: only the statistics tutorial
+            "apt",
+            "python-scipy-doc",
+            "1.10.1-2",
+            "python-scipy-doc_1.10.1-2_all.deb",
+            "a237fdcef1675622f1a5d8a291c64feba140615130ee625554f94772d4ea3ad7",
+            members=("usr/share/doc/python-scipy-doc/html/tutorial/stats/",),
+        ),
         # prose
         Package(
             "npm",

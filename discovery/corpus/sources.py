@@ -479,16 +479,17 @@ def strip_licence_header(code: str, words: re.Pattern[str] = _LICENCE_WORDS) -> 
     return code[header.end() :]
 
 
-# a leading /* ... */ block, after an optional Prolog ``:- encoding(...).`` directive
-_PROLOG_HEADER = re.compile(r"\A(\s*(?::-\s*encoding\([^)]*\)\.\s*)?)(/\*.*?\*/)[ \t]*\n?", re.S)
+# a leading /* ... */ block (Prolog, C, C++), after an optional Prolog ``:- encoding(...).``
+_BLOCK_HEADER = re.compile(r"\A(\s*(?::-\s*encoding\([^)]*\)\.\s*)?)(/\*.*?\*/)[ \t]*\n?", re.S)
 
 
-def strip_prolog_licence_header(code: str) -> str:
-    """Prolog source without a leading ``/* ... */`` comment that names a licence or a
-    copyright. SWI-Prolog's BSD headers are such blocks whose lines carry no comment marker,
-    which :func:`strip_licence_header` (line comments, OCaml blocks) does not reach. An
-    ``:- encoding(...)`` directive before the block is kept; other blocks stay."""
-    header = _PROLOG_HEADER.match(code)
+def strip_block_licence_header(code: str) -> str:
+    """Source without a leading ``/* ... */`` comment that names a licence or a copyright.
+    SWI-Prolog's BSD headers and polymake's GPL headers are such blocks whose lines carry no
+    comment marker, which :func:`strip_licence_header` (line comments, OCaml blocks) does not
+    reach. A Prolog ``:- encoding(...)`` directive before the block is kept; other blocks
+    stay."""
+    header = _BLOCK_HEADER.match(code)
     if header is None or not _LICENCE_WORDS.search(header.group(2)):
         return code
     return header.group(1) + code[header.end() :]

@@ -1,0 +1,38 @@
+"""Reference pages of numerical libraries as families of the labelled corpus (session 26,
+twelfth sealed set): SLICOT's routine documentation (Fortran, code by register) and SciPy's
+sheets of probability distributions (mathematics by register). Both are HTML; what each page
+holds beyond its text (navigation, an example program with its data, a "previous / next"
+footer) is cut here, so a page is what its register says it is.
+"""
+
+from __future__ import annotations
+
+import re
+
+from discovery.corpus.sources import html_to_text
+
+# SLICOT: everything from the example section on (a driver program, its input data and the
+# results it prints: tables of numbers), and the links that open and close each page
+_SLICOT_EXAMPLE = re.compile(r"<a\s+name\s*=\s*\"?Example", re.I)
+_SLICOT_NAVIGATION = re.compile(r"(\[[A-Za-z ]+\]\s*)+|Return to index")
+
+
+def slicot_routine_text(page: str) -> str:
+    """A SLICOT routine's documentation: purpose, Fortran specification, arguments, method,
+    references and numerical aspects; not its example program, data and results."""
+    text = html_to_text(_SLICOT_EXAMPLE.split(page, maxsplit=1)[0])
+    kept = [line for line in text.split("\n") if not _SLICOT_NAVIGATION.fullmatch(line.strip())]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+_MAIN = re.compile(r"<main\b[^>]*>(.*?)</main>", re.S | re.I)
+_SPHINX_FOOTER = re.compile(r"\n\s*previous\s*\n.*\Z", re.S)
+
+
+def scipy_distribution_text(page: str) -> str:
+    """A distribution's sheet from SciPy's statistics tutorial: its definition and formulas
+    (MathJax LaTeX as written), without the site's header, sidebars, the headings' pilcrows and
+    the "previous / next" links."""
+    main = _MAIN.search(page)
+    text = html_to_text(main.group(1) if main else page).replace("\u00b6", "")
+    return _SPHINX_FOOTER.sub("", text).strip()
