@@ -105,11 +105,14 @@ def compare(
     variant: str = "configured",
     families: tuple[str, ...] = (),
     within_folds: bool = True,
+    variant_b: str | None = None,
 ) -> dict[str, dict[str, Comparison]]:
     """Per domain scored in both: ``all`` (domain vs rest over every document), and for each
     named family ``family:NAME`` (its documents vs other domains', when it is the domain's)
     or ``against:NAME`` (the domain's documents vs the family's, when it is another's). When
-    either side is cross-fitted and ``within_folds``, both count only pairs of the same fold."""
+    either side is cross-fitted and ``within_folds``, both count only pairs of the same fold.
+    ``variant_b``: B's score column where it differs from A's (two variants of one evaluation,
+    e.g. a head alone against the configured relative score: pass the same directory twice)."""
     if not np.array_equal(a.ids, b.ids):
         raise SystemExit(
             "the two evaluations scored different documents: evaluate both on the same "
@@ -121,12 +124,13 @@ def compare(
         raise SystemExit("the two cross-fitted evaluations dealt different folds")
     resamples = a.resamples()
     out: dict[str, dict[str, Comparison]] = {}
-    for column in sorted(set(a.columns) & set(b.columns)):
+    for column in sorted(a.columns):
         domain, name = column.split("/", 1)
-        if name != variant:
+        other = f"{domain}/{variant_b or variant}"
+        if name != variant or other not in b.columns:
             continue
         positive = a.labels == domain
-        found = {"all": paired(a.columns[column], b.columns[column], positive, resamples, folds)}
+        found = {"all": paired(a.columns[column], b.columns[other], positive, resamples, folds)}
         for family in families:
             members = a.families == family
             if not members.any():
@@ -135,7 +139,7 @@ def compare(
             rows = (~positive | members) if side == "family" else (positive | members)
             found[f"{side}:{family}"] = paired(
                 a.columns[column][rows],
-                b.columns[column][rows],
+                b.columns[other][rows],
                 positive[rows],
                 Resamples(resamples.strata[rows]),
                 None if folds is None else folds[rows],
@@ -149,6 +153,9 @@ def main() -> None:
     parser.add_argument("a", type=Path, help="evaluation directory of filter A (the reference)")
     parser.add_argument("b", type=Path, help="evaluation directory of filter B")
     parser.add_argument("--variant", default="configured", help="score column (or tfidf_lr)")
+    parser.add_argument(
+        "--variant-b", help="B's score column, where it differs from --variant (e.g. head/all/auto)"
+    )
     parser.add_argument("--family", action="append", default=[], help="also compare on it")
     parser.add_argument(
         "--all-pairs",
@@ -162,11 +169,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     a, b = Scores.read(args.a), Scores.read(args.b)
-    result = compare(a, b, args.variant, tuple(args.family), within_folds=not args.all_pairs)
+    result = compare(a, b, args.variant, tuple(args.family), not args.all_pairs, args.variant_b)
     crossfitted = a.folds is not None or b.folds is not None
     table = Table(
         "domain", "documents", "A", "B", "B - A (95%)", "share B >= A",
         title=f"{args.variant}: A = {args.a}, B = {args.b}"
+        + (f" ({args.variant_b})" if args.variant_b else "")
         + (", pairs within a fold" if crossfitted and not args.all_pairs else ""),
     )  # fmt: skip
     for domain, rows in result.items():

@@ -56,6 +56,19 @@ def test_the_paired_difference_and_the_family_sides_are_the_planted_ones(two):
     assert result["against:lisp"].b == 0.5 and result["against:lisp"].ci[1] < 0
 
 
+def test_two_variants_of_one_evaluation_are_compared_with_variant_b(two):
+    """A head alone against the configured score of the same evaluation: B's column is the
+    other variant, the documents and resamples are A's."""
+    a, b, noisy, is_math = two
+    both = Scores(
+        a.ids, a.labels, a.families, {**a.columns, "math/head": b.columns["math/configured"]}
+    )
+    result = compare(both, both, variant_b="head")["math"]["all"]
+    assert result.a == pytest.approx(float(auroc(noisy, is_math)[0]))
+    assert result.b == 0.75
+    assert compare(both, both, variant_b="absent") == {}
+
+
 def test_different_documents_are_refused(two):
     a, *_ = two
     shorter = Scores(a.ids[:-1], a.labels[:-1], a.families[:-1], {})
