@@ -19,6 +19,8 @@ echo "== 2. offline-9 + a positive-side border head (rule 20, for the record)"
 fit_border out/banks/offline-9-positive positive
 date
 test -e $HERE/compare.json || { echo "gate 1 not read yet: stopping before the sealed set"; exit 0; }
+# gate 1 failed (RULE.md, "Result"): the sealed set stays sealed for the next rule
+test -e $HERE/GATE1-PASSED || { echo "gate 1 failed: the sealed set is not scored"; exit 0; }
 echo "== 3. the sealed set, scored once: relative, symmetric border, positive border"
 score() {  # $1: output, then --set overrides
   local out=$1; shift
