@@ -18,3 +18,32 @@ def planted_package(monkeypatch, root: Path, files: dict[str, str]) -> None:
         "fetch",
         lambda package, cache: Fetched(root, {"name": package.name, "version": package.version}),
     )
+
+
+def assert_gathers(monkeypatch, root: Path, files: dict[str, str], family: str, pin, sources):
+    """``family`` read from the planted ``files`` gives one text per path of ``sources``, in
+    order, each tagged ``package@version/path``, and names its package as provenance. ``pin``:
+    (package, version, ...) as a sealed set's test pins it."""
+    from discovery.corpus.families import FAMILIES
+
+    planted_package(monkeypatch, root, files)
+    texts, provenance = FAMILIES[family].gather(root)
+    package, version = pin[0], pin[1]
+    assert [t.source for t in texts] == [f"{package}@{version}/{s}" for s in sources]
+    assert provenance == [{"name": package, "version": version}]
+
+
+def assert_pinned_deb(family: str, domain: str, pin) -> None:
+    """``family`` is registered with ``domain`` and its package pinned as a Debian archive:
+    ``pin`` is (package, version, architecture, the members unpacked)."""
+    import re
+
+    from discovery.corpus.families import FAMILIES
+    from discovery.corpus.fetch import PACKAGES
+
+    assert FAMILIES[family].domain == domain
+    name, version, architecture, members = pin
+    package = PACKAGES[name]
+    assert (package.manager, package.version, package.members) == ("apt", version, members)
+    assert package.filename == f"{name}_{version.replace(':', '%3a')}_{architecture}.deb"
+    assert re.fullmatch(r"[0-9a-f]{64}", package.sha256)

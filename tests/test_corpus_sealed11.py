@@ -5,14 +5,11 @@ is scored."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from labelled_roles import family_roles
-from planted_packages import planted_package
+from planted_packages import assert_gathers, assert_pinned_deb, planted_package
 
 from discovery.corpus.families import FAMILIES
-from discovery.corpus.fetch import PACKAGES
 
 SEALED11 = {
     "racket-collects": "code",
@@ -95,11 +92,7 @@ _FILES = {
     ],
 )
 def test_each_family_reads_its_files_of_the_planted_package(monkeypatch, tmp_path, family, sources):
-    planted_package(monkeypatch, tmp_path, _FILES)
-    texts, provenance = FAMILIES[family].gather(tmp_path)
-    package, version, _, _ = PINS[family]
-    assert [t.source for t in texts] == [f"{package}@{version}/{s}" for s in sources]
-    assert provenance == [{"name": package, "version": version}]
+    assert_gathers(monkeypatch, tmp_path, _FILES, family, PINS[family], sources)
 
 
 def test_the_manual_and_the_faq_are_text_without_navigation(monkeypatch, tmp_path):
@@ -114,12 +107,7 @@ def test_the_manual_and_the_faq_are_text_without_navigation(monkeypatch, tmp_pat
 
 @pytest.mark.parametrize("family", sorted(SEALED11))
 def test_sealed11_family_is_registered_and_pinned(family):
-    assert FAMILIES[family].domain == SEALED11[family]
-    name, version, architecture, members = PINS[family]
-    package = PACKAGES[name]
-    assert (package.manager, package.version, package.members) == ("apt", version, members)
-    assert package.filename == f"{name}_{version.replace(':', '%3a')}_{architecture}.deb"
-    assert re.fullmatch(r"[0-9a-f]{64}", package.sha256)
+    assert_pinned_deb(family, SEALED11[family], PINS[family])
 
 
 def test_the_eleventh_set_was_scored_once_and_is_held_out_now() -> None:

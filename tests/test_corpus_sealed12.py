@@ -5,14 +5,11 @@ scored."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from labelled_roles import family_roles
-from planted_packages import planted_package
+from planted_packages import assert_gathers, assert_pinned_deb, planted_package
 
 from discovery.corpus.families import FAMILIES
-from discovery.corpus.fetch import PACKAGES
 
 SEALED12 = {
     "gap-library-code": "code",
@@ -111,11 +108,7 @@ _FILES = {
     ],
 )
 def test_each_family_reads_its_files_of_the_planted_package(monkeypatch, tmp_path, family, sources):
-    planted_package(monkeypatch, tmp_path, _FILES)
-    texts, provenance = FAMILIES[family].gather(tmp_path)
-    package, version, _, _ = PINS[family]
-    assert [t.source for t in texts] == [f"{package}@{version}/{s}" for s in sources]
-    assert provenance == [{"name": package, "version": version}]
+    assert_gathers(monkeypatch, tmp_path, _FILES, family, PINS[family], sources)
 
 
 def _text(monkeypatch, tmp_path, family: str) -> str:
@@ -151,12 +144,7 @@ def test_proofs_and_sheets_are_mathematics_without_furniture(monkeypatch, tmp_pa
 
 @pytest.mark.parametrize("family", sorted(SEALED12))
 def test_sealed12_family_is_registered_and_pinned(family):
-    assert FAMILIES[family].domain == SEALED12[family]
-    name, version, architecture, members = PINS[family]
-    package = PACKAGES[name]
-    assert (package.manager, package.version, package.members) == ("apt", version, members)
-    assert package.filename == f"{name}_{version.replace(':', '%3a')}_{architecture}.deb"
-    assert re.fullmatch(r"[0-9a-f]{64}", package.sha256)
+    assert_pinned_deb(family, SEALED12[family], PINS[family])
 
 
 def test_the_twelfth_set_is_the_only_sealed_one() -> None:
