@@ -62,7 +62,15 @@ def _fit(tmp_path: Path, mode: str) -> subprocess.Popen:
     script = tmp_path / "fit.py"
     script.write_text(SCRIPT)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen([sys.executable, str(script), str(tmp_path / "scratch"), mode], env=env)
+    # its own session: a test can kill it and every process it started at once (os.killpg)
+    command = [sys.executable, str(script), str(tmp_path / "scratch"), mode]
+    return subprocess.Popen(command, env=env, start_new_session=True)
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    """SIGKILL to the fit's whole session (the fit, every worker, the resource tracker)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _workers_started(proc: subprocess.Popen, scratch: Path) -> list[psutil.Process]:
@@ -83,11 +91,7 @@ def test_sigterm_removes_the_workers_and_their_scratch_copy(tmp_path):
         assert alive == []
         assert list(scratch.iterdir()) == []
     finally:  # a failing run must not leave its sleeping workers behind
-        if proc.poll() is None:
-            proc.kill()
-        for process in workers:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
+        _kill_session(proc)
 
 
 def test_the_handler_is_restored_after_the_block():
@@ -103,10 +107,10 @@ def test_a_killed_fits_scratch_copy_is_swept_by_the_next_fit_and_nothing_else(tm
     scratch = tmp_path / "scratch"
     proc = _fit(tmp_path, "sleep")
     workers = _workers_started(proc, scratch)
-    for process in [psutil.Process(proc.pid), *workers]:
-        process.kill()
+    _kill_session(proc)  # as a lost machine or the OOM killer would: no handler runs
     proc.wait(timeout=30)
-    psutil.wait_procs(workers, timeout=10)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert alive == []
     (stale,) = scratch.iterdir()
     assert (stale / "acts.npy").exists() and int((stale / "owner.pid").read_text()) == proc.pid
     kept = {  # not a killed fit's copy: each stays
