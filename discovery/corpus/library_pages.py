@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import re
 
-from discovery.corpus.sources import html_to_text
+from discovery.corpus.sources import html_text, html_to_text
 
 # SLICOT: everything from the example section on (a driver program, its input data and the
 # results it prints: tables of numbers), and the links that open and close each page
 _SLICOT_EXAMPLE = re.compile(r"<a\s+name\s*=\s*\"?Example", re.I)
-_SLICOT_NAVIGATION = re.compile(r"(\[[A-Za-z ]+\]\s*)+|Return to index")
+_SLICOT_TEXT = html_text(drop=r"(\[[A-Za-z ]+\]\s*)+|Return to index")
 
 
 def slicot_routine_text(page: str) -> str:
     """A SLICOT routine's documentation: purpose, Fortran specification, arguments, method,
     references and numerical aspects; not its example program, data and results."""
-    text = html_to_text(_SLICOT_EXAMPLE.split(page, maxsplit=1)[0])
-    kept = [line for line in text.split("\n") if not _SLICOT_NAVIGATION.fullmatch(line.strip())]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    return _SLICOT_TEXT(_SLICOT_EXAMPLE.split(page, maxsplit=1)[0])
 
 
 _MAIN = re.compile(r"<main\b[^>]*>(.*?)</main>", re.S | re.I)
