@@ -708,6 +708,47 @@ PACKAGES: dict[str, Package] = {
             "a237fdcef1675622f1a5d8a291c64feba140615130ee625554f94772d4ea3ad7",
             members=("usr/share/doc/python-scipy-doc/html/tutorial/stats/",),
         ),
+        # session 27: the thirteenth sealed set, never scored (role sealed in configs/labelled.yaml)
+        Package(
+            "apt",
+            "yorick-data",
+            "2.2.04+dfsg1-12",
+            "yorick-data_2.2.04+dfsg1-12_all.deb",
+            "66ddf02bebc39982229064c7f146e05d8ba2f74a4d9e330c4bc3ccbee4690719",
+            members=("usr/share/yorick/i/", "usr/share/yorick/i0/"),
+        ),
+        Package(
+            "apt",
+            "octave-statistics",
+            "1.5.3-2",
+            "octave-statistics_1.5.3-2_amd64.deb",
+            "eaba38c68cf28aeb7478aa5cb6cf24466d88fe879ac00b722a05c510fa429fa7",
+            members=("usr/share/octave/packages/statistics-1.5.3/",),
+        ),
+        Package(  # 5.9 MB, mostly the compiled library and PDFs: only the vignettes' sources
+            "apt",
+            "r-cran-survival",
+            "3.5-3-1",
+            "r-cran-survival_3.5-3-1_amd64.deb",
+            "f7b474e37620b54bd0112b3847bbad0a6b75b9c2121d6936548dd74ebd4003d5",
+            members=("usr/lib/R/library/survival/doc/",),
+        ),
+        Package(
+            "apt",
+            "geographiclib-doc",
+            "2.1.2-1",
+            "geographiclib-doc_2.1.2-1_all.deb",
+            "336424ce5f87bceeda371a2fbdf02fc4b082cfab85357bd0aac6a29e7d3527ac",
+            members=("usr/share/doc/geographiclib/html/",),
+        ),
+        Package(  # 10 MB, mostly binaries: only the standard library's sources
+            "apt",
+            "why3",
+            "1.5.1-1+b2",
+            "why3_1.5.1-1+b2_amd64.deb",
+            "5824b5ed6f4fe9fc50f3e82d6bcd259e6d543eb3b06227fad6861b358d350c17",
+            members=("usr/share/why3/stdlib/",),
+        ),
         # prose
         Package(
             "npm",

@@ -495,6 +495,20 @@ def strip_block_licence_header(code: str) -> str:
     return header.group(1) + code[header.end() :]
 
 
+# every ``/* ... */`` comment with what follows it on its line (C-style comments do not nest)
+_BLOCK_COMMENT = re.compile(r"/\*.*?\*/[ \t]*\n?", re.S)
+
+
+def strip_licence_blocks(code: str) -> str:
+    """Source without any ``/* ... */`` comment that names a licence or a copyright, wherever it
+    stands. Yorick's library files open with a block that says what the file does and only
+    then the University of California's copyright block, which
+    :func:`strip_block_licence_header` (the leading block alone) leaves in."""
+    return _BLOCK_COMMENT.sub(
+        lambda block: "" if _LICENCE_WORDS.search(block.group()) else block.group(), code
+    )
+
+
 def strip_licence_comments(code: str, marker: str = "--") -> str:
     """Source code without any run of consecutive ``marker`` comment lines that names a
     licence or a copyright, wherever it stands. FriCAS's algebra files end in a BSD licence
@@ -516,6 +530,18 @@ def strip_octave_comments(code: str) -> str:
     ``octave-manual`` family), so code that kept them would leak that family into the choose
     side; the copyright headers and test blocks go with them, leaving the code alone."""
     return _BLANK_RUN.sub("\n\n", _OCTAVE_COMMENT_LINE.sub("", code)).strip("\n")
+
+
+# a Sweave code chunk: its ``<<options>>=`` line, the R code and the ``@`` line closing it
+_SWEAVE_CHUNK = re.compile(r"^<<[^\n]*>>=[ \t]*\n.*?^@[ \t]*(?:\n|\Z)", re.S | re.M)
+
+
+def strip_sweave_chunks(source: str) -> str:
+    """A Sweave document (``.Rnw``) without its R code chunks, the blank runs they leave
+    collapsed: the LaTeX its authors wrote about a method, not the R sessions between the
+    paragraphs (a document labelled mathematics that kept them would be part code). An
+    unclosed chunk stays."""
+    return _BLANK_RUN.sub("\n\n", _SWEAVE_CHUNK.sub("", source)).strip("\n")
 
 
 # an ``interface`` or ``type`` at the member level (4 spaces) of a ``declare module`` block,
