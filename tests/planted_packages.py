@@ -33,6 +33,15 @@ def assert_gathers(monkeypatch, root: Path, files: dict[str, str], family: str, 
     assert provenance == [{"name": package, "version": version}]
 
 
+def first_text(monkeypatch, root: Path, files: dict[str, str], family: str) -> str:
+    """The first text ``family`` reads from the planted ``files``."""
+    from discovery.corpus.families import FAMILIES
+
+    planted_package(monkeypatch, root, files)
+    texts, _ = FAMILIES[family].gather(root)
+    return texts[0].text
+
+
 def assert_pinned_deb(family: str, domain: str, pin) -> None:
     """``family`` is registered with ``domain`` and its package pinned as a Debian archive:
     ``pin`` is (package, version, architecture, the members unpacked)."""

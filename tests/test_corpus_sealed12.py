@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import pytest
 from labelled_roles import family_roles
-from planted_packages import assert_gathers, assert_pinned_deb, planted_package
-
-from discovery.corpus.families import FAMILIES
+from planted_packages import assert_gathers, assert_pinned_deb, first_text
 
 SEALED12 = {
     "gap-library-code": "code",
@@ -112,9 +110,7 @@ def test_each_family_reads_its_files_of_the_planted_package(monkeypatch, tmp_pat
 
 
 def _text(monkeypatch, tmp_path, family: str) -> str:
-    planted_package(monkeypatch, tmp_path, _FILES)
-    texts, _ = FAMILIES[family].gather(tmp_path)
-    return texts[0].text
+    return first_text(monkeypatch, tmp_path, _FILES, family)
 
 
 def test_code_keeps_the_code_and_loses_its_licence(monkeypatch, tmp_path):

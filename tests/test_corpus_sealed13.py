@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 from labelled_roles import family_roles
-from planted_packages import assert_gathers, assert_pinned_deb, planted_package
+from planted_packages import assert_gathers, assert_pinned_deb, first_text
 
-from discovery.corpus.families import FAMILIES
 from discovery.corpus.sources import strip_licence_blocks, strip_sweave_chunks
 
 SEALED13 = {
@@ -116,9 +115,7 @@ def test_each_family_reads_its_files_of_the_planted_package(monkeypatch, tmp_pat
 
 
 def _text(monkeypatch, tmp_path, family: str) -> str:
-    planted_package(monkeypatch, tmp_path, _FILES)
-    texts, _ = FAMILIES[family].gather(tmp_path)
-    return texts[0].text
+    return first_text(monkeypatch, tmp_path, _FILES, family)
 
 
 def test_code_keeps_the_code_and_loses_licences_and_docstrings(monkeypatch, tmp_path):
