@@ -163,11 +163,12 @@ def test_sealed13_family_is_registered_and_pinned(family):
     assert_pinned_deb(family, SEALED13[family], PINS[family])
 
 
-def test_the_thirteenth_set_is_sealed_and_alone_sealed() -> None:
+def test_the_thirteenth_set_was_scored_once_and_is_held_out_now() -> None:
     """Session 27 sealed these five families after rule 24 was written and before any model,
-    scorer or classifier read them; they stay sealed until that rule scores them once."""
+    scorer or classifier read them; rule 24 scored them once, and scored families are held
+    out. Nothing is sealed until a fourteenth set goes in."""
     roles = family_roles()
     assert {name: roles[name] for name in SEALED13} == {
-        name: (domain, "sealed") for name, domain in SEALED13.items()
+        name: (domain, "heldout") for name, domain in SEALED13.items()
     }
-    assert {name for name, (_, role) in roles.items() if role == "sealed"} == set(SEALED13)
+    assert not [name for name, (_, role) in roles.items() if role == "sealed"]
