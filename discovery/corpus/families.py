@@ -1091,7 +1091,7 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
-        # ---- session 13, fifth sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 13, fifth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # statute text that is not a licence: the Constitution of India, per article
             "india-constitution",
             "legal",
@@ -1116,7 +1116,7 @@ FAMILIES: dict[str, Family] = {
                 transform=strip_d_licences,
             ),
         ),
-        # ---- session 14, sixth sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 14, sixth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # competition problems with worked solutions: mathematics as problem sets
             "champ-math-problems",
             "math",
@@ -1147,7 +1147,7 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
-        # ---- session 15, seventh sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 15, seventh sealed set (role and scoring: configs/labelled.yaml)
         Family(  # a US state's statutes: Arizona Revised Statutes Title 25 (family law)
             "arizona-statutes",
             "legal",
@@ -1158,7 +1158,7 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
-        # ---- session 16, eighth sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 16, eighth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # mathematical exposition with a CAS: SageMath's thematic tutorials on mathematics
             "sage-thematic-tutorials",
             "math",
@@ -1169,7 +1169,7 @@ FAMILIES: dict[str, Family] = {
                 ),
             ),
         ),
-        # ---- session 18, ninth sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 18, ninth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # Singular's procedure libraries in the Singular language, with their help strings
             "singular-libraries",
             "code",  # CAS library source: code by register, like the held-out fricas-algebra
@@ -1213,7 +1213,7 @@ FAMILIES: dict[str, Family] = {
                 DEVREF_SKIPPED_PAGES,
             ),
         ),
-        # ---- session 21, tenth sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 21, tenth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # Vim's runtime in Vim script: file-type plugins, indent rules, syntax, autoload
             "vim-runtime-scripts",
             "code",
@@ -1244,7 +1244,7 @@ FAMILIES: dict[str, Family] = {
                 read=lambda f: read_dictd(f.root / "usr/share/dictd", "jargon", tag(f)),
             ),
         ),
-        # ---- session 23, eleventh sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 23, eleventh sealed set (role and scoring: configs/labelled.yaml)
         Family(  # Racket's own library in Racket: the collects tree (racket, syntax, setup, ...)
             "racket-collects",
             "code",
@@ -1290,7 +1290,7 @@ FAMILIES: dict[str, Family] = {
                 transform=html_text(drop=r"The Debian GNU/Linux FAQ .*"),  # the footer's links
             ),
         ),
-        # ---- session 26, twelfth sealed set: never scored (role sealed in configs/labelled.yaml)
+        # ---- session 26, twelfth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # GAP's library methods (.gi): group theory computed. Not the declarations
             # (.gd), whose comments are the text of GAP's reference manual (held-out gap-manual)
             "gap-library-code",
@@ -1347,7 +1347,7 @@ FAMILIES: dict[str, Family] = {
                 transform=scipy_distribution_text,
             ),
         ),
-        # ---- session 27, thirteenth sealed set: never scored (role sealed in labelled.yaml)
+        # ---- session 27, thirteenth sealed set (role and scoring: configs/labelled.yaml)
         Family(  # Yorick's numerical library (special functions, fits, ODEs, splines, FFT), a
             # language no family has; without the University of California's copyright blocks
             "yorick-numerics",

@@ -667,7 +667,7 @@ PACKAGES: dict[str, Package] = {
             "2914f83ac8d92790a6337daeed7cdbe1024c3ac420edbe48a56e7018edc51e22",
             members=("usr/share/info/",),
         ),
-        # session 26: the twelfth sealed set, never scored (role sealed in configs/labelled.yaml)
+        # session 26: the twelfth sealed set (role and scoring: configs/labelled.yaml)
         Package(
             "apt",
             "gap-libs",
@@ -708,7 +708,7 @@ PACKAGES: dict[str, Package] = {
             "a237fdcef1675622f1a5d8a291c64feba140615130ee625554f94772d4ea3ad7",
             members=("usr/share/doc/python-scipy-doc/html/tutorial/stats/",),
         ),
-        # session 27: the thirteenth sealed set, never scored (role sealed in configs/labelled.yaml)
+        # session 27: the thirteenth sealed set (role and scoring: configs/labelled.yaml)
         Package(
             "apt",
             "yorick-data",
