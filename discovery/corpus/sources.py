@@ -523,13 +523,19 @@ _OCTAVE_COMMENT_LINE = re.compile(r"^[ \t]*[#%][^\n]*(?:\n|\Z)", re.M)
 _BLANK_RUN = re.compile(r"\n(?:[ \t]*\n){2,}")
 
 
+def _without(pattern: re.Pattern[str], text: str) -> str:
+    """``text`` without every match of ``pattern``, the blank runs they leave collapsed to one
+    blank line and the text's leading and trailing newlines trimmed."""
+    return _BLANK_RUN.sub("\n\n", pattern.sub("", text)).strip("\n")
+
+
 def strip_octave_comments(code: str) -> str:
     """Octave code without its comment lines (``#``, ``##``, ``%``) and ``%!`` test lines,
     the blank runs they leave collapsed; a comment after code on its line stays. The
     ``## -*- texinfo -*-`` docstrings are the text Octave's manual is built from (the held-out
     ``octave-manual`` family), so code that kept them would leak that family into the choose
     side; the copyright headers and test blocks go with them, leaving the code alone."""
-    return _BLANK_RUN.sub("\n\n", _OCTAVE_COMMENT_LINE.sub("", code)).strip("\n")
+    return _without(_OCTAVE_COMMENT_LINE, code)
 
 
 # a Sweave code chunk: its ``<<options>>=`` line, the R code and the ``@`` line closing it
@@ -541,7 +547,7 @@ def strip_sweave_chunks(source: str) -> str:
     collapsed: the LaTeX its authors wrote about a method, not the R sessions between the
     paragraphs (a document labelled mathematics that kept them would be part code). An
     unclosed chunk stays."""
-    return _BLANK_RUN.sub("\n\n", _SWEAVE_CHUNK.sub("", source)).strip("\n")
+    return _without(_SWEAVE_CHUNK, source)
 
 
 # an ``interface`` or ``type`` at the member level (4 spaces) of a ``declare module`` block,
