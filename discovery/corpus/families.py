@@ -16,12 +16,17 @@ from pathlib import Path
 
 from discovery.corpus.calc import is_calc_math_page, strip_calc_trailer
 from discovery.corpus.fetch import PACKAGES, Fetched, fetch
-from discovery.corpus.library_pages import scipy_distribution_text, slicot_routine_text
+from discovery.corpus.library_pages import (
+    ppl_manual_text,
+    scipy_distribution_text,
+    slicot_routine_text,
+)
 from discovery.corpus.sources import (
     LICENCE_OR_PUBLIC_DOMAIN,
     Gathered,
     SourceText,
     clean_sphinx_source,
+    freefem_script,
     gather_brown,
     gather_common_licenses,
     gather_hpo,
@@ -62,9 +67,11 @@ from discovery.corpus.sources import (
     read_verses,
     strip_block_licence_header,
     strip_d_licences,
+    strip_gretl_listings,
     strip_licence_blocks,
     strip_licence_comments,
     strip_licence_header,
+    strip_minizinc_includes,
     strip_octave_comments,
     strip_pod,
     strip_sweave_chunks,
@@ -337,6 +344,41 @@ _WHY3_MATHEMATICS = frozenset(  # theories of mathematical objects, not program 
     f"{name}.mlw"
     for name in "algebra bag bv floating_point ieee_float int map number real relations set".split()
 )
+
+# session 28, fourteenth sealed set: for rule 26 (the committed bank refit with the thirteenth
+# set's families), at the code | math border in kinds no family has: FreeFEM's example scripts
+# (partial differential equations in weak form, in a finite-element language), deal.II's
+# tutorial programs (literate C++ whose commentary derives the numerical method) and MiniZinc's
+# standard library (constraint definitions in a modelling language) as code; the gretl guide's
+# econometrics chapters (estimators derived in LaTeX beside a statistics program) and the Parma
+# Polyhedra Library's manual (convex polyhedra and their abstractions, defined) as mathematics
+_FREEFEM_EXAMPLES = "usr/share/doc/freefem++/examples"
+# the sequential examples: not the parallel variants of the same problems (hpddm, ffddm, mpi)
+# or the regression tests (bug)
+_FREEFEM_SEQUENTIAL = frozenset("tutorial examples 3d 3dSurf 3dCurve eigen misc plugin".split())
+_DEALII_EXAMPLES = "usr/share/doc/libdeal.ii-doc/examples"
+_MINIZINC_STD = "usr/share/minizinc/std"
+_GRETL_TEX = "usr/share/doc/gretl/doc/tex"
+# the guide's chapters on econometric methods: not the hansl primer (hp-*), the command and
+# function references, or the chapters on data handling, graphs and other programs' interfaces
+_GRETL_ECONOMETRICS = tuple(
+    f"{chapter}.tex.gz"
+    for chapter in (
+        "criteria df gmm kalman midas mle nonparam panel probit robust_vcv tdisagg timeseries "
+        "tsfilter var vecm"
+    ).split()
+)
+_PPL_MANUAL = "usr/share/doc/libppl-doc/html/user-manual"
+
+
+def is_minizinc_variant(rel: str) -> bool:
+    """Whether a file of MiniZinc's standard library (``rel``: its path under ``std``) is a
+    variant of a definition that another file states: a solver-level decomposition
+    (``fzn_*``), a reified form (``*_reif*``) or a deprecated alias. The library keeps one
+    front file per constraint with its documentation; its variants repeat it near word for
+    word and would fill a family with near-duplicates."""
+    name = rel.rsplit("/", 1)[-1]
+    return name.startswith("fzn_") or "_reif" in name or ".deprecated." in name
 
 
 def is_maxima_code_file(rel: str) -> bool:
@@ -1409,6 +1451,71 @@ FAMILIES: dict[str, Family] = {
                 ("*.mlw",),
                 "whyml",
                 skip=lambda rel: rel not in _WHY3_MATHEMATICS,
+            ),
+        ),
+        # ---- session 28, fourteenth sealed set (role and scoring: configs/labelled.yaml)
+        Family(  # FreeFEM's sequential example scripts: PDEs in weak form as code, without
+            # the LGPL banners and the test harness's run lines
+            "freefem-scripts",
+            "code",
+            _files(
+                "freefem++-doc",
+                _FREEFEM_EXAMPLES,
+                ("*.edp",),
+                "freefem",
+                skip=lambda rel: rel.split("/", 1)[0] not in _FREEFEM_SEQUENTIAL,
+                transform=freefem_script,
+            ),
+        ),
+        Family(  # deal.II's tutorial programs (step-N.cc): C++ with long commentary in
+            # LaTeX on the method it implements, without the library's LGPL header; each
+            # program is cut into several documents, the sample spread over programs
+            "dealii-tutorials",
+            "code",
+            _files(
+                "libdeal.ii-doc",
+                _DEALII_EXAMPLES,
+                ("step-*.cc",),
+                "dealii",
+                transform=strip_block_licence_header,
+            ),
+        ),
+        Family(  # MiniZinc's standard library: one front file per global constraint (its
+            # documentation comment and definition), not the decompositions and reified forms
+            "minizinc-globals",
+            "code",
+            _files(
+                "minizinc",
+                _MINIZINC_STD,
+                ("*.mzn",),
+                "minizinc",
+                skip=is_minizinc_variant,
+                transform=strip_minizinc_includes,
+            ),
+        ),
+        Family(  # the gretl guide's chapters on econometric methods (GMM, maximum likelihood,
+            # the Kalman filter, VECMs, panel and discrete-choice models) in LaTeX, without the
+            # hansl listings and their output between the paragraphs
+            "gretl-econometrics",
+            "math",
+            _files(
+                "gretl-doc",
+                _GRETL_TEX,
+                _GRETL_ECONOMETRICS,
+                "gretl",
+                transform=strip_gretl_listings,
+            ),
+        ),
+        Family(  # the Parma Polyhedra Library's manual: convex polyhedra, grids, shapes and
+            # powersets defined, formulas as LaTeX; not the class reference
+            "ppl-polyhedra-manual",
+            "math",
+            _files(
+                "libppl-doc",
+                _PPL_MANUAL,
+                ("index.html",),
+                "ppl",
+                transform=ppl_manual_text,
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected

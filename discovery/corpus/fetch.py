@@ -749,6 +749,47 @@ PACKAGES: dict[str, Package] = {
             "5824b5ed6f4fe9fc50f3e82d6bcd259e6d543eb3b06227fad6861b358d350c17",
             members=("usr/share/why3/stdlib/",),
         ),
+        # session 28: the fourteenth sealed set (role and scoring: configs/labelled.yaml)
+        Package(
+            "apt",
+            "freefem++-doc",
+            "4.11+dfsg1-3",
+            "freefem++-doc_4.11+dfsg1-3_all.deb",
+            "0752c3b174e3973062cc9199511a68975279505e31d167d03886f08485b40e28",
+            members=("usr/share/doc/freefem++/examples/",),
+        ),
+        Package(  # 259 MB, nearly all doxygen HTML: only the tutorial programs' sources
+            "apt",
+            "libdeal.ii-doc",
+            "9.4.1-1",
+            "libdeal.ii-doc_9.4.1-1_all.deb",
+            "816e8c8be619349db429cb6157b08a04aeb33cf9325d18226ec4ca312531d863",
+            members=("usr/share/doc/libdeal.ii-doc/examples/",),
+        ),
+        Package(  # 2 MB, mostly the compiler: only the standard library's models
+            "apt",
+            "minizinc",
+            "2.6.4+dfsg1-1",
+            "minizinc_2.6.4+dfsg1-1_amd64.deb",
+            "ccb8fe49c78d6e6785fa02a53e0e3bd87efc37655069d8e1d2240d61b7805ade",
+            members=("usr/share/minizinc/std/",),
+        ),
+        Package(  # the User's Guide's LaTeX sources (and its translations, not read)
+            "apt",
+            "gretl-doc",
+            "2022c-1",
+            "gretl-doc_2022c-1_all.deb",
+            "f69c7e90b11030a30356449ad47913cb78c54872246cadc31c44476e0ba034ae",
+            members=("usr/share/doc/gretl/doc/tex/",),
+        ),
+        Package(  # the Doxygen manual: only the user manual's HTML
+            "apt",
+            "libppl-doc",
+            "1:1.2-8.1",
+            "libppl-doc_1%3a1.2-8.1_all.deb",
+            "6d1a99591a0844d6a1691ed8365de2104c224947c3ca01fddceb18cb797e0f78",
+            members=("usr/share/doc/libppl-doc/html/user-manual/",),
+        ),
         # prose
         Package(
             "npm",

@@ -1,8 +1,9 @@
-"""Reference pages of numerical libraries as families of the labelled corpus (session 26,
-twelfth sealed set): SLICOT's routine documentation (Fortran, code by register) and SciPy's
-sheets of probability distributions (mathematics by register). Both are HTML; what each page
+"""Reference pages of numerical libraries as families of the labelled corpus: SLICOT's routine
+documentation (Fortran, code by register) and SciPy's sheets of probability distributions
+(mathematics by register; session 26, twelfth sealed set), the Parma Polyhedra Library's manual
+(mathematics by register; session 28, fourteenth sealed set). All are HTML; what each page
 holds beyond its text (navigation, an example program with its data, a "previous / next"
-footer) is cut here, so a page is what its register says it is.
+footer, a bibliography) is cut here, so a page is what its register says it is.
 """
 
 from __future__ import annotations
@@ -34,3 +35,24 @@ def scipy_distribution_text(page: str) -> str:
     main = _MAIN.search(page)
     text = html_to_text(main.group(1) if main else page).replace("\u00b6", "")
     return _SPHINX_FOOTER.sub("", text).strip()
+
+
+# PPL's manual: its text block from the first section up to "Using the Library" (advice on the
+# C++ interface) and the bibliography after it; Doxygen draws each formula as an image whose
+# ``alt`` is the formula's LaTeX, and sets code examples in ``fragment`` blocks
+_PPL_BODY = re.compile(
+    r'<div class="textblock">(.*?)<h1><a class="anchor" id="use_of_library">', re.S
+)
+_DOXYGEN_FORMULA = re.compile(r'<img class="formula(?:Inl|Dsp)" alt="([^"]*)"[^>]*>')
+_DOXYGEN_FRAGMENT = re.compile(r'<div class="fragment">.*?</div><!-- fragment -->', re.S)
+
+
+def ppl_manual_text(page: str) -> str:
+    """The mathematical chapters of the Parma Polyhedra Library's manual (convex polyhedra,
+    their representations and operations, boxes, weakly relational shapes, grids, powersets,
+    floating-point abstractions), each formula as its LaTeX; not the viewer's navigation, the
+    code examples, the chapter on using the C++ library or the bibliography. A page without
+    that chapter structure is read whole."""
+    body = _PPL_BODY.search(page)
+    markup = _DOXYGEN_FRAGMENT.sub("", body.group(1) if body else page)
+    return html_to_text(_DOXYGEN_FORMULA.sub(lambda formula: formula.group(1), markup))

@@ -550,6 +550,47 @@ def strip_sweave_chunks(source: str) -> str:
     return _without(_SWEAVE_CHUNK, source)
 
 
+# the gretl guide's listings: hansl scripts (``code``, ``script``, ``scode``, ``scodebit``), the
+# output they print (``outbit``) and verbatim blocks
+_GRETL_LISTING = re.compile(
+    r"^[ \t]*\\begin\{(code|script|scode|scodebit|outbit|verbatim)\}.*?\\end\{\1\}[^\n]*(?:\n|\Z)",
+    re.S | re.M,
+)
+
+
+def strip_gretl_listings(source: str) -> str:
+    """A chapter of the gretl guide (LaTeX) without its script listings and their output, the
+    blank runs they leave collapsed: the econometrics its authors derive, not the hansl
+    sessions between the paragraphs (as :func:`strip_sweave_chunks` does for R)."""
+    return _without(_GRETL_LISTING, source)
+
+
+# FreeFEM's test-harness comments: processes for a parallel run (``// NBPROC 4``), its
+# command-line parameters (``// PARAM -n 5``) and the command that runs it (``ff-mpirun``)
+_FREEFEM_HARNESS_LINE = re.compile(
+    r"^[ \t]*//[ \t]*(?:NBPROC\b|PARAM\b|(?:run with MPI:[ \t]*)?ff-mpirun\b)[^\n]*(?:\n|\Z)",
+    re.M,
+)
+
+
+def freefem_script(code: str) -> str:
+    """A FreeFEM script without its licence comments (the LGPL ``/* */`` banner, runs of ``//``
+    lines naming a copyright) and its test harness's lines, which say how a run is launched
+    rather than what the script computes; the blank runs they leave collapsed."""
+    boxed = strip_licence_comments(code, "/*")  # a banner of one-line ``/* ... */`` comments
+    without_licences = strip_licence_comments(strip_licence_blocks(boxed), "//")
+    return _without(_FREEFEM_HARNESS_LINE, without_licences)
+
+
+_MINIZINC_INCLUDE = re.compile(r'^[ \t]*include[ \t]+"[^"\n]*"[ \t]*;[^\n]*(?:\n|\Z)', re.M)
+
+
+def strip_minizinc_includes(model: str) -> str:
+    """A MiniZinc file without its ``include "…";`` lines: the library's wiring between files,
+    the same few lines at the top of hundreds of them, not what a definition says."""
+    return _without(_MINIZINC_INCLUDE, model)
+
+
 # an ``interface`` or ``type`` at the member level (4 spaces) of a ``declare module`` block,
 # with the JSDoc comment just above it
 _TS_DECLARATION = re.compile(
