@@ -66,7 +66,8 @@ domains: setup $(VENV)/.corpus-lance
 # ablations. The default bank is fitted on every held-out family, so its procedure is measured by
 # cross-fitting (each fold's bank fitted without the families it scores): writes out/crossfit/default
 # (scores.parquet, crossfit.json, each fold's evaluation with figures). Filling the pooled cache
-# costs 1.5x a plain run once (about 100 minutes on 2 cores); each fold's fit then about 15.
+# is one whole-model pass (about 100 minutes on 2 cores before session 28, when the pass
+# pooled every method; 1.8x faster since, BENCHMARKS.md); each fold's fit then about 15.
 evaluate: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml

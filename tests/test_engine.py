@@ -11,7 +11,9 @@ from tiny_models import CORPUS, D_MLP, FAMILIES, LAYERS
 
 from rosetta_filter.activations.backends.hf import HfForward
 from rosetta_filter.activations.engine import ActivationEngine
+from rosetta_filter.activations.forward import PoolingParams
 from rosetta_filter.activations.models import load_model
+from rosetta_filter.activations.pooled_pass import settings_key
 from rosetta_filter.activations.pooling import POOLING_METHODS
 from rosetta_filter.config import BatchingConfig, ModelConfig, TokensConfig
 from rosetta_filter.neuron import Neuron
@@ -216,3 +218,38 @@ def test_batches_pooled_in_the_forward_equal_documents_pooled_one_by_one(family,
         assert got.tokens is None
         for method in POOLING_METHODS:
             torch.testing.assert_close(got.pooled[method], want.pooled[method], atol=1e-6, rtol=0)
+
+
+@pytest.mark.parametrize("pool_on_device", [True, False])
+def test_only_the_asked_pooling_methods_are_computed_and_each_equals_the_full_set(
+    pool_on_device, tiny_model_dir
+):
+    """A caller that reads one method (the pooled pass caches ``mean``) asks for it alone: the
+    documents carry that method only, with exactly the values an engine pooling every method
+    gives, pooled in the forward or by the engine."""
+    loaded = load_model(ModelConfig(name=str(tiny_model_dir("llama")), threads=1))
+    neurons = _neurons(random.Random(5), [0, LAYERS - 1], per_layer=4)
+    tokens, forward = TokensConfig(max_tokens=24), partial(HfForward, pool_on_device=pool_on_device)
+    every = ActivationEngine(loaded, neurons, tokens=tokens, forward=forward)
+    asked = ActivationEngine(
+        loaded,
+        neurons,
+        tokens=tokens,
+        pooling=PoolingParams(methods=("topk_mean", "mean")),
+        forward=forward,
+    )
+    for got, want in zip(asked.run(DOCS), every.run(DOCS), strict=True):
+        assert list(got.pooled) == ["topk_mean", "mean"] and set(want.pooled) == set(
+            POOLING_METHODS
+        )
+        for method in got.pooled:
+            assert torch.equal(got.pooled[method], want.pooled[method])
+
+
+def test_which_methods_a_pass_computes_leaves_the_cache_key_alone():
+    """The pooled cache's key names what changes a row; computing fewer methods changes none,
+    so a pass that asks for ``mean`` alone reads and extends the caches written before."""
+    model, tokens = ModelConfig(name="smollm2-135m"), TokensConfig()
+    key = settings_key(model, tokens, "mean")
+    assert settings_key(model, tokens, "mean", PoolingParams(methods=("mean",))) == key
+    assert settings_key(model, tokens, "mean", PoolingParams(top_k=4)) != key

@@ -27,7 +27,7 @@ from rosetta_filter.activations.forward import (
     PoolingParams,
 )
 from rosetta_filter.activations.models import LoadedModel
-from rosetta_filter.activations.pooling import POOLING_METHODS, pool
+from rosetta_filter.activations.pooling import pool
 from rosetta_filter.activations.taps import TapPlan
 from rosetta_filter.activations.tokenize import TextTokenizer, TokenizedDoc, text_problem
 from rosetta_filter.config import BatchingConfig, TokensConfig
@@ -167,7 +167,7 @@ class ActivationEngine:
                 n_tokens=doc.n_tokens,
                 total_tokens=doc.total_tokens,
                 truncated=doc.truncated,
-                pooled=dict(zip(POOLING_METHODS, parts[0], strict=True)),
+                pooled=dict(zip(self.pooling.methods, parts[0], strict=True)),
             )
         acts = torch.cat(parts)  # (n_tokens, n_neurons)
         return self._result(index, doc, acts, [o for w in doc.windows for o in w.offsets])
@@ -178,7 +178,7 @@ class ActivationEngine:
         pooled = {}
         if self.pooling is not None:
             mask = torch.ones(1, acts.shape[0], dtype=torch.bool)
-            for method in POOLING_METHODS:
+            for method in self.pooling.methods:
                 pooled[method] = pool(
                     acts[None],
                     mask,

@@ -16,6 +16,7 @@ from typing import Protocol
 import torch
 
 from rosetta_filter.activations.models import LoadedModel
+from rosetta_filter.activations.pooling_methods import POOLING_METHODS, PoolingMethod
 from rosetta_filter.activations.taps import TapPlan
 from rosetta_filter.activations.tokenize import Window
 from rosetta_filter.config import BatchingConfig, TokensConfig
@@ -23,8 +24,16 @@ from rosetta_filter.config import BatchingConfig, TokensConfig
 
 @dataclass(frozen=True, slots=True)
 class PoolingParams:
+    """How the engine pools a document: ``top_k`` and ``threshold`` say how ``topk_mean`` and
+    ``frac_active`` pool (they change a method's values); ``methods`` which methods are
+    computed at all (it changes none). Each method is a pass over the batch's activations, all
+    30 layers' neurons for a whole-model pass, where ``topk_mean`` sorts: pooling every method
+    cost as much as the forward pass of SmolLM2-135M on a CPU (BENCHMARKS.md, "The pooled
+    pass"), so a caller that reads one method asks for that one."""
+
     top_k: int = 8
     threshold: float = 0.0
+    methods: tuple[PoolingMethod, ...] = POOLING_METHODS
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +55,8 @@ class ForwardSettings:
 
 class Forward(Protocol):
     """Windows in, per window the content tokens' activations ``(n_content, n_neurons)``, or,
-    when ``pools``, the pooled values ``(len(POOLING_METHODS), n_neurons)`` (only ever asked
-    for documents of one window)."""
+    when ``pools``, the pooled values ``(len(pooling.methods), n_neurons)`` in that order (only
+    ever asked for documents of one window)."""
 
     packs_batches: bool  # True: call me per packed batch; False: per read-ahead chunk
     pools: bool

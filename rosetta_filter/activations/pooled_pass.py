@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -46,17 +46,18 @@ def settings_key(
     model: ModelConfig, tokens: TokensConfig, pooling: str, params: PoolingParams = PoolingParams()
 ) -> str:
     """Everything but the text that changes a document's row: model, resolved dtype,
-    tokenisation, pooling and its parameters (threads, device and backend do not). Default
-    parameters add nothing to the key, so the caches written before they were keyed (every one
-    of them pooled with the defaults) keep their rows."""
+    tokenisation, pooling and its parameters (threads, device, backend and which other methods
+    a pass computes do not). Default parameters add nothing to the key, so the caches written
+    before they were keyed (every one of them pooled with the defaults) keep their rows."""
     payload = {
         "model": model.model_dump(mode="json", exclude={"threads", "device", "backend", "dtype"}),
         "dtype": str(resolve_dtype(model.dtype, _device(model))),
         "tokens": tokens.model_dump(mode="json"),
         "pooling": pooling,
     }
-    if params != PoolingParams():
-        payload["pooling_params"] = asdict(params)
+    how = {"top_k": params.top_k, "threshold": params.threshold}
+    if how != {"top_k": PoolingParams().top_k, "threshold": PoolingParams().threshold}:
+        payload["pooling_params"] = how
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]
 
 
@@ -140,8 +141,8 @@ def _run_model(
     advance: Callable[[int], None],
     loaded: LoadedModel | None = None,
 ) -> tuple[dict[str, np.ndarray], int]:
-    """Each of ``poolings``' ``(len(texts), n_layers * d_mlp)`` rows from one forward pass (the
-    engine pools every method anyway), and ``d_mlp``."""
+    """Each of ``poolings``' ``(len(texts), n_layers * d_mlp)`` rows from one forward pass
+    (the engine pools those methods only), and ``d_mlp``."""
     loaded = loaded or load_backend_model(model)
     arch = loaded.arch
     engine = build_engine(
@@ -150,7 +151,7 @@ def _run_model(
         TapPlan.whole_layers(range(arch.n_layers), arch),
         tokens=tokens,
         batching=batching,
-        pooling=params,
+        pooling=replace(params, methods=tuple(poolings)),
     )
     shape = (len(texts), arch.n_layers * arch.d_mlp)
     values = {p: np.full(shape, np.nan, dtype=np.float32) for p in poolings}

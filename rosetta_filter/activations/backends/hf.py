@@ -16,7 +16,7 @@ import torch
 
 from rosetta_filter.activations.forward import ForwardSettings, PoolingParams
 from rosetta_filter.activations.models import LoadedModel
-from rosetta_filter.activations.pooling import POOLING_METHODS, pool
+from rosetta_filter.activations.pooling import pool
 from rosetta_filter.activations.taps import StopForward, TapPlan, capture
 from rosetta_filter.activations.tokenize import Window
 
@@ -64,9 +64,9 @@ class HfForward:
         ]
 
     def _pooled(self, acts: torch.Tensor, batch: Sequence[Window]) -> torch.Tensor:
-        """``(batch, len(POOLING_METHODS), neurons)``: each window's content tokens pooled by
-        every method, as the engine pools one document's (pads and special tokens masked out,
-        and zeroed so a pad's value can never reach a sum)."""
+        """``(batch, len(methods), neurons)``: each window's content tokens pooled by each of
+        the asked methods, as the engine pools one document's (pads and special tokens masked
+        out, and zeroed so a pad's value can never reach a sum)."""
         content = torch.zeros(acts.shape[:2], dtype=torch.bool)
         for row, window in enumerate(batch):
             content[row, window.content_start : window.content_start + window.n_content] = True
@@ -76,7 +76,7 @@ class HfForward:
         return torch.stack(
             [
                 pool(acts, content, m, top_k=params.top_k, threshold=params.threshold)
-                for m in POOLING_METHODS
+                for m in params.methods
             ],
             dim=1,
         )

@@ -6,7 +6,7 @@ pooling runner. Reading records, validation, tokenisation, windows and special-t
 the hf engine's, unchanged; vLLM receives token ids, never text. Two output modes:
 
 * pooled (task ``embed``): vLLM pools each document inside the worker with the project's own
-  ``pool`` and returns ``(len(POOLING_METHODS), n_neurons)``; used when a document is one
+  ``pool`` and returns ``(len(methods), n_neurons)``; used when a document is one
   window (``long_docs=truncate``) and per-token values are not asked for;
 * per token (task ``token_embed``): vLLM returns each window's content tokens and the hf
   engine's code pools them on the host; used for ``keep_tokens``, ``long_docs=windows`` (a
@@ -106,7 +106,7 @@ class VllmForward:
 
     def __call__(self, batch: Sequence[Window]) -> list[torch.Tensor]:
         """One vLLM call. Per window: its content tokens' activations ``(n, n_neurons)``
-        (per-token mode) or its pooled values ``(len(POOLING_METHODS), n_neurons)``."""
+        (per-token mode) or its pooled values ``(len(pooling.methods), n_neurons)``."""
         pooling = self.pooling
         params = [
             VllmPoolingParams(
@@ -115,6 +115,7 @@ class VllmForward:
                     "n_content": w.n_content,
                     "top_k": pooling.top_k,
                     "threshold": pooling.threshold,
+                    "methods": list(pooling.methods),
                 },
                 skip_reading_prefix_cache=True,
             )

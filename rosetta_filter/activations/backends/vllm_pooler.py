@@ -21,9 +21,9 @@ from vllm.v1.outputs import PoolerOutput
 from vllm.v1.pool.metadata import PoolingMetadata
 
 from rosetta_filter.activations.forward import PoolingParams
-from rosetta_filter.activations.pooling import POOLING_METHODS, pool
+from rosetta_filter.activations.pooling import pool
 
-POOLED_TASK: PoolingTask = "embed"  # output (len(POOLING_METHODS), n_neurons) per document
+POOLED_TASK: PoolingTask = "embed"  # output (len(methods), n_neurons) per document
 TOKENS_TASK: PoolingTask = "token_embed"  # output (content tokens, n_neurons) per window
 _DEFAULT = PoolingParams()  # for vLLM's warm-up run, which sends no extra_kwargs
 
@@ -58,19 +58,22 @@ class NeuronPooler(Pooler):
                 key = (
                     extra.get("top_k", _DEFAULT.top_k),
                     extra.get("threshold", _DEFAULT.threshold),
+                    tuple(extra.get("methods", _DEFAULT.methods)),
                 )
                 to_pool.setdefault(key, []).append((i, content))
-        for (top_k, threshold), docs in to_pool.items():
-            pooled = _pool([c for _, c in docs], top_k, threshold)
+        for (top_k, threshold, methods), docs in to_pool.items():
+            pooled = _pool([c for _, c in docs], top_k, threshold, methods)
             for (i, _), row in zip(docs, pooled, strict=True):
                 out[i] = row
         return out
 
 
-def _pool(contents: list[torch.Tensor], top_k: int, threshold: float) -> torch.Tensor:
-    """Documents pooled together: (docs, len(POOLING_METHODS), n_neurons)."""
+def _pool(
+    contents: list[torch.Tensor], top_k: int, threshold: float, methods: tuple[str, ...]
+) -> torch.Tensor:
+    """Documents pooled together: (docs, len(methods), n_neurons)."""
     acts = pad_sequence(contents, batch_first=True)  # (docs, longest, n_neurons)
     lengths = torch.tensor([c.shape[0] for c in contents], device=acts.device)
     mask = torch.arange(acts.shape[1], device=acts.device) < lengths[:, None]  # (docs, longest)
-    methods = [pool(acts, mask, m, top_k=top_k, threshold=threshold) for m in POOLING_METHODS]
-    return torch.stack(methods, dim=1)
+    pooled = [pool(acts, mask, m, top_k=top_k, threshold=threshold) for m in methods]
+    return torch.stack(pooled, dim=1)
