@@ -56,7 +56,7 @@ discover: setup
 	$(BIN)/rosetta-filter discover configs/discover.yaml
 
 # Domain heads for the committed bank (docs/DISCOVERY.md): the family-labelled corpus, then the
-# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-11-heads.
+# anchor-only pooled pass, leave-one-family-out statistics and heads: writes out/banks/offline-12-heads.
 domains: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml

@@ -1,4 +1,4 @@
-"""The default bank (configs/banks/offline-11, format 2) with the real SmolLM2-135M: every
+"""The default bank (configs/banks/offline-12, format 2) with the real SmolLM2-135M: every
 domain's default head ranks a clear document of its domain above clear documents of the
 others. Slow tier: needs `rosetta-filter models pull smollm2-135m`."""
 
@@ -39,7 +39,7 @@ def test_each_default_head_ranks_its_own_domain_first():
     if registry.cached_path(registry.registry_entry("smollm2-135m")) is None:
         pytest.skip("smollm2-135m is not pulled: run `rosetta-filter models pull smollm2-135m`")
     cfg = load_config(REPO / "configs" / "demo.yaml")
-    bank_dir = REPO / "configs" / "banks" / "offline-11"
+    bank_dir = REPO / "configs" / "banks" / "offline-12"
     assert load_bank(bank_dir).meta["format_version"] == FORMAT_VERSION
     texts = list(DOCS.values())
     for domain in DOCS:

@@ -213,10 +213,10 @@ def test_rosetta_only_auto_takes_the_all_neuron_head_even_where_rosetta_validate
     assert str(pick["auto"]) == "L0.N2" == str(pick[False]) and str(pick[True]) == "L0.N1"
 
 
-# the default (rule 24, session 27), the previous defaults, the CPT study's
+# the default (rule 26, sessions 28-29), the previous defaults, the CPT study's
 @pytest.mark.parametrize(
     "bank",
-    ["offline-11", "offline-10", "offline-9", "offline-7", "offline-5", "offline-4", "offline-3"],
+    ["offline-12", "offline-11", "offline-10", "offline-9", "offline-7", "offline-5", "offline-4", "offline-3"],
 )
 def test_the_committed_banks_record_what_the_rule_picks_today(bank):
     # the recorded auto depths and rule checks are what `rosetta-filter domains` would write
