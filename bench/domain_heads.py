@@ -1,10 +1,11 @@
-"""Fitting domain heads: one process per domain vs one process for all (``heads.workers``).
+"""Fitting domain heads: N worker processes vs one process for all (``heads.workers``).
 
 ``rosetta-filter domains`` spends most of its time after the pooled pass fitting, per domain,
-leave-one-family-out statistics and a depth table of L1 heads; liblinear uses one core. This
-times :func:`discovery.domain.fit_domains.fit_domains` on a planted activation matrix (each
-domain's families shift their own random subset of neurons) with 1 worker and with N, alternating
-the order over rounds, checks that both give the same heads, and prints the median ratio.
+leave-one-family-out statistics and a depth table of L1 heads per neuron pool; liblinear uses
+one core. This times :func:`discovery.domain.fit_domains.fit_domains` on a planted activation
+matrix (each domain's families shift their own random subset of neurons; ``--pools`` pools of
+columns, as the real fit has three) with 1 worker and with N, alternating the order over
+rounds, checks that both give the same heads, and prints the median ratio.
 
     python -m bench.domain_heads --docs 1200 --layers 6 --neurons 256 --rounds 2
 """
@@ -53,6 +54,7 @@ def main() -> None:
     parser.add_argument("--neurons", type=int, default=256, help="neurons per layer")
     parser.add_argument("--domains", type=int, default=5)
     parser.add_argument("--families", type=int, default=5, help="families per domain")
+    parser.add_argument("--pools", type=int, default=3, help="pool k: every (k+1)th column")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
@@ -60,12 +62,13 @@ def main() -> None:
     values, labels = planted(args.docs, columns, args.domains, args.families)
     job = DomainJob(
         labels=labels,
-        pools={"all": np.arange(columns)},
+        pools={f"pool-{k}": np.arange(0, columns, k + 1) for k in range(args.pools)},
         layers=np.arange(columns) // args.neurons,
         depths=list(range(args.layers)),
         settings=HeadSettings(max_neurons=16, candidates=64),
         max_quality_loss=0.005,
         depth_statistic="worst",
+        depth_guard="worst",
         row=partial(head_row, d_mlp=args.neurons),
     )
     domains = sorted(set(labels.domains.tolist()))
@@ -82,6 +85,7 @@ def main() -> None:
         "docs": args.docs,
         "columns": columns,
         "domains": args.domains,
+        "pools": args.pools,
         "depths": args.layers,
         "median_seconds": {name: median(s) for name, s in seconds.items()},
         "speedup": median(seconds["1 worker"]) / median(seconds[f"{args.workers} workers"]),

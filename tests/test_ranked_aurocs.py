@@ -1,6 +1,7 @@
 """Per-family AUROCs from ranks sorted once equal the rank-sum AUROC of each subset exactly."""
 
 import numpy as np
+import pytest
 
 from discovery.domain.lofo import LabelledDocs, domain_stats, fold_plan
 from discovery.domain.ranked import RankedMatrix
@@ -70,3 +71,21 @@ def test_domain_statistics_with_shared_ranks_equal_fresh_ones() -> None:
         exact = _dense_dprime(x[~mask].astype(np.float64), train.domains == "a")
         np.testing.assert_allclose(stats.dprime, exact, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(alone.dprime, exact, rtol=1e-9, atol=1e-12)
+
+
+def test_ranks_relative_to_a_universe_give_the_same_aurocs_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    x = _tied_matrix(rng)
+    universe = rng.random(240) < 0.3
+    negative = ~universe & (rng.random(240) < 0.8)
+    positives = [universe & (rng.random(240) < 0.5) for _ in range(3)]
+    full = RankedMatrix.of(x, chunk_columns=7)
+    relative = full.relative_to(universe)
+    assert relative.levels == 2 * int(universe.sum()) + 1
+    assert relative.ranks.dtype == np.int16 and relative.ranks.max() < relative.levels
+    assert np.array_equal(relative.aurocs(negative, positives), full.aurocs(negative, positives))
+    # negatives may be universe rows too (a fold's training part is any subset of rows)
+    mixed = negative | (universe & ~positives[0])
+    assert np.array_equal(relative.aurocs(mixed, positives[:1]), full.aurocs(mixed, positives[:1]))
+    with pytest.raises(ValueError, match="outside the universe"):
+        relative.aurocs(negative, [~universe & ~negative])

@@ -1,6 +1,6 @@
-"""Fitting every domain's statistics and depth tables, one domain per worker process
-(:mod:`discovery.domain.workers`): a domain's leave-one-family-out statistics, its fold plan,
-then a depth table of heads per neuron pool."""
+"""Fitting every domain's statistics and depth tables on worker processes
+(:mod:`discovery.domain.workers`): a domain's leave-one-family-out statistics and fold plan
+(one task), then a depth table of heads per neuron pool (one task each)."""
 
 from __future__ import annotations
 
@@ -16,12 +16,13 @@ from discovery.domain.heads import HeadSettings, depth_table
 from discovery.domain.lofo import (
     DomainStats,
     FamilyMoments,
+    FoldPlan,
     LabelledDocs,
     domain_stats,
     fold_plan,
 )
 from discovery.domain.ranked import RankedMatrix, ranked_matrices
-from discovery.domain.workers import map_domains
+from discovery.domain.workers import map_domain_parts
 from rosetta_filter.scoring.depth_rule import depth_quality, validated_depth
 
 log = logging.getLogger(__name__)
@@ -42,31 +43,41 @@ class DomainJob:
     row: Callable[[int, object], dict]  # (depth, head) -> the bank's row of that head
 
 
-def fit_domain(
+def domain_setup(
     values: np.ndarray, job: DomainJob, domain: str, ranked: RankedMatrix | None = None
-) -> tuple[DomainStats, dict]:
-    """One domain's statistics and, per pool, its depth table, auto depth and rule check.
-    ``ranked``: the matrix's column ranks, if already sorted (once for every domain a worker
-    fits, and for the domain's statistics and every fold)."""
+) -> tuple[DomainStats, FoldPlan]:
+    """A domain's statistics and fold plan, the plan's statistics cut to what the head fits
+    rank candidates by (:meth:`FoldPlan.for_ranking`). ``ranked``: the matrix's column ranks,
+    if already sorted (once for every domain a worker fits)."""
     ranked = RankedMatrix.of(values) if ranked is None else ranked
     moments = FamilyMoments.of(values, job.labels)  # the domain's statistics and every fold's
     stats = domain_stats(values, job.labels, domain, ranked=ranked, moments=moments)
     plan = fold_plan(values, job.labels, domain, ranked, moments=moments)
-    heads = {}
-    for name, pool in job.pools.items():
-        table = depth_table(
-            values, job.labels, domain, stats, pool, job.layers, job.depths, job.settings, plan
-        )
-        rows = [job.row(depth, head) for depth, head in table]
-        heads[name] = rank_depths(
-            rows,
-            job.labels.families_of(domain),
-            job.max_quality_loss,
-            job.depth_statistic,
-            job.depth_guard,
-        )
-        log.info("%s/%s: auto max_layer %s", domain, name, heads[name]["auto_max_layer"])
-    return stats, heads
+    return stats, plan.for_ranking()
+
+
+def pool_heads(
+    values: np.ndarray,
+    job: DomainJob,
+    domain: str,
+    pool: str,
+    stats: DomainStats,
+    plan: FoldPlan,
+) -> dict:
+    """One neuron pool's depth table of ``domain``, its auto depth and rule check."""
+    columns = job.pools[pool]
+    table = depth_table(
+        values, job.labels, domain, stats, columns, job.layers, job.depths, job.settings, plan
+    )
+    heads = rank_depths(
+        [job.row(depth, head) for depth, head in table],
+        job.labels.families_of(domain),
+        job.max_quality_loss,
+        job.depth_statistic,
+        job.depth_guard,
+    )
+    log.info("%s/%s: auto max_layer %s", domain, pool, heads["auto_max_layer"])
+    return heads
 
 
 def rank_depths(
@@ -97,16 +108,33 @@ def fit_domains(
     done: Callable[[str], None] = lambda domain: None,
     scratch_dir: Path | None = None,
 ) -> dict[str, tuple[DomainStats, dict]]:
-    """:func:`fit_domain` for every domain, in ``workers`` processes
-    (:func:`discovery.domain.workers.map_domains`: 0, one per CPU core; 1, in this process)."""
-    task = partial(_fit_task, job=job)
-    return map_domains(
-        {"values": values}, ranked_matrices, task, domains, workers, done, scratch_dir
+    """Every domain's statistics and, per pool, its depth table, auto depth and rule check, in
+    ``workers`` processes (:func:`discovery.domain.workers.map_domain_parts`: 0, one per CPU
+    core; 1, in this process): a domain's setup, then its pools as separate tasks."""
+    fitted = map_domain_parts(
+        {"values": values},
+        ranked_matrices,
+        partial(_setup_task, job=job),
+        partial(_pool_task, job=job),
+        domains,
+        list(job.pools),
+        workers,
+        done,
+        scratch_dir,
     )
+    return {domain: (shared[0], heads) for domain, (shared, heads) in fitted.items()}
 
 
-def _fit_task(
-    ranked: dict[str, tuple[np.ndarray, RankedMatrix]], domain: str, job: DomainJob
-) -> tuple[DomainStats, dict]:
+Ranked = dict[str, tuple[np.ndarray, RankedMatrix]]
+
+
+def _setup_task(ranked: Ranked, domain: str, job: DomainJob) -> tuple[DomainStats, FoldPlan]:
     values, ranks = ranked["values"]
-    return fit_domain(values, job, domain, ranks)
+    return domain_setup(values, job, domain, ranks)
+
+
+def _pool_task(
+    ranked: Ranked, domain: str, pool: str, shared: tuple[DomainStats, FoldPlan], job: DomainJob
+) -> dict:
+    values, _ = ranked["values"]
+    return pool_heads(values, job, domain, pool, *shared)

@@ -204,6 +204,13 @@ class FoldPlan:
     held: list[np.ndarray]  # boolean held-out masks (:func:`family_folds`)
     train_stats: list[DomainStats]  # statistics on each fold's complement
 
+    def for_ranking(self) -> FoldPlan:
+        """The plan without each fold's per-family AUROCs: what the head fits rank candidates
+        by (worst, mean, d'), a family count's fraction of the size, for sending to workers."""
+        return FoldPlan(
+            self.held, [DomainStats({}, s.worst, s.mean, s.dprime) for s in self.train_stats]
+        )
+
 
 def fold_plan(
     values: np.ndarray,
@@ -214,12 +221,15 @@ def fold_plan(
     moments: FamilyMoments | None = None,
 ) -> FoldPlan:
     """Each fold's training statistics; the column ranks (``ranked``) and family sums
-    (``moments``), given or computed here, serve every fold. ``held``: the folds (default
-    :func:`family_folds` in name order)."""
+    (``moments``), given or computed here, serve every fold: the ranks made relative to the
+    domain's rows once (:meth:`RankedMatrix.relative_to`: every fold's positives are the
+    domain's), which shrinks each fold's histograms to a fraction of the corpus' levels.
+    ``held``: the folds (default :func:`family_folds` in name order)."""
     if held is None:
         held = family_folds(labels, domain)
     if ranked is None:
         ranked = RankedMatrix.of(values)
+    ranked = ranked.relative_to(labels.domains == domain)
     moments = moments or FamilyMoments.of(values, labels)
     stats = []
     for mask in held:
