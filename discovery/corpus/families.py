@@ -19,6 +19,7 @@ from discovery.corpus.fetch import PACKAGES, Fetched, fetch
 from discovery.corpus.library_pages import (
     ppl_manual_text,
     scipy_distribution_text,
+    sklearn_math_sections,
     slicot_routine_text,
 )
 from discovery.corpus.sources import (
@@ -34,7 +35,9 @@ from discovery.corpus.sources import (
     gather_pari_doc,
     gather_python_stdlib,
     gather_spdx,
+    gnuplot_demo,
     html_text,
+    r_vignette_body,
     read_abbreviations,
     read_champ_problems,
     read_constitution_articles,
@@ -66,6 +69,7 @@ from discovery.corpus.sources import (
     read_ts_declarations,
     read_verses,
     strip_block_licence_header,
+    strip_boxed_licence,
     strip_d_licences,
     strip_gretl_listings,
     strip_licence_blocks,
@@ -141,13 +145,19 @@ def _gap_package_book(package: str, base: str, book: str) -> Callable[[Path], Ga
 
 
 def _many_files(
-    packages: tuple[str, ...], base: str, patterns: tuple[str, ...], family: str
+    packages: tuple[str, ...],
+    base: str,
+    patterns: tuple[str, ...],
+    family: str,
+    transform: Callable[[str], str] | None = None,
 ) -> Callable[[Path], Gathered]:
     """A family of one text per file under ``base`` of each of several packages."""
     return _packaged(
         *packages,
         read=lambda *fs: [
-            t for f in fs for t in read_files(f.root / base, patterns, tag(f), family)
+            t
+            for f in fs
+            for t in read_files(f.root / base, patterns, tag(f), family, transform=transform)
         ],
     )
 
@@ -369,6 +379,22 @@ _GRETL_ECONOMETRICS = tuple(
     ).split()
 )
 _PPL_MANUAL = "usr/share/doc/libppl-doc/html/user-manual"
+
+# session 29, fifteenth sealed set: for rule 27 (the committed bank refit with the fourteenth
+# set's families), at the code | math border in kinds no family has: Frama-C's libc headers (C
+# prototypes under formal specifications in ACSL, a first-order logic) and gnuplot's demo
+# scripts (a plotting language, many demos plotting mathematics) as code; scikit-learn's user
+# guide (the mathematics of machine-learning methods in reST, beside a library's usage) and the
+# vignettes of R packages on mixed models, actuarial science, robust covariances, mixtures and
+# structural change (the kind of survival-vignettes, with new authors and topics) as mathematics
+_FRAMA_C_LIBC = "usr/share/frama-c/libc"
+_GNUPLOT_EXAMPLES = "usr/share/doc/gnuplot/examples"
+# not demos to read: the script that runs all the others, and one whose data is inline binary
+_GNUPLOT_NOT_DEMOS = frozenset({"all.dem", "image2.dem"})
+_SKLEARN_GUIDE = "scikit_learn-1.5.2/doc/modules"
+_R_MODEL_VIGNETTES = tuple(
+    f"r-cran-{name}" for name in "actuar lme4 mixtools sandwich strucchange".split()
+)
 
 
 def is_minizinc_variant(rel: str) -> bool:
@@ -1516,6 +1542,59 @@ FAMILIES: dict[str, Family] = {
                 ("index.html",),
                 "ppl",
                 transform=ppl_manual_text,
+            ),
+        ),
+        # ---- session 29, fifteenth sealed set (role and scoring: configs/labelled.yaml)
+        Family(  # Frama-C's libc headers that carry ACSL specifications (requirements,
+            # effects, behaviours, axiomatic definitions over C prototypes), not the headers
+            # that only define a type, without the CEA licence banner
+            "frama-c-acsl",
+            "code",
+            _files(
+                "frama-c-base",
+                _FRAMA_C_LIBC,
+                ("*.h",),
+                "acsl",
+                skip_text=lambda header: "/*@" not in header,
+                transform=strip_boxed_licence,
+            ),
+        ),
+        Family(  # gnuplot's demo scripts and their function libraries (statistics, special
+            # functions, numerical integration as gnuplot functions), without the pauses
+            "gnuplot-demos",
+            "code",
+            _files(
+                "gnuplot-doc",
+                _GNUPLOT_EXAMPLES,
+                ("*.dem", "*.inc"),
+                "gnuplot",
+                skip=lambda rel: rel in _GNUPLOT_NOT_DEMOS,
+                transform=gnuplot_demo,
+            ),
+        ),
+        Family(  # the sections of scikit-learn's user guide that state a method's mathematics
+            # (objectives, losses, kernels, metrics, update rules) in reST, not its usage
+            "sklearn-user-guide",
+            "math",
+            _files(
+                "scikit-learn",
+                _SKLEARN_GUIDE,
+                ("*.rst",),
+                "sklearn",
+                transform=sklearn_math_sections,
+            ),
+        ),
+        Family(  # the Sweave vignettes of five R packages (mixed models, actuarial
+            # distributions and credibility, sandwich covariances, mixtures, structural change)
+            # as LaTeX, without the preambles, R chunks and listings
+            "r-model-vignettes",
+            "math",
+            _many_files(
+                _R_MODEL_VIGNETTES,
+                "usr/lib/R/site-library",
+                ("*.Rnw",),
+                "sweave",
+                transform=r_vignette_body,
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected

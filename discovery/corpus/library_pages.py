@@ -1,9 +1,10 @@
 """Reference pages of numerical libraries as families of the labelled corpus: SLICOT's routine
 documentation (Fortran, code by register) and SciPy's sheets of probability distributions
 (mathematics by register; session 26, twelfth sealed set), the Parma Polyhedra Library's manual
-(mathematics by register; session 28, fourteenth sealed set). All are HTML; what each page
-holds beyond its text (navigation, an example program with its data, a "previous / next"
-footer, a bibliography) is cut here, so a page is what its register says it is.
+(mathematics by register; session 28, fourteenth sealed set), all HTML, and scikit-learn's user
+guide (reST, its mathematical sections; session 29, fifteenth sealed set). What each page holds
+beyond its text (navigation, an example program with its data, a "previous / next" footer, a
+bibliography, usage sessions) is cut here, so a page is what its register says it is.
 """
 
 from __future__ import annotations
@@ -56,3 +57,114 @@ def ppl_manual_text(page: str) -> str:
     body = _PPL_BODY.search(page)
     markup = _DOXYGEN_FRAGMENT.sub("", body.group(1) if body else page)
     return html_to_text(_DOXYGEN_FORMULA.sub(lambda formula: formula.group(1), markup))
+
+
+# scikit-learn's user guide (reST): explicit markup kept for its text (formulas, notes, the
+# dropdowns that hold a model's derivation); every other directive, a comment, a link target,
+# a citation or a substitution (pictures) goes with its indented body, and so does any block
+# titled "References"
+_RST_MARKUP = re.compile(r"[ \t]*\.\. ")
+_RST_KEPT_MARKUP = re.compile(r"[ \t]*\.\. (?:math|note|warning|topic|dropdown)::(?! *References)")
+_RST_RUBRIC = re.compile(r"[ \t]*\.\. rubric::")  # a rubric heads a list: examples, references
+_RST_BULLET = re.compile(r"[ \t]*[-*+] ")
+_RST_ADORNMENT = re.compile(r"([=\-~^\"'`#*+])\1+[ \t]*")
+_RST_MATH = re.compile(r":math:`|\.\. math::")
+# a section is kept when it states at least this many formulas (inline or displayed), and at
+# least this many per 1,000 characters: a long section on a class's usage that names three
+# symbols in passing is not mathematics
+_SKLEARN_MIN_FORMULAS = 3
+_SKLEARN_FORMULAS_PER_1000_CHARS = 1.5
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def _rst_prose_and_math(rst: str) -> list[str]:
+    """The lines of a reST page that hold its text: without the markup of
+    :data:`_RST_MARKUP` that is not :data:`_RST_KEPT_MARKUP`, rubrics and the lists under them,
+    literal blocks (the indented block after a ``::`` line, whose ``::`` becomes ``:``) and
+    doctest paragraphs (from a ``>>>`` line to the next blank line)."""
+    kept: list[str] = []
+    deeper_than: int | None = None  # skipping a block's lines indented more than this
+    rubric_at: int | None = None  # skipping a rubric's list at this indent
+    in_doctest = False
+    for line in rst.splitlines():
+        indent = _indent(line)
+        if in_doctest and line.strip():
+            continue
+        in_doctest = False
+        if not line.strip():  # a blank line keeps paragraphs apart, whatever was cut
+            kept.append("")
+            continue
+        if deeper_than is not None:
+            if indent > deeper_than:
+                continue
+            deeper_than = None
+        if rubric_at is not None:
+            if indent > rubric_at or _RST_BULLET.match(line):
+                continue
+            rubric_at = None
+        if _RST_RUBRIC.match(line):
+            rubric_at = indent
+        elif _RST_KEPT_MARKUP.match(line):
+            kept.append(line.rstrip())
+        elif _RST_MARKUP.match(line):
+            deeper_than = indent
+        elif line.lstrip().startswith(">>>"):
+            in_doctest = True
+        elif line.rstrip().endswith("::"):
+            if line.strip() != "::":
+                kept.append(line.rstrip()[:-1])
+            deeper_than = indent
+        else:
+            kept.append(line.rstrip())
+    return kept
+
+
+def _rst_sections(lines: list[str]) -> list[list[str]]:
+    """``lines`` cut before each section title (a line underlined, and perhaps overlined, by a
+    run of one punctuation character at least as long as the title)."""
+    sections: list[list[str]] = [[]]
+    for i, line in enumerate(lines):
+        below = lines[i + 1] if i + 1 < len(lines) else ""
+        is_title = (
+            bool(line.strip())
+            and not _RST_ADORNMENT.fullmatch(line)
+            and _RST_ADORNMENT.fullmatch(below) is not None
+            and len(below.rstrip()) >= len(line.rstrip())
+        )
+        if is_title:
+            above = (
+                sections[-1].pop()
+                if sections[-1] and _RST_ADORNMENT.fullmatch(sections[-1][-1])
+                else None
+            )
+            sections.append([above] if above else [])
+        sections[-1].append(line)
+    return sections
+
+
+def sklearn_math_sections(rst: str) -> str:
+    """The sections of a page of scikit-learn's user guide that state the mathematics of a
+    method (:func:`_states_mathematics`): the objective functions, losses, kernels, metrics and
+    update rules, with the prose between them, as reST. Not the sections on a class's
+    parameters and usage, the doctest sessions and literal code blocks, pictures, link targets,
+    example lists and references: the page of a library's guide is half API prose, and a
+    document labelled mathematics that kept that half would be mostly about software. A page
+    without such a section gives an empty text (no document)."""
+    texts = ["\n".join(section).strip("\n") for section in _rst_sections(_rst_prose_and_math(rst))]
+    dense = [text for text in texts if _states_mathematics(text)]
+    return _BLANK_RUN.sub("\n\n", "\n\n".join(dense))
+
+
+def _states_mathematics(section: str) -> bool:
+    """Whether a section has at least :data:`_SKLEARN_MIN_FORMULAS` formulas (``:math:``
+    roles, ``.. math::`` displays), and :data:`_SKLEARN_FORMULAS_PER_1000_CHARS` per 1,000
+    characters."""
+    formulas = len(_RST_MATH.findall(section))
+    return (
+        formulas >= _SKLEARN_MIN_FORMULAS
+        and formulas * 1000 >= _SKLEARN_FORMULAS_PER_1000_CHARS * len(section)
+    )

@@ -550,12 +550,18 @@ def strip_sweave_chunks(source: str) -> str:
     return _without(_SWEAVE_CHUNK, source)
 
 
+def _latex_environments(*names: str) -> re.Pattern[str]:
+    """A LaTeX environment of one of ``names`` from its ``\\begin`` line to its ``\\end`` and
+    the rest of that line: the listings a document about a method sets between paragraphs."""
+    return re.compile(
+        rf"^[ \t]*\\begin\{{({'|'.join(names)})\}}.*?\\end\{{\1\}}[^\n]*(?:\n|\Z)",
+        re.S | re.M,
+    )
+
+
 # the gretl guide's listings: hansl scripts (``code``, ``script``, ``scode``, ``scodebit``), the
 # output they print (``outbit``) and verbatim blocks
-_GRETL_LISTING = re.compile(
-    r"^[ \t]*\\begin\{(code|script|scode|scodebit|outbit|verbatim)\}.*?\\end\{\1\}[^\n]*(?:\n|\Z)",
-    re.S | re.M,
-)
+_GRETL_LISTING = _latex_environments("code", "script", "scode", "scodebit", "outbit", "verbatim")
 
 
 def strip_gretl_listings(source: str) -> str:
@@ -563,6 +569,49 @@ def strip_gretl_listings(source: str) -> str:
     blank runs they leave collapsed: the econometrics its authors derive, not the hansl
     sessions between the paragraphs (as :func:`strip_sweave_chunks` does for R)."""
     return _without(_GRETL_LISTING, source)
+
+
+# an R vignette's listings outside its Sweave chunks: code and output typeset by hand (the
+# ``Schunk`` that holds ``Sinput`` and ``Soutput``, the Journal of Statistical Software's
+# ``Code`` environments) and verbatim blocks
+_R_VIGNETTE_LISTING = _latex_environments(
+    *"Schunk Sinput Soutput CodeChunk CodeInput CodeOutput Code verbatim Verbatim alltt".split()
+)
+_LATEX_BODY = re.compile(r"\\begin\{document\}(.*?)\\end\{document\}", re.S)
+# the vignette engine's lines: ``%\VignetteIndexEntry{…}`` and the like, ``\SweaveOpts{…}``
+_VIGNETTE_DIRECTIVE = re.compile(
+    r"^[ \t]*(?:%+[ \t]*\\Vignette|\\SweaveOpts\b)[^\n]*(?:\n|\Z)", re.M
+)
+
+
+def r_vignette_body(source: str) -> str:
+    """An R package's Sweave vignette (``.Rnw``) as the LaTeX its authors wrote about a method:
+    the document's body (not the preamble of packages, macros, title and author blocks), without
+    the vignette engine's directives, the R code chunks (:func:`strip_sweave_chunks`) and the
+    code listings typeset by hand, the blank runs they leave collapsed. A document labelled
+    mathematics that kept the R sessions would be part code. A file without a
+    ``document`` environment is read whole."""
+    body = _LATEX_BODY.search(source)
+    text = _VIGNETTE_DIRECTIVE.sub("", body.group(1) if body else source)
+    return _without(_R_VIGNETTE_LISTING, strip_sweave_chunks(text))
+
+
+# gnuplot's demos stop after each plot for the viewer (``pause -1 "Hit return to continue"``,
+# ``pause mouse``)
+_GNUPLOT_PAUSE = re.compile(r"^[ \t]*pause\b[^\n]*(?:\n|\Z)", re.M)
+
+
+def gnuplot_demo(script: str) -> str:
+    """A gnuplot demo script without its ``pause`` lines, which wait for the viewer between
+    plots: hundreds of the same line across the demos, not what a script computes or draws."""
+    return _without(_GNUPLOT_PAUSE, script)
+
+
+def strip_boxed_licence(code: str) -> str:
+    """C source without a licence banner boxed in one-line ``/* … */`` comments (Frama-C's CEA
+    header names the LGPL in a box of such lines, which :func:`strip_block_licence_header`,
+    reading the first comment alone, does not reach); the blank lines before the code trimmed."""
+    return strip_licence_comments(code, "/*").lstrip("\n")
 
 
 # FreeFEM's test-harness comments: processes for a parallel run (``// NBPROC 4``), its
