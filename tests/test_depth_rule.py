@@ -216,7 +216,16 @@ def test_rosetta_only_auto_takes_the_all_neuron_head_even_where_rosetta_validate
 # the default (rule 26, sessions 28-29), the previous defaults, the CPT study's
 @pytest.mark.parametrize(
     "bank",
-    ["offline-12", "offline-11", "offline-10", "offline-9", "offline-7", "offline-5", "offline-4", "offline-3"],
+    [
+        "offline-12",
+        "offline-11",
+        "offline-10",
+        "offline-9",
+        "offline-7",
+        "offline-5",
+        "offline-4",
+        "offline-3",
+    ],
 )
 def test_the_committed_banks_record_what_the_rule_picks_today(bank):
     # the recorded auto depths and rule checks are what `rosetta-filter domains` would write
