@@ -422,7 +422,10 @@ class Scorer:
             model,
             tokens=scoring.tokens,
             batching=batching,
-            pooling=PoolingParams(scoring.pool_top_k, scoring.active_threshold),
+            # the one method every score reads: pooling the others would be wasted passes
+            pooling=PoolingParams(
+                scoring.pool_top_k, scoring.active_threshold, methods=(scoring.pooling,)
+            ),
         )
         self.engine = engine(self.read)
         self.deep_engine = None  # a cascade's second stage: every full score's neurons
