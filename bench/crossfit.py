@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -93,12 +92,18 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=4, help="folds of held-out families")
     parser.add_argument("--cache", type=Path, help="pooled-activation cache (domains cache_dir)")
     parser.add_argument("--set", action="append", default=[], help="run config override")
+    parser.add_argument(
+        "--domains-set",
+        action="append",
+        default=[],
+        help="domains config override, e.g. heads.max_neurons=16 (a rule's candidate fit)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args()
     console = Console()
     started = time.perf_counter()
     plan = Crossfit(
-        domains=DomainsConfig.model_validate(yaml.safe_load(args.domains_config.read_text())),
+        domains=load_config(args.domains_config, args.domains_set, cls=DomainsConfig),
         run=load_config(args.run_config, args.set),
         heldout=args.heldout,
         out=args.out,
@@ -120,6 +125,7 @@ def main() -> None:
             "domains_config": str(args.domains_config),
             "run_config": str(args.run_config),
             "overrides": args.set,
+            "domains_overrides": args.domains_set,
             "heldout": str(args.heldout),
             "folds": args.folds,
             "seconds": round(time.perf_counter() - started, 1),

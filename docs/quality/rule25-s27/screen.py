@@ -1,7 +1,8 @@
 """Rule 25's gate 0 (session 27, RULE.md): each domain's full-depth all-neuron head at one L1
-strength at a time, on today's corpus (choose + 59 held-out families), with the bank fit's own
-nested family-disjoint cross-validation. Prints the worst and mean fold AUROC and the neuron
-count per strength and writes them beside this file. From the repository root:
+strength at a time, on today's corpus (choose + 59 held-out families in session 27), with the
+bank fit's own nested family-disjoint cross-validation. Prints the worst and mean fold AUROC
+and the neuron count per strength and writes them beside this file (or to a third argument, a
+JSON path: rule 28 screens today's corpus with it). From the repository root:
 
     python docs/quality/rule25-s27/screen.py 0.001,0.002,0.003,0.005,0.01,0.03 code,math
 """
@@ -50,5 +51,9 @@ for domain in domains:
             f"n={len(head.columns)} (full fit keeps {kept}) ({time.time() - started:.0f} s)",
             flush=True,
         )
-written = Path(__file__).with_name(f"screen-{'-'.join(domains)}.json")
+written = (
+    Path(sys.argv[3])
+    if len(sys.argv) > 3
+    else Path(__file__).with_name(f"screen-{'-'.join(domains)}.json")
+)
 written.write_text(json.dumps(out, indent=1))
