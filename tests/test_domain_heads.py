@@ -113,6 +113,31 @@ def test_one_family_is_refused():
         domain_stats(np.zeros((6, 2)), labels, "a")
 
 
+def test_the_strength_is_the_best_left_out_family_among_those_under_the_cap():
+    """A strength whose fit on every document keeps more than ``max_neurons`` is never chosen;
+    among the others the best worst fold wins, and the head is the same as one fit with that
+    strength alone (the final fit is the chosen strength's, on every document)."""
+    rng = np.random.default_rng(3)
+    n, d = 600, 30
+    x = rng.normal(size=(n, d))
+    y = rng.random(n) < 1 / (1 + np.exp(-(x[:, :12] @ rng.uniform(0.3, 1.0, 12))))
+    families = np.asarray([f"{'p' if t else 'n'}{i % 3}" for i, t in enumerate(y)])
+    labels = LabelledDocs(np.where(y, "dom", "rest"), families)
+    stats, pool = domain_stats(x, labels, "dom"), np.arange(d)
+
+    def fit(strengths: tuple[float, ...], cap: int = 8):
+        settings = HeadSettings(max_neurons=cap, candidates=d, strengths=strengths)
+        return fit_head(x, labels, "dom", stats, pool, settings)
+
+    weak, strong = fit((1.0,), cap=d), fit((0.003,), cap=d)
+    assert len(strong.columns) <= 8 < len(weak.columns)  # 1.0 keeps too many for a cap of 8
+    both = fit((0.003, 1.0))
+    assert both.strength == 0.003 and both == strong
+    # every strength over the cap: the strongest is cross-validated, its 8 largest weights kept
+    capped = fit((0.3, 1.0))
+    assert capped.strength == 0.3 and len(capped.columns) == 8
+
+
 def test_the_head_recovers_planted_weights():
     rng = np.random.default_rng(0)
     n, d = 900, 40

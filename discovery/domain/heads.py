@@ -191,10 +191,12 @@ def fit_head(
         values[:, offered(s, t)].astype(np.float64)
         for s, t in zip(plan.train_stats, other_train, strict=True)
     ]
+    z, mean, std = _standardise(x)
+    full_coef = {}  # strength -> the fit on every document (the final head starts from it)
     best = None
     for c in settings.strengths:
-        z, _, _ = _standardise(x)
-        nonzero = int((_fit(z, y, c, settings.seed).coef_[0] != 0).sum())
+        full_coef[c] = _fit(z, y, c, settings.seed).coef_[0]
+        nonzero = int((full_coef[c] != 0).sum())
         if nonzero == 0 or nonzero > settings.max_neurons:
             continue
         held_out = _fold_scores(fold_x, y, plan, c, settings.seed)
@@ -205,8 +207,7 @@ def fit_head(
         c = settings.strengths[0]
         best = ((0.0, 0.0, 0), c, _fold_scores(fold_x, y, plan, c, settings.seed))
     _, strength, held_out = best
-    z, mean, std = _standardise(x)
-    coef = _fit(z, y, strength, settings.seed).coef_[0]
+    coef = full_coef[strength]
     keep = np.argsort(-np.abs(coef), kind="stable")[: settings.max_neurons]
     keep = np.sort(keep[coef[keep] != 0]) if (coef != 0).any() else keep[:1]
     model = _fit(z[:, keep], y, strength, settings.seed)
