@@ -17,6 +17,7 @@ from pathlib import Path
 from discovery.corpus.calc import is_calc_math_page, strip_calc_trailer
 from discovery.corpus.fetch import PACKAGES, Fetched, fetch
 from discovery.corpus.library_pages import (
+    haddock_source,
     ppl_manual_text,
     scipy_distribution_text,
     sklearn_math_sections,
@@ -37,6 +38,9 @@ from discovery.corpus.sources import (
     gather_spdx,
     gnuplot_demo,
     html_text,
+    is_minlog_proof_file,
+    minlog_proofs,
+    pod_sections,
     r_vignette_body,
     read_abbreviations,
     read_champ_problems,
@@ -71,6 +75,7 @@ from discovery.corpus.sources import (
     strip_block_licence_header,
     strip_boxed_licence,
     strip_d_licences,
+    strip_fortran_licences,
     strip_gretl_listings,
     strip_licence_blocks,
     strip_licence_comments,
@@ -395,6 +400,37 @@ _SKLEARN_GUIDE = "scikit_learn-1.5.2/doc/modules"
 _R_MODEL_VIGNETTES = tuple(
     f"r-cran-{name}" for name in "actuar lme4 mixtools sandwich strucchange".split()
 )
+
+# session 30, sixteenth sealed set: for rule 28 (the heads' L1 grid reaching below 0.01), at the
+# code | math border in kinds no family has: the Haskell sources of two numerical libraries
+# (special functions, root finding, summation; distributions, tests, resampling), whose comments
+# state the formulas in LaTeX, and the Fortran 77 libraries SciPy vendors (QUADPACK, ODEPACK,
+# FITPACK, MINPACK, AMOS, CDFLIB, ARPACK, ...), whose routine headers state the problem solved,
+# as code; Minlog's theories and worked proofs (a proof assistant's tactic scripts in Scheme
+# syntax) and the POD of Math::PlanePath (integer paths through the plane described and
+# derived) as mathematics
+_HASKELL_NUMERICS = ("libghc-math-functions-doc", "libghc-statistics-doc")
+_SCIPY_SOURCES = "scipy-1.10.1/scipy"
+_ARPACK = "sparse/linalg/_eigen/arpack/ARPACK/SRC/"
+# not routines of the libraries: LINPACK and BLAS copies, a test driver, a timer
+_NOT_NETLIB_ROUTINES = frozenset(
+    {
+        "odr/odrpack/d_lpk.f",
+        "odr/odrpack/d_test.f",
+        "optimize/lbfgsb_src/linpack.f",
+        "optimize/lbfgsb_src/timer.f",
+    }
+)
+
+
+def is_netlib_routine_file(rel: str) -> bool:
+    """Whether a Fortran file of SciPy's vendored libraries (``rel``: its path under
+    ``scipy/``) is read: ARPACK comes in four precisions whose files differ in their type
+    letters only (``ssaupd``, ``dsaupd``, ``cnaupd``, ``znaupd``), so only the double-precision
+    real ones are; copies of LINPACK and BLAS, the test driver and the timer are not."""
+    if rel.startswith(_ARPACK):
+        return rel.removeprefix(_ARPACK).startswith("d")
+    return rel not in _NOT_NETLIB_ROUTINES
 
 
 def is_minizinc_variant(rel: str) -> bool:
@@ -1595,6 +1631,53 @@ FAMILIES: dict[str, Family] = {
                 ("*.Rnw",),
                 "sweave",
                 transform=r_vignette_body,
+            ),
+        ),
+        # ---- session 30, sixteenth sealed set (role and scoring: configs/labelled.yaml)
+        Family(  # the Haskell sources of math-functions and statistics as Haddock prints them,
+            # without the type tooltips and the header's copyright and licence fields
+            "haskell-numerics",
+            "code",
+            _many_files(
+                _HASKELL_NUMERICS, "usr/share/doc", ("*.html",), "haddock", transform=haddock_source
+            ),
+        ),
+        Family(  # the Fortran 77 libraries SciPy vendors, one double-precision variant each,
+            # without the licence letter and copyright notices of SLSQP and specfun
+            "netlib-fortran",
+            "code",
+            _files(
+                "scipy",
+                _SCIPY_SOURCES,
+                ("*.f",),
+                "fortran",
+                skip=lambda rel: not is_netlib_routine_file(rel),
+                transform=strip_fortran_licences,
+            ),
+        ),
+        Family(  # Minlog's theory libraries and worked examples that are proofs (goals and
+            # tactics), not the files that extend the system in Scheme, without session set-up
+            "minlog-proofs",
+            "math",
+            _files(
+                "minlog",
+                "usr/share",
+                ("*.scm",),
+                "minlog",
+                skip_text=lambda scheme: not is_minlog_proof_file(scheme),
+                transform=minlog_proofs,
+            ),
+        ),
+        Family(  # the description and formulas of each path of Math::PlanePath (and its
+            # NumSeq companions) from the modules' POD, not the code, methods or licence
+            "planepath-pod",
+            "math",
+            _files(
+                "libmath-planepath-perl",
+                "usr/share/perl5/Math",
+                ("*.pm",),
+                "pod",
+                transform=pod_sections,
             ),
         ),
         # ---- session 17: a candidate choose family, NOT in configs/labelled.yaml: rule 6 rejected

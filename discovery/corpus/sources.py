@@ -614,6 +614,111 @@ def strip_boxed_licence(code: str) -> str:
     return strip_licence_comments(code, "/*").lstrip("\n")
 
 
+# a Fortran 77 comment line (``C``, ``c``, ``*`` or ``!`` in the first column), and a paragraph
+# of a comment: its lines with words, between lines of only the marker, a rule or a box's sides
+_FORTRAN_HEADER = re.compile(r"\A(?:[cC*!][^\n]*\n|[ \t]*\n)+")
+_FORTRAN_COMMENT_PARAGRAPH = re.compile(r"(?:^[cC*!](?=[^\n]*[A-Za-z0-9])[^\n]*(?:\n|\Z))+", re.M)
+
+
+def strip_fortran_licences(code: str) -> str:
+    """Fortran 77 source without a leading comment block that names a licence or a copyright
+    (SciPy's copy of SLSQP opens with the ACM's letter releasing it under the BSD licence,
+    specfun with its authors' permission notice and SciPy's build notes) and without any other
+    comment paragraph that names one (the copyright box inside SLSQP's long routine header,
+    whose description of the algorithm stays)."""
+    header = _FORTRAN_HEADER.match(code)
+    if header is not None and _LICENCE_WORDS.search(header.group()):
+        code = code[header.end() :]
+    return _FORTRAN_COMMENT_PARAGRAPH.sub(
+        lambda paragraph: "" if _LICENCE_WORDS.search(paragraph.group()) else paragraph.group(),
+        code,
+    ).strip("\n")
+
+
+# Minlog's proof scripts: a goal stated (``(set-goal "all n,m. n+m=m+n")``) and a Scheme
+# definition, each outside a ``;`` comment
+_MINLOG_GOAL = re.compile(r"^[^;\n]*\(set-goal\b", re.M)
+_MINLOG_DEFINE = re.compile(r"^[^;\n]*\(define\b", re.M)
+# what sets a session up rather than states mathematics, commented out or not: the version
+# line, loading the system and its libraries, switching display flags
+_MINLOG_SETUP = re.compile(
+    r"^(?:;+[ \t]*\$Id:[^\n]*"
+    r"|[ \t]*(?:;+[ \t]*)?\((?:(?:load|libload|exload)[ \t]+\"[^\"\n]*\""
+    r"|set![ \t]+[A-Z][A-Z-]*[ \t]+[^()\s]+)\)[ \t]*(?:;[^\n]*)?)(?:\n|\Z)",
+    re.M,
+)
+
+
+def is_minlog_proof_file(scheme: str) -> bool:
+    """Whether a Minlog file is proofs: it states a goal, and no fewer goals than it defines
+    Scheme procedures. The files that implement the system's own machinery in Scheme (real
+    number simplification, reflection, the examples' drivers) are code, not proofs."""
+    goals = len(_MINLOG_GOAL.findall(scheme))
+    return goals >= 1 and goals >= len(_MINLOG_DEFINE.findall(scheme))
+
+
+# a ``;`` comment line: its markers (``;``, ``;;``, ``; ;``) and what it says
+_SCHEME_COMMENT = re.compile(r"[ \t]*;+(?:[ \t];+)*(.*)")
+
+
+def strip_commented_forms(scheme: str) -> str:
+    """Scheme without the forms its authors commented out: a comment line that opens with
+    ``(`` (at most one space after the markers) and the comment lines indented deeper after
+    it, which carry the same form on. Minlog's examples keep Scheme procedures and old proof
+    attempts that way; a comment in words, or a line after the form that is not indented,
+    stays."""
+    kept: list[str] = []
+    in_form = False
+    for line in scheme.split("\n"):
+        comment = _SCHEME_COMMENT.fullmatch(line)
+        said = comment.group(1) if comment else None
+        if said is not None and in_form and said[:2].isspace() and len(said) >= 2:
+            continue
+        in_form = said is not None and said[:2].lstrip().startswith("(")
+        if not in_form:
+            kept.append(line)
+    return "\n".join(kept)
+
+
+def minlog_proofs(scheme: str) -> str:
+    """A Minlog proof script without its session set-up (:data:`_MINLOG_SETUP`), the same
+    few lines opening every file and saying nothing of the theory proved, and without the
+    Scheme forms commented out (:func:`strip_commented_forms`), which are code, not proof."""
+    return _without(_MINLOG_SETUP, strip_commented_forms(scheme))
+
+
+# POD of Math::PlanePath: the sections that state a path's mathematics, not its synopsis, the
+# methods of its class, the OEIS numbers, the links and the licence
+_POD_MATHEMATICS = frozenset({"DESCRIPTION", "FORMULAS"})
+
+
+def pod_sections(perl: str, sections: frozenset[str] = _POD_MATHEMATICS) -> str:
+    """The POD of a Perl module, its ``=head1`` sections named in ``sections`` only, without
+    the code between ``=cut`` and the next command, ``=pod`` and ``=encoding`` lines, ``=for``
+    paragraphs (spelling stopwords, test formulas) and ``=begin``/``=end`` blocks. A module
+    without such a section gives an empty text (no document)."""
+    kept: list[str] = []
+    in_pod = keep = in_block = in_for = False
+    for line in perl.splitlines():
+        command = line.split(maxsplit=1)[0] if line.startswith("=") and line[1:2].isalpha() else ""
+        if command == "=cut":
+            in_pod = in_for = False
+            continue
+        if command:
+            in_pod, in_for = True, command == "=for"
+            if command == "=head1":
+                keep = line[len("=head1") :].strip() in sections
+            in_block = (in_block or command == "=begin") and command != "=end"
+            if command in ("=pod", "=encoding", "=for", "=begin", "=end"):
+                continue
+        elif in_for:
+            in_for = bool(line.strip())
+            continue
+        if in_pod and keep and not in_block:
+            kept.append(line.rstrip())
+    return _BLANK_RUN.sub("\n\n", "\n".join(kept)).strip("\n")
+
+
 # FreeFEM's test-harness comments: processes for a parallel run (``// NBPROC 4``), its
 # command-line parameters (``// PARAM -n 5``) and the command that runs it (``ff-mpirun``)
 _FREEFEM_HARNESS_LINE = re.compile(
