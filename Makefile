@@ -67,7 +67,8 @@ domains: setup $(VENV)/.corpus-lance
 # cross-fitting (each fold's bank fitted without the families it scores): writes out/crossfit/default
 # (scores.parquet, crossfit.json, each fold's evaluation with figures). Filling the pooled cache
 # is one whole-model pass (about 100 minutes on 2 cores before session 28, when the pass
-# pooled every method; 1.8x faster since, BENCHMARKS.md); each fold's fit then about 15.
+# pooled every method; 1.8x faster since, BENCHMARKS.md); each fold's fit then about 20-25
+# (73 held-out families, session 30).
 evaluate: setup $(VENV)/.corpus-lance
 	$(BIN)/rosetta-filter models pull smollm2-135m
 	$(BIN)/rosetta-filter corpus build --config configs/labelled.yaml
